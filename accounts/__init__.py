@@ -1,0 +1,1 @@
+"""Users, projects (tenants), memberships with roles, API tokens and the login endpoints."""

@@ -1,0 +1,1 @@
+"""Ocean Provider API: datasets, signed requests, encrypt, initialize, download, compute jobs."""

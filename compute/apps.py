@@ -1,0 +1,7 @@
+"""App config for compute."""
+
+from django.apps import AppConfig
+
+
+class ComputeConfig(AppConfig):
+    name = "compute"

@@ -1,0 +1,1 @@
+"""Data 2 Data and Common application APIs: conversion services, tasks, assets, results."""

@@ -1,0 +1,7 @@
+"""App config for conversions."""
+
+from django.apps import AppConfig
+
+
+class ConversionsConfig(AppConfig):
+    name = "conversions"

@@ -1,0 +1,1 @@
+"""d2d: a Django platform that moves and converts data."""

@@ -1,0 +1,178 @@
+"""Admin building blocks: soft-delete restore, tracked tasks as an operations console, task logs."""
+
+from django.contrib import admin, messages
+from django.contrib.contenttypes.models import ContentType
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.urls import reverse
+from django.utils.functional import cached_property
+from django.utils.html import format_html, format_html_join
+
+from d2d.kernel.errors import TaskAlreadyQueued
+from d2d.kernel.models import PlatformTask, TaskLogLine
+from d2d.kernel.runner import task_cancel, task_enqueue
+
+
+class DeletedFilter(admin.SimpleListFilter):
+    """Live rows by default; deleted rows one click away, where they can be restored."""
+
+    title = "deleted"
+    parameter_name = "deleted"
+
+    def lookups(self, request, model_admin):
+        return [("live", "Live"), ("deleted", "Deleted"), ("all", "All")]
+
+    def choices(self, changelist):
+        value = self.value() or "live"
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": value == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request, queryset):
+        value = self.value() or "live"
+        if value == "live":
+            return queryset.filter(deleted_at__isnull=True)
+        if value == "deleted":
+            return queryset.filter(deleted_at__isnull=False)
+        return queryset
+
+
+class SoftDeleteAdmin(admin.ModelAdmin):
+    """Deletes are soft; deleted rows are shown behind the "deleted" filter with a restore action."""
+
+    actions = ["restore_selected", "soft_delete_selected"]
+
+    def get_queryset(self, request):
+        return self.model.all_objects.get_queryset()
+
+    def get_list_filter(self, request):
+        return [DeletedFilter, *super().get_list_filter(request)]
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # Django's bulk delete would hard-delete
+        return actions
+
+    def delete_model(self, request, obj):
+        obj.delete(by=request.user)
+
+    def delete_queryset(self, request, queryset):
+        queryset.delete(by=request.user)
+
+    @admin.action(description="Restore selected (undo delete)")
+    def restore_selected(self, request, queryset):
+        restored = 0
+        for obj in queryset.filter(deleted_at__isnull=False):
+            obj.restore()
+            restored += 1
+        self.message_user(request, f"Restored {restored} row(s).", messages.SUCCESS)
+
+    @admin.action(description="Delete selected (soft: can be restored)")
+    def soft_delete_selected(self, request, queryset):
+        count = queryset.filter(deleted_at__isnull=True).delete(by=request.user)
+        self.message_user(request, f"Deleted {count} row(s); restore them from the Deleted filter.", messages.SUCCESS)
+
+
+class NoCountPaginator(Paginator):
+    """Log tables are large: skip COUNT(*) and show "next" as long as there is more."""
+
+    @cached_property
+    def count(self):
+        return 10**9
+
+
+def render_log_tail(task, limit: int = 300) -> str:
+    lines = list(task.log_lines().order_by("-id")[:limit])[::-1]
+    if not lines:
+        return "(no log lines yet)"
+    rows = format_html_join(
+        "\n", "{} {:<7} {}", ((line.at.strftime("%Y-%m-%d %H:%M:%S"), line.level.upper(), line.message) for line in lines)
+    )
+    content_type = ContentType.objects.get_for_model(task)
+    full = reverse("admin:kernel_tasklogline_changelist") + f"?content_type__id__exact={content_type.id}&task_id={task.pk}"
+    return format_html(
+        '<pre style="max-height:30em;overflow:auto;white-space:pre-wrap">{}</pre><a href="{}">Whole log</a>', rows, full
+    )
+
+
+class TrackedTaskAdmin(admin.ModelAdmin):
+    """Runs are read-only records with cancel and run-again actions and their log on the page."""
+
+    list_display = ["__str__", "project", "owner", "status", "progress", "attempts", "created_at", "finished_at"]
+    list_filter = ["status", "created_at"]
+    list_select_related = ["project", "owner"]
+    raw_id_fields = ["project", "owner"]
+    search_fields = ["status_text", "error", "owner__username", "project__id"]
+    date_hierarchy = "created_at"
+    actions = ["cancel_selected", "run_again_selected"]
+    readonly_fields = [
+        "status",
+        "progress",
+        "status_text",
+        "created_at",
+        "queued_at",
+        "started_at",
+        "finished_at",
+        "attempts",
+        "error",
+        "cancel_requested",
+        "lease_expires_at",
+        "log",
+    ]
+
+    @admin.display(description="log")
+    def log(self, obj):
+        return render_log_tail(obj) if obj.pk else ""
+
+    @admin.action(description="Cancel selected")
+    def cancel_selected(self, request, queryset):
+        for task in queryset:
+            task_cancel(task, reason=f"cancelled by {request.user.username} in the admin")
+        self.message_user(request, "Cancel requested; running tasks stop at their next check.", messages.SUCCESS)
+
+    @admin.action(description="Run selected again")
+    def run_again_selected(self, request, queryset):
+        queued, refused = 0, 0
+        for task in queryset:
+            try:
+                with transaction.atomic():
+                    task_enqueue(task, message=f"queued again by {request.user.username}")
+                queued += 1
+            except TaskAlreadyQueued:
+                refused += 1
+        self.message_user(request, f"Queued {queued}; {refused} were already queued or running.", messages.INFO)
+
+
+@admin.register(TaskLogLine)
+class TaskLogLineAdmin(admin.ModelAdmin):
+    list_display = ["at", "level", "content_type", "task_id", "message"]
+    list_filter = ["level", "content_type"]
+    search_fields = ["task_id", "message"]
+    paginator = NoCountPaginator
+    show_full_result_count = False
+    list_per_page = 200
+    readonly_fields = ["content_type", "task_id", "at", "level", "message"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PlatformTask)
+class PlatformTaskAdmin(TrackedTaskAdmin):
+    list_display = ["__str__", "kind", "status", "progress", "attempts", "created_at", "finished_at"]
+    list_filter = ["kind", "status", "created_at"]
+    fields = ["kind", "params", *TrackedTaskAdmin.readonly_fields, "result"]
+    readonly_fields = [*TrackedTaskAdmin.readonly_fields, "result"]
+
+    def save_model(self, request, obj, form, change):
+        is_new = obj._state.adding
+        obj.owner = obj.owner or request.user
+        super().save_model(request, obj, form, change)
+        if is_new:
+            task_enqueue(obj, message=f"queued by {request.user.username}")

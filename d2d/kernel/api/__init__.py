@@ -1,0 +1,1 @@
+"""HTTP pieces every contract shares: envelopes, the exception handler, base views."""

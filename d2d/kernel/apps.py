@@ -1,0 +1,15 @@
+"""App config for the kernel; registers the housekeeping schedule after migrate."""
+
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class KernelConfig(AppConfig):
+    name = "d2d.kernel"
+    label = "kernel"
+    verbose_name = "Platform"
+
+    def ready(self):
+        from d2d.kernel import schedules
+
+        post_migrate.connect(schedules.ensure_housekeeping_schedules, sender=self)

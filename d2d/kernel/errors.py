@@ -1,0 +1,36 @@
+"""Domain errors raised by services; each contract's exception handler turns them into its own body."""
+
+
+class DomainError(Exception):
+    """A request that the domain refuses; ``status`` is the HTTP status a view should answer."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+
+
+class PermissionDenied(DomainError):
+    status = 403
+    code = "permission_denied"
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "conflict"
+
+
+class TaskAlreadyQueued(Conflict):
+    code = "task_already_queued"
+
+
+class TaskCancelled(Exception):
+    """Raised inside a running task when a cancel was requested; the runner marks it CANCELLED."""

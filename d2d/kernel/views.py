@@ -1,0 +1,10 @@
+"""A liveness/readiness check for load balancers: the database answers."""
+
+from django.db import connection
+from django.http import JsonResponse
+
+
+def healthz(request):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})

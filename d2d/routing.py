@@ -1,0 +1,3 @@
+"""Websocket routes of every app, gathered for d2d.asgi."""
+
+websocket_urlpatterns: list = []

@@ -1,0 +1,232 @@
+"""Django settings for d2d, read from the environment (see README, "Environment").
+
+With nothing set, d2d runs embedded: SQLite and media under var/, the django-q2
+ORM broker, a secret key generated once under var/, DEBUG off.
+"""
+
+from pathlib import Path
+
+from d2d.env import (
+    database_from_url,
+    env_bool,
+    env_choice,
+    env_int,
+    env_list,
+    env_origins,
+    env_secret,
+    env_str,
+    persistent_secret_key,
+    redis_url,
+    sqlite_database,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(env_str("D2D_DATA_DIR", str(BASE_DIR / "var"))).resolve()
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_secret("SECRET_KEY") or persistent_secret_key(DATA_DIR / "secret_key")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_origins("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "corsheaders",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "django_q",
+    "channels",
+    "mozilla_django_oidc",
+    "d2d.kernel",
+    "accounts",
+    "pipelines",
+    "conversions",
+    "compute",
+    "labeling",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "d2d.urls"
+WSGI_APPLICATION = "d2d.wsgi.application"
+ASGI_APPLICATION = "d2d.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------
+_database_url = env_str("DATABASE_URL")
+DATABASES = {
+    "default": database_from_url(_database_url) if _database_url else sqlite_database(DATA_DIR / "d2d.sqlite3")
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+EMBEDDED = not _database_url
+
+# --- Cache and brokers ----------------------------------------------------
+REDIS_URL = redis_url("REDIS_URL")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# Task runner: d2d keeps its own attempt count and lease on each run (see d2d/kernel/runner.py);
+# django-q2 only delivers. retry must exceed timeout or the ORM broker redelivers a live task.
+D2D_BROKER = env_choice("D2D_BROKER", "redis" if REDIS_URL else "orm", {"orm", "redis"})
+D2D_TASK_TIMEOUT = env_int("D2D_TASK_TIMEOUT", 3600, minimum=1)
+D2D_TASK_MAX_ATTEMPTS = env_int("D2D_TASK_MAX_ATTEMPTS", 3, minimum=1, maximum=100)
+D2D_TASK_LEASE_SECONDS = env_int("D2D_TASK_LEASE_SECONDS", 60, minimum=2)
+D2D_TASK_RETRY_BACKOFF = env_int("D2D_TASK_RETRY_BACKOFF", 10, minimum=0)
+D2D_TASK_REQUEUE_SECONDS = env_int("D2D_TASK_REQUEUE_SECONDS", 900, minimum=10)
+D2D_TASK_LOG_MAX_LINES = env_int("D2D_TASK_LOG_MAX_LINES", 20000, minimum=100)
+D2D_WORKERS = env_int("D2D_WORKERS", 2, minimum=1, maximum=64)
+Q_CLUSTER = {
+    "name": env_str("D2D_QUEUE_NAME", "d2d"),
+    "workers": D2D_WORKERS,
+    "timeout": D2D_TASK_TIMEOUT,
+    "retry": D2D_TASK_TIMEOUT + env_int("D2D_TASK_RETRY_MARGIN", 60, minimum=1),
+    "max_attempts": 1,  # d2d counts attempts itself: django-q2 does not count killed ones (its issue 327)
+    "ack_failures": True,
+    "save_limit": 1000,
+    "catch_up": False,
+    "poll": 0.2,
+    "label": "Task queue (django-q2)",
+}
+if D2D_BROKER == "redis":
+    if not REDIS_URL:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured("D2D_BROKER=redis needs REDIS_URL")
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+
+# --- Auth -----------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "/admin/login/"
+# Open signup on the embedded default so a laptop install works at once; closed when a
+# real database is configured, where staff add users (admin, manage.py, /api/v1/auth/users).
+D2D_OPEN_SIGNUP = env_bool("D2D_OPEN_SIGNUP", EMBEDDED)
+# Projects a self-registered user joins, as "project:role" pairs.
+D2D_SIGNUP_PROJECTS = env_list("D2D_SIGNUP_PROJECTS", ["olake:editor"])
+D2D_LOGIN_MAX_FAILURES = env_int("D2D_LOGIN_MAX_FAILURES", 5, minimum=1)
+D2D_LOGIN_LOCKOUT_SECONDS = env_int("D2D_LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
+D2D_TOKEN_TTL_DAYS = env_int("D2D_TOKEN_TTL_DAYS", 90, minimum=0)
+
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_SAMESITE = env_str("SESSION_COOKIE_SAMESITE", "Lax")
+
+# --- OIDC (mozilla-django-oidc), active when OIDC_OP_ISSUER or the endpoints are set --------
+OIDC_RP_CLIENT_ID = env_str("OIDC_RP_CLIENT_ID")
+OIDC_RP_CLIENT_SECRET = env_secret("OIDC_RP_CLIENT_SECRET")
+OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID)
+
+# --- CORS (004: credentials allowed, origins from the environment) ---------
+CORS_ALLOWED_ORIGINS = env_origins("CORS_ALLOWED_ORIGINS", ["http://localhost:8000"])
+CORS_ALLOW_CREDENTIALS = True
+CORS_ALLOW_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+CORS_ALLOW_HEADERS = ["origin", "content-type", "accept", "authorization", "x-csrftoken", "range"]
+
+# --- Files ----------------------------------------------------------------
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(DATA_DIR / "media"))).resolve()
+MEDIA_URL = "/media/"
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+D2D_STORAGE = env_choice("D2D_STORAGE", "local", {"local", "s3"})
+if D2D_STORAGE == "s3":
+    _default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env_str("AWS_STORAGE_BUCKET_NAME"),
+            "endpoint_url": env_str("AWS_S3_ENDPOINT_URL") or None,
+            "region_name": env_str("AWS_S3_REGION_NAME") or None,
+            "access_key": env_str("AWS_ACCESS_KEY_ID") or None,
+            "secret_key": env_secret("AWS_SECRET_ACCESS_KEY") or None,
+            "location": env_str("AWS_LOCATION"),
+            "file_overwrite": False,
+            "default_acl": None,
+            "querystring_auth": True,
+        },
+    }
+else:
+    _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": MEDIA_ROOT}}
+STORAGES = {
+    "default": _default_storage,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+D2D_MAX_UPLOAD_BYTES = env_int("D2D_MAX_UPLOAD_BYTES", 512 * 1024 * 1024, minimum=1)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("D2D_MAX_JSON_BYTES", 10 * 1024 * 1024, minimum=1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+D2D_ENCRYPTION_KEY = env_secret("D2D_ENCRYPTION_KEY")
+D2D_PUBLIC_URL = env_str("D2D_PUBLIC_URL", "").rstrip("/")
+
+# --- REST framework and schema ---------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.ApiTokenAuthentication",
+        "accounts.authentication.CsrfExemptSessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "d2d.kernel.api.exceptions.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "d2d API",
+    "DESCRIPTION": "One platform serving the OLake server, Data 2 Data, Common application, "
+    "Ocean Provider and crowdsourced labeling contracts.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Internationalisation and logging --------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+LOG_LEVEL = env_choice("LOG_LEVEL", "info", {"debug", "info", "warning", "error"}).upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django_q": {"level": "WARNING"}},
+}

@@ -1,0 +1,24 @@
+"""Root URLs: each contract keeps its own paths; API docs under /api/v1/."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from accounts.api import urls as accounts_urls
+from d2d.kernel.api.docs import DATA2DATA_SERVICES, service_doc_urls, whole_api_doc_urls
+from d2d.kernel.api.handlers import handler404_view, handler500_view
+
+api_docs = whole_api_doc_urls()
+for _service in DATA2DATA_SERVICES:
+    api_docs += service_doc_urls(_service)
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_docs)),
+    path("api/v1/auth/", include(accounts_urls.auth_service_urlpatterns)),
+    path("api/v1/projects/", include(accounts_urls.project_urlpatterns)),
+    path("", include(accounts_urls.root_urlpatterns)),
+    path("", include("d2d.kernel.urls")),
+]
+
+handler404 = handler404_view
+handler500 = handler500_view

@@ -1,0 +1,1 @@
+"""Crowdsourced annotation and collection tasks, commits and pictures."""

@@ -1,0 +1,7 @@
+"""App config for labeling."""
+
+from django.apps import AppConfig
+
+
+class LabelingConfig(AppConfig):
+    name = "labeling"

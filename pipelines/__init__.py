@@ -1,0 +1,1 @@
+"""OLake server API: sources, destinations, jobs, syncs and their logs."""

@@ -1,0 +1,7 @@
+"""App config for pipelines."""
+
+from django.apps import AppConfig
+
+
+class PipelinesConfig(AppConfig):
+    name = "pipelines"

@@ -1,0 +1,79 @@
+"""Fixtures for every suite: alice (owner of A), bob (viewer of A), charlie (owner of B), clients, workers."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from accounts.models import Project, Role
+from accounts.services import membership_set, project_create, token_issue, user_create
+from tests.support.processes import Cluster, child_env
+
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture
+def make_user(db):
+    def make(username: str, **extra):
+        return user_create(username=username, email=f"{username}@example.com", password=PASSWORD, **extra)
+
+    return make
+
+
+@pytest.fixture
+def alice(make_user):
+    return make_user("alice")
+
+
+@pytest.fixture
+def bob(make_user):
+    return make_user("bob")
+
+
+@pytest.fixture
+def charlie(make_user):
+    return make_user("charlie")
+
+
+@pytest.fixture
+def project_a(alice, bob):
+    project = project_create(project_id="alpha", name="Alpha", owner=alice)
+    membership_set(project=project, user=bob, role=Role.VIEWER)
+    return project
+
+
+@pytest.fixture
+def project_b(charlie):
+    return project_create(project_id="beta", name="Beta", owner=charlie)
+
+
+@pytest.fixture
+def olake(db):
+    return Project.objects.get(pk="olake")
+
+
+def client_for(user) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        _, token = token_issue(user=user, name="test")
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client
+
+
+@pytest.fixture
+def api():
+    """api(user) gives an APIClient authenticated with a fresh token of that user (None: anonymous)."""
+    return client_for
+
+
+@pytest.fixture
+def cluster_factory(transactional_db, tmp_path):
+    """Start real qcluster processes on the test database; all are stopped at teardown."""
+    started = []
+
+    def start(**env) -> Cluster:
+        cluster = Cluster(child_env(**env), tmp_path / f"cluster-{len(started)}.log").start()
+        started.append(cluster)
+        return cluster
+
+    yield start
+    for cluster in started:
+        cluster.stop()

@@ -1,0 +1,1 @@
+"""A test-only tracked task whose behaviour (sleep, fail N times) is set per row."""

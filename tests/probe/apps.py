@@ -1,0 +1,8 @@
+"""App config of the probe app (tests only)."""
+
+from django.apps import AppConfig
+
+
+class ProbeConfig(AppConfig):
+    name = "tests.probe"
+    label = "probe"

@@ -1,0 +1,13 @@
+"""ProbeTask: a tracked task for exercising the runner."""
+
+from django.db import models
+
+from d2d.kernel.models import TrackedTask
+
+
+class ProbeTask(TrackedTask):
+    sleep_seconds = models.FloatField(default=0)
+    fail_first = models.PositiveIntegerField(default=0, help_text="raise during this many first attempts")
+    runs = models.PositiveIntegerField(default=0, help_text="how many times the handler body started")
+
+    handler = "tests.probe.handlers.run_probe"
