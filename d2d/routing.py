@@ -1,3 +1,5 @@
 """Websocket routes of every app, gathered for d2d.asgi."""
 
-websocket_urlpatterns: list = []
+from conversions.routing import websocket_urlpatterns as conversion_websockets
+
+websocket_urlpatterns: list = [*conversion_websockets]

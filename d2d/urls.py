@@ -18,6 +18,10 @@ urlpatterns = [
     path("api/v1/projects/", include(accounts_urls.project_urlpatterns)),
     path("", include(accounts_urls.root_urlpatterns)),
     path("", include("d2d.kernel.urls")),
+    path("", include("pipelines.urls")),
+    path("", include("conversions.urls")),
+    path("", include("compute.urls")),
+    path("", include("labeling.urls")),
 ]
 
 handler404 = handler404_view
