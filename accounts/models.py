@@ -9,7 +9,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
-from d2d.kernel.models import AuditedModel, SoftDeleteModel
+from d2d.kernel.models import AuditedModel, SoftDeleteModel, SoftDeleteQuerySet
 
 
 class User(AbstractUser):
@@ -30,7 +30,7 @@ class Role(models.TextChoices):
 ROLE_RANK = {Role.VIEWER: 1, Role.EDITOR: 2, Role.OWNER: 3}
 
 
-class ProjectQuerySet(models.QuerySet):
+class ProjectQuerySet(SoftDeleteQuerySet):
     def for_user(self, user):
         """Projects the user belongs to; staff with superuser rights see all."""
         if not user or not user.is_authenticated:

@@ -1,6 +1,7 @@
 """Fixtures for every suite: alice (owner of A), bob (viewer of A), charlie (owner of B), clients, workers."""
 
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from accounts.models import Project, Role
@@ -8,6 +9,12 @@ from accounts.services import membership_set, project_create, token_issue, user_
 from tests.support.processes import Cluster, child_env
 
 PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Login throttles and token caches must not leak from one test into the next."""
+    cache.clear()
 
 
 @pytest.fixture

@@ -18,3 +18,6 @@ from d2d.settings import *  # noqa: E402,F403
 
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.probe"]  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed; production uses the default
+# Each test starts from an empty cache (tests/conftest.py clears it); a shared Redis cache
+# would be flushed whole by that, under other processes' feet, so tests keep a local one.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -38,10 +38,17 @@ def check_credentials(request, username: str, password: str):
     return user
 
 
+class CredentialsCheckingView(ContractView):
+    """A view that checks a password itself: a wrong one is a 401, not DRF's 403 fallback."""
+
+    def get_authenticate_header(self, request):
+        return 'Bearer realm="d2d"'
+
+
 ENVELOPE_ERRORS = {400: EnvelopeErrorSerializer, 401: EnvelopeErrorSerializer, 429: EnvelopeErrorSerializer}
 
 
-class SignupView(ContractView):
+class SignupView(CredentialsCheckingView):
     contract = ENVELOPE
     authentication_classes = []
     permission_classes = [permissions.AllowAny]
@@ -60,7 +67,7 @@ class SignupView(ContractView):
         return self.ok({"email": user.email, "username": user.username}, message="user created")
 
 
-class LoginView(ContractView):
+class LoginView(CredentialsCheckingView):
     contract = ENVELOPE
     authentication_classes = []
     permission_classes = [permissions.AllowAny]
@@ -100,7 +107,7 @@ class LogoutView(ContractView):
         return self.ok({"username": username}, message="logged out")
 
 
-class TokenView(ContractView):
+class TokenView(CredentialsCheckingView):
     """000's auth service: a username and password give an API token; DELETE revokes the token in use."""
 
     def get_permissions(self):

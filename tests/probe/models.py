@@ -2,7 +2,7 @@
 
 from django.db import models
 
-from d2d.kernel.models import TrackedTask
+from d2d.kernel.models import SoftDeleteModel, TrackedTask, live_unique
 
 
 class ProbeTask(TrackedTask):
@@ -11,3 +11,12 @@ class ProbeTask(TrackedTask):
     runs = models.PositiveIntegerField(default=0, help_text="how many times the handler body started")
 
     handler = "tests.probe.handlers.run_probe"
+
+
+class ProbeWidget(SoftDeleteModel):
+    """A soft-deletable row with a name unique among live rows."""
+
+    name = models.CharField(max_length=20)
+
+    class Meta:
+        constraints = [live_unique("name", name="probewidget_live_name")]
