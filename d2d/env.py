@@ -106,12 +106,13 @@ def database_from_url(url: str) -> dict:
             "CONN_HEALTH_CHECKS": True,
         }
     if scheme == "sqlite":
-        path = unquote(parts.path)
+        # sqlite:////abs/path.db is absolute; sqlite:///rel.db is relative to the working directory.
+        path = unquote(parts.path)[1:]
         if parts.netloc:
-            raise ImproperlyConfigured("DATABASE_URL for SQLite is sqlite:////absolute/path.db (three or four slashes)")
+            raise ImproperlyConfigured("DATABASE_URL for SQLite is sqlite:////absolute/path.db or sqlite:///relative.db")
         if not path or path == "/":
             raise ImproperlyConfigured("DATABASE_URL for SQLite must name a file")
-        return sqlite_database(Path(path))
+        return sqlite_database(Path(path).resolve())
     raise ImproperlyConfigured(f"DATABASE_URL scheme {scheme!r} is not supported (use postgres:// or sqlite:///)")
 
 

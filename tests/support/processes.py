@@ -73,7 +73,7 @@ class Cluster:
 
     def stop(self):
         if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.send_signal(signal.SIGTERM)  # the leader stops its workers in order
             try:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:

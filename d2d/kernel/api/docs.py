@@ -6,7 +6,7 @@ each of those documents lists only the endpoints under that service's prefix.
 
 from django.urls import path
 from drf_spectacular.generators import SchemaGenerator
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 DATA2DATA_SERVICES = ("auth", "uploads", "tasks", "downloads", "ocr")
 
@@ -22,7 +22,7 @@ def _prefix_generator(prefix: str):
 
 def whole_api_doc_urls() -> list:
     return [
-        path("openapi.json", SpectacularAPIView.as_view(), name="schema"),
+        path("openapi.json", SpectacularJSONAPIView.as_view(), name="schema"),
         path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
         path("redoc", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     ]
@@ -31,7 +31,7 @@ def whole_api_doc_urls() -> list:
 def service_doc_urls(service: str) -> list:
     prefix = f"/api/v1/{service}/"
     schema_name = f"schema-{service}"
-    schema_view = SpectacularAPIView.as_view(
+    schema_view = SpectacularJSONAPIView.as_view(
         generator_class=_prefix_generator(prefix),
         custom_settings={"TITLE": f"Data 2 Data {service} service", "VERSION": "v1"},
     )

@@ -48,7 +48,9 @@ class Command(BaseCommand):
             time.sleep(0.2)
         for child in children.values():
             if child.poll() is None:
-                os.killpg(child.pid, signal.SIGTERM)
+                # Only the leader: qcluster stops its own workers in order; signalling the
+                # whole group at once leaves its sentinel waiting on workers that are gone.
+                child.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 20
         for child in children.values():
             try:

@@ -1,0 +1,72 @@
+"""Settings helpers reject junk with a message naming the variable."""
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from d2d import env
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("1", True), ("true", True), ("YES", True), ("0", False), ("off", False), ("", False)]
+)
+def test_it_reads_booleans(monkeypatch, raw, expected):
+    monkeypatch.setenv("D2D_FLAG", raw)
+    assert env.env_bool("D2D_FLAG") is expected
+
+
+def test_it_rejects_a_misspelt_boolean(monkeypatch):
+    monkeypatch.setenv("DEBUG", "ture")
+    with pytest.raises(ImproperlyConfigured, match="DEBUG"):
+        env.env_bool("DEBUG")
+
+
+def test_it_rejects_non_integers_and_out_of_range(monkeypatch):
+    monkeypatch.setenv("D2D_N", "ten")
+    with pytest.raises(ImproperlyConfigured, match="D2D_N must be an integer"):
+        env.env_int("D2D_N", 1)
+    monkeypatch.setenv("D2D_N", "0")
+    with pytest.raises(ImproperlyConfigured, match="at least 1"):
+        env.env_int("D2D_N", 1, minimum=1)
+
+
+def test_it_parses_database_urls():
+    db = env.database_from_url("postgres://user:p%40ss@db.internal:6543/d2d?sslmode=require")
+    assert (db["ENGINE"], db["NAME"], db["USER"], db["PASSWORD"], db["HOST"], db["PORT"]) == (
+        "django.db.backends.postgresql",
+        "d2d",
+        "user",
+        "p@ss",
+        "db.internal",
+        "6543",
+    )
+    assert db["OPTIONS"] == {"sslmode": "require"}
+    assert env.database_from_url("sqlite:////tmp/x.db")["NAME"] == "/tmp/x.db"
+    for bad in ("mysql://x/y", "postgres://host/", "sqlite://relative.db"):
+        with pytest.raises(ImproperlyConfigured):
+            env.database_from_url(bad)
+
+
+def test_it_rejects_bad_origins_and_redis_urls(monkeypatch):
+    monkeypatch.setenv("CORS_ALLOWED_ORIGINS", "https://ok.example,ftp://bad")
+    with pytest.raises(ImproperlyConfigured, match="ftp://bad"):
+        env.env_origins("CORS_ALLOWED_ORIGINS", [])
+    monkeypatch.setenv("REDIS_URL", "http://localhost:6379")
+    with pytest.raises(ImproperlyConfigured, match="REDIS_URL"):
+        env.redis_url("REDIS_URL")
+
+
+def test_it_reads_secrets_from_files_but_not_from_both(monkeypatch, tmp_path):
+    secret = tmp_path / "secret"
+    secret.write_text("s3cr3t\n")
+    monkeypatch.setenv("SECRET_KEY_FILE", str(secret))
+    assert env.env_secret("SECRET_KEY") == "s3cr3t"
+    monkeypatch.setenv("SECRET_KEY", "other")
+    with pytest.raises(ImproperlyConfigured, match="not both"):
+        env.env_secret("SECRET_KEY")
+
+
+def test_it_generates_the_secret_key_once_and_keeps_it_private(tmp_path):
+    path = tmp_path / "var" / "secret_key"
+    first = env.persistent_secret_key(path)
+    assert env.persistent_secret_key(path) == first and len(first) >= 50
+    assert path.stat().st_mode & 0o077 == 0
