@@ -150,10 +150,46 @@ SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_SAMESITE = env_str("SESSION_COOKIE_SAMESITE", "Lax")
 
-# --- OIDC (mozilla-django-oidc), active when OIDC_OP_ISSUER or the endpoints are set --------
+# --- OIDC (mozilla-django-oidc), active when OIDC_RP_CLIENT_ID is set (docs/oidc.md) --------
 OIDC_RP_CLIENT_ID = env_str("OIDC_RP_CLIENT_ID")
 OIDC_RP_CLIENT_SECRET = env_secret("OIDC_RP_CLIENT_SECRET")
 OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID)
+# Endpoints left empty are read from OIDC_OP_ISSUER's /.well-known/openid-configuration on first
+# use (accounts/oidc.py), never at start-up.
+OIDC_OP_ISSUER = env_str("OIDC_OP_ISSUER").rstrip("/")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env_str("OIDC_OP_AUTHORIZATION_ENDPOINT")
+OIDC_OP_TOKEN_ENDPOINT = env_str("OIDC_OP_TOKEN_ENDPOINT")
+OIDC_OP_USER_ENDPOINT = env_str("OIDC_OP_USER_ENDPOINT")
+OIDC_OP_JWKS_ENDPOINT = env_str("OIDC_OP_JWKS_ENDPOINT")
+_SIGN_ALGOS = {"rs256", "rs384", "rs512", "es256", "es384", "es512", "hs256", "hs384", "hs512"}
+OIDC_RP_SIGN_ALGO = env_choice("OIDC_RP_SIGN_ALGO", "rs256", _SIGN_ALGOS).upper()
+OIDC_RP_SCOPES = env_str("OIDC_RP_SCOPES", "openid email profile")
+OIDC_USE_PKCE = env_bool("OIDC_USE_PKCE", True)
+OIDC_TOKEN_USE_BASIC_AUTH = env_bool("OIDC_TOKEN_USE_BASIC_AUTH", False)
+OIDC_CREATE_USER = env_bool("OIDC_CREATE_USER", True)
+OIDC_TIMEOUT = env_int("OIDC_TIMEOUT", 10, minimum=1)
+# Claims to roles: groups in D2D_OIDC_STAFF_GROUPS make staff; "group=project:role" pairs make members.
+D2D_OIDC_GROUPS_CLAIM = env_str("D2D_OIDC_GROUPS_CLAIM", "groups")
+D2D_OIDC_STAFF_GROUPS = env_list("D2D_OIDC_STAFF_GROUPS", [])
+D2D_OIDC_SUPERUSER_GROUPS = env_list("D2D_OIDC_SUPERUSER_GROUPS", [])
+D2D_OIDC_PROJECT_ROLES = env_list("D2D_OIDC_PROJECT_ROLES", [])
+# How long an access token the provider accepted is trusted without asking again (0: every request).
+D2D_OIDC_TOKEN_CACHE_SECONDS = env_int("D2D_OIDC_TOKEN_CACHE_SECONDS", 60, minimum=0, maximum=3600)
+if OIDC_ENABLED:
+    from django.core.exceptions import ImproperlyConfigured
+
+    _endpoints = [OIDC_OP_AUTHORIZATION_ENDPOINT, OIDC_OP_TOKEN_ENDPOINT, OIDC_OP_USER_ENDPOINT, OIDC_OP_JWKS_ENDPOINT]
+    if not OIDC_OP_ISSUER and not all(_endpoints):
+        raise ImproperlyConfigured("OIDC_RP_CLIENT_ID needs OIDC_OP_ISSUER or all four OIDC_OP_*_ENDPOINT variables")
+    for _entry in D2D_OIDC_PROJECT_ROLES:
+        _group, _, _target = _entry.rpartition("=")
+        _project, _, _role = _target.partition(":")
+        if not _group or not _project or _role not in {"viewer", "editor", "owner"}:
+            raise ImproperlyConfigured(f"D2D_OIDC_PROJECT_ROLES: {_entry!r} is not group=project:viewer|editor|owner")
+    AUTHENTICATION_BACKENDS = [*AUTHENTICATION_BACKENDS, "accounts.oidc.OIDCBackend"]
+    OIDC_DRF_AUTH_BACKEND = "accounts.oidc.OIDCBackend"
+    LOGIN_REDIRECT_URL = "/admin/"
+    LOGIN_REDIRECT_URL_FAILURE = "/admin/login/?sso=failed"
 
 # --- CORS (004: credentials allowed, origins from the environment) ---------
 CORS_ALLOWED_ORIGINS = env_origins("CORS_ALLOWED_ORIGINS", ["http://localhost:8000"])
@@ -221,6 +257,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "d2d.kernel.api.exceptions.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+if OIDC_ENABLED:  # after d2d tokens, which leave other bearer values to it
+    REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"].insert(1, "accounts.oidc.OIDCBearerAuthentication")
 SPECTACULAR_SETTINGS = {
     "TITLE": "d2d API",
     "DESCRIPTION": "One platform serving the OLake server, Data 2 Data, Common application, "

@@ -13,6 +13,7 @@ for _service in DATA2DATA_SERVICES:
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("oidc/", include("accounts.oidc")),  # SSO sign-in; no routes unless OIDC_RP_CLIENT_ID is set
     path("api/v1/", include(api_docs)),
     path("api/v1/auth/", include(accounts_urls.auth_service_urlpatterns)),
     path("api/v1/projects/", include(accounts_urls.project_urlpatterns)),

@@ -1,0 +1,326 @@
+"""OpenID Connect: admin single sign-on, users and roles from claims, and bearer access tokens for the API.
+
+Active only when OIDC_RP_CLIENT_ID is set (d2d/settings.py); configuring providers: docs/oidc.md.
+"""
+
+import hashlib
+import logging
+import re
+import threading
+import time
+
+import jwt
+import requests
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
+from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
+from django.db import IntegrityError, transaction
+from django.urls import path
+from mozilla_django_oidc import views as oidc_views
+from mozilla_django_oidc.auth import OIDCAuthenticationBackend
+from mozilla_django_oidc.contrib.drf import OIDCAuthentication
+from mozilla_django_oidc.utils import import_from_settings
+from rest_framework import exceptions, status
+
+from accounts.models import ROLE_RANK, Membership, Project
+from accounts.services import membership_remove, membership_set
+from d2d.kernel.errors import Conflict
+
+logger = logging.getLogger(__name__)
+
+# --- Provider endpoints: explicit settings, else discovered from OIDC_OP_ISSUER on first use ------
+
+_DISCOVERED = {
+    "OIDC_OP_AUTHORIZATION_ENDPOINT": "authorization_endpoint",
+    "OIDC_OP_TOKEN_ENDPOINT": "token_endpoint",
+    "OIDC_OP_USER_ENDPOINT": "userinfo_endpoint",
+    "OIDC_OP_JWKS_ENDPOINT": "jwks_uri",
+}
+DISCOVERY_MAX_AGE = 3600
+_metadata_lock = threading.Lock()
+_metadata: dict = {"issuer": None, "fetched_at": 0.0, "document": None}
+
+
+def provider_metadata() -> dict:
+    """The issuer's /.well-known/openid-configuration, fetched when first needed and kept an hour.
+
+    Fetched lazily rather than in settings so a provider that is down does not stop d2d from starting
+    (only SSO and OIDC bearer tokens wait for it).
+    """
+    issuer = settings.OIDC_OP_ISSUER
+    with _metadata_lock:
+        fresh = time.monotonic() - _metadata["fetched_at"] < DISCOVERY_MAX_AGE
+        if _metadata["document"] is not None and _metadata["issuer"] == issuer and fresh:
+            return _metadata["document"]
+        response = requests.get(
+            f"{issuer}/.well-known/openid-configuration",
+            timeout=settings.OIDC_TIMEOUT,
+            verify=import_from_settings("OIDC_VERIFY_SSL", True),
+        )
+        response.raise_for_status()
+        document = response.json()
+        if document.get("issuer", "").rstrip("/") != issuer:
+            raise ImproperlyConfigured(f"OIDC_OP_ISSUER is {issuer!r} but the provider calls itself {document.get('issuer')!r}")
+        _metadata.update(issuer=issuer, fetched_at=time.monotonic(), document=document)
+        return document
+
+
+def oidc_setting(attr, *default):
+    """mozilla-django-oidc's settings lookup, with the endpoints filled in from discovery."""
+    value = import_from_settings(attr, *default)
+    if attr in _DISCOVERED and not value and settings.OIDC_OP_ISSUER:
+        return provider_metadata()[_DISCOVERED[attr]]
+    return value
+
+
+# --- Claims to users, staff flags and memberships ---------------------------------------------------
+
+_NOT_USERNAME = re.compile(r"[^\w.@+-]")
+
+
+def claim_groups(claims: dict) -> set[str]:
+    """The configured groups claim as a set; a missing claim means no groups (access is removed)."""
+    value = claims.get(settings.D2D_OIDC_GROUPS_CLAIM)
+    if value is None:
+        return set()
+    if isinstance(value, str):
+        value = value.replace(",", " ").split()
+    return {str(item) for item in value}
+
+
+def project_roles_for(groups: set[str]) -> tuple[dict[str, str], set[str]]:
+    """(project -> highest role the groups grant, every project the mapping manages)."""
+    wanted: dict[str, str] = {}
+    managed: set[str] = set()
+    for entry in settings.D2D_OIDC_PROJECT_ROLES:
+        group, _, target = entry.rpartition("=")
+        project_id, _, role = target.partition(":")
+        managed.add(project_id)
+        if group in groups and ROLE_RANK[role] > ROLE_RANK.get(wanted.get(project_id), 0):
+            wanted[project_id] = role
+    return wanted, managed
+
+
+def email_is_trusted(claims: dict) -> bool:
+    # Some providers (Cognito) send email_verified as a string.
+    return bool(claims.get("email")) and str(claims.get("email_verified", True)).lower() != "false"
+
+
+def username_from_claims(claims: dict) -> str:
+    raw = str(claims.get("preferred_username") or claims.get("sub") or "").strip()
+    return _NOT_USERNAME.sub("-", raw)[:150]
+
+
+class OIDCBackend(OIDCAuthenticationBackend):
+    """Creates and updates users from the provider's claims (ID token merged with userinfo).
+
+    A user is matched by verified email, else by username among users without a local password,
+    so a provider cannot take over a local password account by naming it.
+    """
+
+    get_settings = staticmethod(oidc_setting)
+
+    def authenticate(self, request, **kwargs):
+        # Only the callback view passes nonce and code_verifier; a password login that happens to
+        # carry ?code=&state= in its URL must not start a token exchange.
+        if "nonce" not in kwargs:
+            return None
+        return super().authenticate(request, **kwargs)
+
+    def get_userinfo(self, access_token, id_token, payload):
+        userinfo = super().get_userinfo(access_token, id_token, payload)
+        if not payload:
+            return userinfo
+        if str(userinfo.get("sub")) != str(payload.get("sub")):
+            raise SuspiciousOperation("userinfo and ID token name different subjects")
+        # Azure AD and others put groups in the ID token only.
+        return {**payload, **userinfo}
+
+    def verify_claims(self, claims):
+        return bool(username_from_claims(claims))
+
+    def filter_users_by_claims(self, claims):
+        users = self.UserModel.objects
+        if email_is_trusted(claims):
+            by_email = users.filter(email__iexact=claims["email"].strip())
+            if by_email.exists():
+                return by_email
+        return users.filter(
+            username__iexact=username_from_claims(claims), password__startswith=UNUSABLE_PASSWORD_PREFIX
+        )
+
+    def create_user(self, claims):
+        username = self._free_username(claims)
+        email = claims["email"].strip().lower() if email_is_trusted(claims) else ""
+        if not email or self.UserModel.objects.filter(email__iexact=email).exists():
+            # User.email is unique: a user without a usable address gets a reserved-domain placeholder.
+            email = f"{username.replace('@', '.')}@sso.invalid"
+        try:
+            with transaction.atomic():
+                user = self.UserModel.objects.create_user(username, email=email)  # unusable password
+        except IntegrityError:
+            # A parallel first request created the same user.
+            existing = self.filter_users_by_claims(claims)
+            if len(existing) != 1:
+                raise SuspiciousOperation(f"cannot create a user for {username!r}") from None
+            user = existing[0]
+        return self.update_user(user, claims)
+
+    def _free_username(self, claims) -> str:
+        base = username_from_claims(claims)
+        taken = self.UserModel.objects.filter(username__iexact=base).exists()
+        if not taken:
+            return base
+        suffix = hashlib.sha256(str(claims.get("sub", base)).encode()).hexdigest()[:8]
+        return f"{base[:140]}-{suffix}"
+
+    def update_user(self, user, claims):
+        changed = set()
+        for field, claim in (("first_name", "given_name"), ("last_name", "family_name")):
+            value = str(claims.get(claim) or "")[:150]
+            if value and getattr(user, field) != value:
+                setattr(user, field, value)
+                changed.add(field)
+        email = claims["email"].strip().lower() if email_is_trusted(claims) else ""
+        if email and user.email.lower() != email and not self.UserModel.objects.filter(email__iexact=email).exists():
+            user.email = email
+            changed.add("email")
+        groups = claim_groups(claims)
+        for field, names in (("is_staff", settings.D2D_OIDC_STAFF_GROUPS), ("is_superuser", settings.D2D_OIDC_SUPERUSER_GROUPS)):
+            if names:
+                value = bool(groups & set(names))
+                if getattr(user, field) != value:
+                    setattr(user, field, value)
+                    changed.add(field)
+        if changed:
+            user.save(update_fields=sorted(changed))
+        self._sync_memberships(user, groups)
+        return user
+
+    def _sync_memberships(self, user, groups: set[str]) -> None:
+        """Projects named in D2D_OIDC_PROJECT_ROLES follow the groups; other memberships are left alone."""
+        wanted, managed = project_roles_for(groups)
+        if not managed:
+            return
+        projects = Project.objects.in_bulk(managed)
+        current = {m.project_id: m for m in Membership.objects.filter(user=user, project_id__in=managed)}
+        for project_id in sorted(managed):
+            project = projects.get(project_id)
+            if project is None:
+                if project_id in wanted:
+                    logger.warning("D2D_OIDC_PROJECT_ROLES names project %r, which does not exist", project_id)
+                continue
+            try:
+                if project_id in wanted:
+                    if getattr(current.get(project_id), "role", None) != wanted[project_id]:
+                        membership_set(project=project, user=user, role=wanted[project_id])
+                elif project_id in current:
+                    membership_remove(project=project, user=user)
+            except Conflict as exc:
+                logger.warning("kept %s's role in %s from the groups claim: %s", user.username, project_id, exc)
+
+
+# --- Bearer access tokens for the API -----------------------------------------------------------------
+
+
+class ProviderUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The identity provider cannot be reached to check the token; try again later"
+    default_code = "provider_unavailable"
+
+
+def token_cache_key(access_token: str) -> str:
+    return "d2d:oidc:token:" + hashlib.sha256(access_token.encode()).hexdigest()
+
+
+def cache_seconds_for(access_token: str) -> int:
+    """D2D_OIDC_TOKEN_CACHE_SECONDS, shortened to the token's own expiry when it is a JWT with exp."""
+    seconds = settings.D2D_OIDC_TOKEN_CACHE_SECONDS
+    try:
+        # Unverified on purpose: exp only ever shortens the cache, the provider did the validating.
+        expires = jwt.decode(access_token, options={"verify_signature": False}).get("exp")
+    except jwt.PyJWTError:
+        return seconds
+    if isinstance(expires, (int, float)):
+        return max(0, min(seconds, int(expires - time.time())))
+    return seconds
+
+
+INVALID_TOKEN = "Invalid, expired or revoked token"
+
+
+class OIDCBearerAuthentication(OIDCAuthentication):
+    """``Authorization: Bearer <access token>`` checked at the provider's userinfo endpoint.
+
+    Comes after ApiTokenAuthentication, which leaves non-``d2d_`` bearer values to this class.
+    A good answer is cached for D2D_OIDC_TOKEN_CACHE_SECONDS under a hash of the token, so a
+    revoked token keeps working at most that long.
+    """
+
+    www_authenticate_realm = "d2d"
+
+    def __init__(self, backend=None):
+        # Built on first use: with discovery, building the backend may need the network.
+        self._backend = backend
+
+    @property
+    def backend(self):
+        if self._backend is None:
+            self._backend = OIDCBackend()
+        return self._backend
+
+    def authenticate(self, request):
+        access_token = self.get_access_token(request)
+        if not access_token:
+            return None
+        key = token_cache_key(access_token)
+        user_id = cache.get(key)
+        if user_id is not None:
+            user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+            if user is not None:
+                return user, access_token
+        user = self._validate(access_token)
+        seconds = cache_seconds_for(access_token)
+        if seconds:
+            cache.set(key, user.pk, timeout=seconds)
+        return user, access_token
+
+    def _validate(self, access_token: str):
+        try:
+            user = self.backend.get_or_create_user(access_token, None, None)
+        except requests.HTTPError as exc:
+            code = exc.response.status_code if exc.response is not None else 0
+            if code in (400, 401, 403):
+                raise exceptions.AuthenticationFailed(INVALID_TOKEN) from None
+            logger.warning("OIDC userinfo answered %s", code)
+            raise ProviderUnavailable() from None
+        except (requests.RequestException, ImproperlyConfigured, ValueError) as exc:
+            # ValueError: a provider answer that is not JSON.
+            logger.warning("OIDC provider unavailable: %s", exc)
+            raise ProviderUnavailable() from None
+        except SuspiciousOperation as exc:
+            logger.info("OIDC bearer token refused: %s", exc)
+            raise exceptions.AuthenticationFailed(INVALID_TOKEN) from None
+        if user is None or not user.is_active:
+            raise exceptions.AuthenticationFailed(INVALID_TOKEN)
+        return user
+
+
+# --- Browser sign-in URLs (included at /oidc/ by d2d/urls.py) ------------------------------------------
+
+
+class OIDCAuthenticateView(oidc_views.OIDCAuthenticationRequestView):
+    get_settings = staticmethod(oidc_setting)
+
+
+urlpatterns = (
+    [
+        path("callback/", oidc_views.OIDCAuthenticationCallbackView.as_view(), name="oidc_authentication_callback"),
+        path("authenticate/", OIDCAuthenticateView.as_view(), name="oidc_authentication_init"),
+        path("logout/", oidc_views.OIDCLogoutView.as_view(), name="oidc_logout"),
+    ]
+    if settings.OIDC_ENABLED
+    else []
+)
