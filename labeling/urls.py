@@ -1,3 +1,29 @@
-"""URLs of labeling, included at the site root by d2d/urls.py (each path is written out in full)."""
+"""URLs of labeling, included at the site root by d2d/urls.py (each path is written out in full).
 
-urlpatterns: list = []
+003 writes most paths with a trailing slash, and GET /api/commits and
+POST /api/commits/pictures/{commitid} without one; both spellings are served there.
+"""
+
+from django.urls import path
+
+from labeling.api import views
+
+app_name = "labeling"
+
+urlpatterns = [
+    path("api/tasks/", views.TasksView.as_view(), name="tasks"),
+    path("api/tasks/apply/", views.TaskApplyView.as_view(), name="task-apply"),
+    path("api/tasks/<int:task_id>/", views.TaskView.as_view(), name="task"),
+    path("api/tasks/<int:task_id>/pictures/", views.TaskPicturesView.as_view(), name="task-pictures"),
+    path(
+        "api/tasks/<int:task_id>/pictures/<int:picture_id>/<str:filename>",
+        views.PictureFileView.as_view(),
+        name="picture-file",
+    ),
+    path("api/tasks/<int:task_id>/export/json/", views.TaskExportView.as_view(), {"kind": "json"}, name="task-export-json"),
+    path("api/tasks/<int:task_id>/export/coco/", views.TaskExportView.as_view(), {"kind": "coco"}, name="task-export-coco"),
+    path("api/commits", views.CommitsView.as_view(), name="commits"),
+    path("api/commits/", views.CommitsView.as_view(), name="commits-slash"),
+    path("api/commits/pictures/<int:commit_id>", views.CommitPicturesView.as_view(), name="commit-pictures"),
+    path("api/commits/pictures/<int:commit_id>/", views.CommitPicturesView.as_view(), name="commit-pictures-slash"),
+]
