@@ -1,0 +1,130 @@
+"""The Common application API (001): /api/v1/task, /api/v1/assets, /api/v1/result, /api/v1/status."""
+
+from django.http import HttpResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+
+from accounts.models import Role
+from conversions import lifecycle
+from conversions.api import serializers as s
+from conversions.api.responses import absolute_url, primary_result, stored_file_response
+from conversions.metrics import metrics_text
+from conversions.models import InputAsset, ResultType, Stage
+from conversions.services import service_get
+from d2d.kernel.api.contracts import ENVELOPE
+from d2d.kernel.api.serializers import EnvelopeErrorSerializer, envelope_of
+from d2d.kernel.api.views import ContractView
+from d2d.kernel.errors import Conflict, DomainError, NotFound
+
+ID = OpenApiParameter("id", str, OpenApiParameter.QUERY, required=True, description="the task id (UUID)")
+ERRORS = {400: EnvelopeErrorSerializer, 401: EnvelopeErrorSerializer, 404: EnvelopeErrorSerializer}
+TAGS = ["common application API (001)"]
+
+
+def _task_id(request) -> str:
+    task_id = request.query_params.get("id")
+    if not task_id:
+        raise DomainError("the id query parameter is required", field="id")
+    return task_id
+
+
+def task_status(request, task) -> dict:
+    urls = task.inputs.exclude(download_url="")
+    total = urls.count()
+    done = urls.exclude(status=InputAsset.Status.PENDING).count()
+    status = task.contract_status
+    completed = status == Stage.COMPLETED
+    return {
+        "task_id": str(task.pk),
+        "status": status,
+        "assets_downloaded": int(100 * done / total) if total else (100 if task.inputs.exists() else 0),
+        "result_id": absolute_url(request, f"/api/v1/result?id={task.pk}") if completed else None,
+        "result_type": task.result_type if completed else None,
+        "reason": task.failure_reason,
+    }
+
+
+class TaskView(ContractView):
+    contract = ENVELOPE
+
+    @extend_schema(
+        tags=TAGS,
+        request=s.TaskCreateSerializer,
+        responses={200: envelope_of("CommonTaskCreated", s.TaskCreatedSerializer), **ERRORS},
+        description="Create a task. service defaults to D2D_CONVERSIONS_DEFAULT_SERVICE; params are checked now.",
+    )
+    def post(self, request):
+        payload = s.TaskCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        task = lifecycle.task_register(
+            user=request.user, service=data.get("service") or None, params=data.get("params"), project_id=data.get("project") or None
+        )
+        attributes = list(service_get(task.service).attributes)
+        return self.ok({"task_id": str(task.pk), "attributes": attributes, "assets_per_batch": task.assets_per_batch}, message="task created")
+
+    @extend_schema(tags=TAGS, parameters=[ID], responses={200: envelope_of("CommonTaskStatus", s.TaskStatusSerializer), **ERRORS})
+    def get(self, request):
+        task = lifecycle.task_for_user(request.user, _task_id(request))
+        return self.ok(task_status(request, task))
+
+    @extend_schema(tags=TAGS, parameters=[ID], responses={200: envelope_of("CommonTaskDeleted", None), **ERRORS})
+    def delete(self, request):
+        task = lifecycle.task_for_user(request.user, _task_id(request), role=Role.EDITOR)
+        lifecycle.task_delete(task=task, user=request.user)
+        return self.ok(None, message="task deleted")
+
+
+class AssetsView(ContractView):
+    contract = ENVELOPE
+
+    @extend_schema(
+        tags=TAGS,
+        request=s.AssetsSerializer,
+        responses={200: envelope_of("CommonAssetsAdded", None), **ERRORS, 409: EnvelopeErrorSerializer},
+        description="Add a batch of AssetData (at most assets_per_batch). The server downloads each download_url. "
+        "Set last_batch: true on the final call to start processing once downloads finish.",
+    )
+    def post(self, request):
+        payload = s.AssetsSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        task = lifecycle.task_for_user(request.user, data["task_id"], role=Role.EDITOR)
+        lifecycle.assets_add(task=task, assets=data["data"], last_batch=data["last_batch"])
+        return self.ok(None, message=f"{len(data['data'])} asset(s) accepted")
+
+
+class ResultView(ContractView):
+    contract = ENVELOPE
+
+    @extend_schema(
+        tags=TAGS,
+        parameters=[ID],
+        responses={
+            200: OpenApiResponse(
+                description="STREAM: the file as an attachment (a ZIP when there are several); "
+                "JSON: {success, message, data: <the result>}; WEBSITE: {success, message, data: {url}}."
+            ),
+            **ERRORS,
+            409: EnvelopeErrorSerializer,
+        },
+    )
+    def get(self, request):
+        task = lifecycle.task_for_user(request.user, _task_id(request))
+        if task.contract_status != Stage.COMPLETED:
+            raise Conflict(f"task {task.pk} is {task.contract_status}; there is no result yet")
+        if task.files_purged_at:
+            raise NotFound(f"the result of task {task.pk} was deleted")
+        if task.result_type == ResultType.JSON:
+            return self.ok(task.result_json, message="result")
+        if task.result_type == ResultType.WEBSITE:
+            return self.ok({"url": absolute_url(request, f"/conversions/sites/{task.site_token}/")}, message="result website")
+        result = primary_result(task)
+        if result is None:
+            raise NotFound(f"task {task.pk} has no result file")
+        return stored_file_response(request, result.file.name, filename=result.name, content_type="application/octet-stream")
+
+
+def status_view(request):
+    """Public Prometheus metrics (001's status endpoint)."""
+    body, content_type = metrics_text()
+    return HttpResponse(body, content_type=content_type)

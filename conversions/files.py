@@ -1,0 +1,91 @@
+"""Task files through Django storage: generated names only, local copies for converters, purge by prefix."""
+
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import storages
+
+from conversions.services.base import extension_of
+
+
+def storage():
+    return storages["default"]
+
+
+class LocalFile(File):
+    """A file already on local disk: FileSystemStorage moves it instead of copying."""
+
+    def __init__(self, path: Path):
+        super().__init__(open(path, "rb"), name=path.name)
+        self._path = str(path)
+
+    def temporary_file_path(self) -> str:
+        return self._path
+
+
+def input_name(task, client_name: str) -> str:
+    """Where an input is stored: a random name keeping only a plain extension of the client's name."""
+    ext = extension_of(client_name)
+    return f"{task.storage_prefix}/inputs/{uuid.uuid4().hex}{'.' + ext if ext else ''}"
+
+
+def result_name(task, batch: str, output_name: str) -> str:
+    # output_name was made safe by Job.output_path (at most one folder level of our own choosing).
+    return f"{task.storage_prefix}/results/{batch}/{output_name}"
+
+
+def save_local(name: str, path: Path) -> str:
+    """Save a local file under ``name`` and return the name storage chose."""
+    with LocalFile(path) as handle:
+        return storage().save(name, handle)
+
+
+def workdir() -> Path:
+    """A private scratch folder next to the media root, so finished files move into storage by rename."""
+    base = Path(settings.DATA_DIR) / "work"
+    base.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix="conv-", dir=base))
+
+
+def local_path(name: str, scratch: Path) -> Path:
+    """A local path to read a stored file: the file itself on local storage, else a copy in ``scratch``."""
+    store = storage()
+    try:
+        return Path(store.path(name))
+    except NotImplementedError:
+        target = scratch / uuid.uuid4().hex
+        with store.open(name, "rb") as source, open(target, "wb") as sink:
+            shutil.copyfileobj(source, sink, 1 << 20)
+        return target
+
+
+def delete_names(names) -> None:
+    store = storage()
+    for name in names:
+        if name:
+            store.delete(name)
+
+
+def delete_prefix(prefix: str) -> int:
+    """Delete every stored file under ``prefix``; returns how many."""
+    store = storage()
+    count = 0
+    try:
+        folders, files = store.listdir(prefix)
+    except (FileNotFoundError, NotImplementedError):
+        return 0
+    for file_name in files:
+        store.delete(f"{prefix}/{file_name}")
+        count += 1
+    for folder in folders:
+        count += delete_prefix(f"{prefix}/{folder}")
+    if hasattr(store, "path"):
+        try:
+            Path(store.path(prefix)).rmdir()
+        except (OSError, NotImplementedError):
+            pass
+    return count

@@ -1,0 +1,22 @@
+"""Fixtures for the conversions suites."""
+
+import pytest
+
+from accounts.services import token_issue
+
+
+@pytest.fixture
+def alice_token(alice, project_a):
+    return token_issue(user=alice, name="test")[1]
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    """Each test stores files in its own folder (the worker and server get it through child_env)."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.STORAGES = {**settings.STORAGES, "default": {**settings.STORAGES["default"], "OPTIONS": {"location": tmp_path / "media"}}}
+    from django.core.files.storage import storages
+
+    storages._storages.pop("default", None)
+    yield
+    storages._storages.pop("default", None)
