@@ -1,0 +1,133 @@
+"""Admin for datasets (file URLs write-only), algorithms, orders (mark paid), nonces and compute jobs."""
+
+import json
+import uuid
+
+from django import forms
+from django.contrib import admin, messages
+
+from compute.jobs import job_results_remove, job_stop
+from compute.models import Algorithm, ComputeJob, Dataset, Nonce, Order
+from compute.orders import OrderNotPaid, order_mark_paid
+from compute.services import services_clean, dataset_set_files
+from d2d.kernel.admin import SoftDeleteAdmin, TrackedTaskAdmin
+from d2d.kernel.errors import DomainError
+
+
+class DatasetForm(forms.ModelForm):
+    """Files are typed in the clear and stored only encrypted; the form never shows them back."""
+
+    files_json = forms.CharField(
+        label="Files (JSON)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "placeholder": '[{"url": "https://…/data.csv", "contentType": "text/csv"}]'}),
+        help_text="Write-only: a JSON list of {url, contentType}. Leave empty to keep the current files.",
+    )
+
+    class Meta:
+        model = Dataset
+        fields = ["project", "did", "name", "metadata", "publisher_address", "datatoken_address", "services"]
+
+    def clean(self):
+        cleaned = super().clean()
+        raw = cleaned.get("files_json", "").strip()
+        if not raw and not (self.instance.pk and self.instance.encrypted_files):
+            self.add_error("files_json", "a new dataset needs its files")
+        if raw:
+            try:
+                dataset_set_files(dataset=self.instance, files=json.loads(raw))
+            except ValueError:
+                self.add_error("files_json", "not valid JSON")
+            except DomainError as exc:
+                self.add_error("files_json", exc.message)
+        try:
+            cleaned["services"] = services_clean(cleaned.get("services"))
+        except DomainError as exc:
+            self.add_error("services", exc.message)
+        return cleaned
+
+
+@admin.register(Dataset)
+class DatasetAdmin(SoftDeleteAdmin):
+    form = DatasetForm
+    list_display = ["name", "did", "project", "datatoken_address", "file_count", "created_at", "deleted_at"]
+    list_select_related = ["project"]
+    search_fields = ["name", "did", "datatoken_address", "project__id"]
+    raw_id_fields = ["project"]
+    readonly_fields = ["public_files"]
+
+    @admin.display(description="files")
+    def file_count(self, obj):
+        return len(obj.files)
+
+    @admin.display(description="files (public facts; URLs are stored encrypted)")
+    def public_files(self, obj):
+        return json.dumps(obj.files)
+
+    def save_model(self, request, obj, form, change):
+        obj.created_by = obj.created_by or request.user
+        obj.updated_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Algorithm)
+class AlgorithmAdmin(SoftDeleteAdmin):
+    list_display = ["name", "did", "project", "entrypoint", "created_at", "deleted_at"]
+    list_select_related = ["project"]
+    search_fields = ["name", "did", "project__id"]
+    raw_id_fields = ["project"]
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ["id", "dataset", "service_type", "consumer_address", "num_tokens", "paid", "tx_id", "created_at"]
+    list_filter = ["paid", "service_type", "verified_by", "created_at"]
+    list_select_related = ["dataset"]
+    search_fields = ["consumer_address", "tx_id", "dataset__did", "dataset__name"]
+    raw_id_fields = ["dataset"]
+    readonly_fields = ["provider_address", "datatoken_address", "paid_at", "verified_by", "created_at"]
+    actions = ["mark_paid"]
+
+    @admin.action(description="Mark paid (local ledger; keeps a typed tx id, else records a local one)")
+    def mark_paid(self, request, queryset):
+        for order in queryset.filter(paid=False):
+            try:
+                order_mark_paid(order=order, tx_id=order.tx_id or f"local:{uuid.uuid4().hex}")
+            except OrderNotPaid as exc:
+                self.message_user(request, f"order {order.pk}: {exc.message}", messages.ERROR)
+        self.message_user(request, "Marked paid.", messages.SUCCESS)
+
+
+@admin.register(Nonce)
+class NonceAdmin(admin.ModelAdmin):
+    list_display = ["address", "value", "updated_at"]
+    search_fields = ["address"]
+    readonly_fields = ["updated_at"]
+
+
+@admin.register(ComputeJob)
+class ComputeJobAdmin(TrackedTaskAdmin):
+    list_display = ["job_id", "owner_address", "dataset", "status", "stage", "stop_reason", "created_at", "finished_at"]
+    list_select_related = ["dataset", "project"]
+    search_fields = ["job_id", "owner_address", "dataset__did", "stop_reason"]
+    raw_id_fields = ["project", "owner", "dataset", "order", "algorithm"]
+    readonly_fields = [
+        *TrackedTaskAdmin.readonly_fields, "job_id", "stage", "results", "log_path", "stop_reason", "sandbox_pid", "removed_at"
+    ]
+    actions = ["stop_selected", "delete_results_selected"]
+
+    def has_add_permission(self, request):
+        return False  # jobs start through the signed compute endpoint, after the order check
+
+    @admin.action(description="Stop selected (status 7)")
+    def stop_selected(self, request, queryset):
+        for job in queryset:
+            job_stop(job=job, reason=f"stopped by {request.user.username} in the admin")
+        self.message_user(request, "Stop requested; running sandboxes are killed within a second.", messages.SUCCESS)
+
+    @admin.action(description="Stop and delete results (status 8)")
+    def delete_results_selected(self, request, queryset):
+        for job in queryset:
+            job_stop(job=job, reason=f"deleted by {request.user.username} in the admin")
+            job_results_remove(job=job)
+        self.message_user(request, "Results deleted.", messages.SUCCESS)

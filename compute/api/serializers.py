@@ -1,0 +1,161 @@
+"""Shapes of compute's requests and answers: DDOs and 002's status objects, plus schema-only serializers."""
+
+from django.urls import reverse
+from rest_framework import serializers
+
+from compute.models import ComputeJob, Dataset
+
+
+def ddo(dataset: Dataset) -> dict:
+    """The DID document as consumers see it: services, prices, the datatoken; file URLs only encrypted."""
+    return {
+        "id": dataset.did,
+        "name": dataset.name,
+        "project": dataset.project_id,
+        "metadata": dataset.metadata,
+        "publisherAddress": dataset.publisher_address,
+        "dataToken": dataset.datatoken_address,
+        "services": dataset.services,
+        "files": dataset.files,
+        "encryptedFiles": dataset.encrypted_files,
+        "created": dataset.created_at.isoformat(),
+    }
+
+
+def algorithm_document(algorithm) -> dict:
+    return {
+        "id": algorithm.did,
+        "name": algorithm.name,
+        "project": algorithm.project_id,
+        "container": {"entrypoint": algorithm.entrypoint, "image": algorithm.image, "tag": algorithm.tag},
+        "created": algorithm.created_at.isoformat(),
+    }
+
+
+def _iso(moment) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else ""
+
+
+def status_object(job: ComputeJob, request) -> dict:
+    """One of 002's status objects. Result and log URLs still need the owner's nonce and signature."""
+    base = request.build_absolute_uri(reverse("compute-result"))
+    owner_query = f"consumerAddress={job.owner_address}&jobId={job.job_id}"
+    return {
+        "owner": job.owner_address,
+        "documentId": job.dataset.did,
+        "jobId": job.job_id,
+        "dateCreated": _iso(job.created_at),
+        "dateFinished": _iso(job.finished_at),
+        "status": int(job.ocean_status),
+        "statusText": job.ocean_status_text,
+        "algorithmLogUrl": f"{base}?{owner_query}&index=log" if job.log_path else "",
+        "resultsUrls": [f"{base}?{owner_query}&index={item['index']}" for item in job.results],
+        "resultsDid": "",
+    }
+
+
+# --- schema-only serializers (what the OpenAPI document shows) -------------------------------
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = serializers.CharField()
+    errors = serializers.DictField(required=False)
+
+
+class NonceSerializer(serializers.Serializer):
+    nonce = serializers.IntegerField()
+
+
+class EncryptRequestSerializer(serializers.Serializer):
+    documentId = serializers.CharField()
+    publisherAddress = serializers.CharField()
+    document = serializers.CharField(help_text='JSON list of file objects, e.g. [{"url": "https://…", "contentType": "text/csv"}]')
+    nonce = serializers.CharField()
+    signature = serializers.CharField()
+
+
+class EncryptResponseSerializer(serializers.Serializer):
+    encryptedDocument = serializers.CharField()
+
+
+class InitializeRequestSerializer(serializers.Serializer):
+    documentId = serializers.CharField()
+    serviceId = serializers.CharField()
+    serviceType = serializers.ChoiceField(choices=["access", "compute"])
+    dataToken = serializers.CharField(required=False)
+    consumerAddress = serializers.CharField()
+
+
+class QuoteSerializer(serializers.Serializer):
+    # "from" is a Python keyword: the field is declared below under its JSON name.
+    to = serializers.CharField()
+    numTokens = serializers.CharField()
+    dataToken = serializers.CharField()
+    nonce = serializers.IntegerField()
+
+
+QuoteSerializer._declared_fields["from"] = serializers.CharField()
+
+
+class DownloadRequestSerializer(serializers.Serializer):
+    documentId = serializers.CharField()
+    serviceId = serializers.CharField()
+    serviceType = serializers.CharField(required=False)
+    fileIndex = serializers.IntegerField()
+    consumerAddress = serializers.CharField()
+    transferTxId = serializers.CharField()
+    nonce = serializers.CharField()
+    signature = serializers.CharField()
+
+
+class ComputeStartRequestSerializer(serializers.Serializer):
+    documentId = serializers.CharField()
+    consumerAddress = serializers.CharField()
+    serviceId = serializers.CharField()
+    serviceType = serializers.CharField(required=False, default="compute")
+    dataToken = serializers.CharField(required=False)
+    transferTxId = serializers.CharField()
+    algorithmDid = serializers.CharField(required=False)
+    algorithmMeta = serializers.JSONField(required=False, help_text='{"rawcode": "…", "container": {"entrypoint": "python3 $ALGO"}}')
+    output = serializers.JSONField(required=False)
+    nonce = serializers.CharField()
+    signature = serializers.CharField()
+
+
+class ComputeStatusSerializer(serializers.Serializer):
+    owner = serializers.CharField()
+    documentId = serializers.CharField()
+    jobId = serializers.CharField()
+    dateCreated = serializers.CharField()
+    dateFinished = serializers.CharField()
+    status = serializers.IntegerField(help_text="1 started … 6 completed, 7 stopped, 8 deleted")
+    statusText = serializers.CharField()
+    algorithmLogUrl = serializers.CharField()
+    resultsUrls = serializers.ListField(child=serializers.CharField())
+    resultsDid = serializers.CharField()
+
+
+class DatasetPublishSerializer(serializers.Serializer):
+    project = serializers.CharField()
+    did = serializers.CharField(required=False, allow_blank=True)
+    name = serializers.CharField()
+    metadata = serializers.JSONField(required=False)
+    publisherAddress = serializers.CharField(required=False, allow_blank=True)
+    dataToken = serializers.CharField()
+    services = serializers.JSONField()
+    files = serializers.JSONField(required=False)
+    encryptedFiles = serializers.CharField(required=False, allow_blank=True)
+
+
+class AlgorithmPublishSerializer(serializers.Serializer):
+    project = serializers.CharField()
+    did = serializers.CharField(required=False, allow_blank=True)
+    name = serializers.CharField()
+    code = serializers.CharField(trim_whitespace=False)
+    entrypoint = serializers.CharField(required=False, default="python3 $ALGO")
+    image = serializers.CharField(required=False, allow_blank=True, default="")
+    tag = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class MarkPaidSerializer(serializers.Serializer):
+    txId = serializers.CharField()

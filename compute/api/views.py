@@ -1,0 +1,324 @@
+"""002's Ocean Provider endpoints (signed by Ethereum keys, not d2d accounts) and the staff publishing API."""
+
+import json
+
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import permissions
+
+from accounts.models import Role
+from accounts.scoping import project_for_user
+from compute import jobs, orders, services
+from compute.api import serializers as s
+from compute.keys import provider_address, provider_encrypt
+from compute.models import Algorithm, Dataset, Order
+from compute.signatures import checksum, nonce_current, signed_request_verify
+from d2d.kernel.api.contracts import BARE
+from d2d.kernel.api.views import ContractView
+from d2d.kernel.errors import DomainError
+
+ERRORS = {400: s.ErrorSerializer, 401: s.ErrorSerializer, 404: s.ErrorSerializer}
+SIGNING = (
+    " Signed: the message is {fields} followed by the nonce, as strings; the client personal-signs "
+    "(EIP-191) keccak-256 of its UTF-8 bytes. The nonce must be greater than the last one accepted for the "
+    "address (GET /api/v1/services/nonce). Errors: 400 names a missing or malformed field; 401 "
+    '{{"error": "signature does not match …"}} for another signer, {{"error": "nonce … was already used …"}} for a replay.'
+)
+
+
+def request_fields(request) -> dict:
+    """002's clients send fields in the query string (GET, DELETE) or the body (POST, PUT); take both."""
+    fields = dict(request.query_params.items())
+    body = request.data
+    if hasattr(body, "dict"):
+        body = body.dict()
+    if isinstance(body, dict):
+        fields.update(body)
+    return fields
+
+
+class OceanView(ContractView):
+    """002 paths: anyone may call; signed endpoints authenticate the Ethereum signer themselves."""
+
+    contract = BARE
+    authentication_classes = []
+    permission_classes = [permissions.AllowAny]
+
+
+def _stream(opened, name: str, content_type: str) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(opened, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+class NonceView(OceanView):
+    @extend_schema(
+        tags=["ocean"],
+        parameters=[OpenApiParameter("userAddress", str, required=True)],
+        responses={200: s.NonceSerializer, 400: s.ErrorSerializer},
+        description="The last nonce accepted from userAddress (0 if none). Sign the next request with a greater one.",
+    )
+    def get(self, request):
+        address = request_fields(request).get("userAddress", "")
+        return self.ok({"nonce": int(nonce_current(checksum(address, field="userAddress")))})
+
+    @extend_schema(tags=["ocean"], request=None, responses={200: s.NonceSerializer, 400: s.ErrorSerializer},
+                   parameters=[OpenApiParameter("userAddress", str, required=True)], description="As GET (002's example posts).")
+    def post(self, request):
+        return self.get(request)
+
+
+class EncryptView(OceanView):
+    @extend_schema(
+        tags=["ocean"],
+        request=s.EncryptRequestSerializer,
+        responses={200: s.EncryptResponseSerializer, **ERRORS},
+        description="Encrypt a files document with the provider's secp256k1 key (ECIES); only the provider can "
+        "decrypt it. Publish the answer as a dataset's encryptedFiles." + SIGNING.format(fields="documentId")
+        + " The signer is publisherAddress.",
+    )
+    def post(self, request):
+        data = request_fields(request)
+        signed_request_verify("encrypt", data, address_field="publisherAddress")
+        document = data.get("document")
+        if not document:
+            raise DomainError("document is required", field="document")
+        if not isinstance(document, str):
+            document = json.dumps(document)
+        return self.ok({"encryptedDocument": provider_encrypt(document.encode())})
+
+    @extend_schema(tags=["ocean"], parameters=[OpenApiParameter(name, str) for name in s.EncryptRequestSerializer().fields],
+                   responses={200: s.EncryptResponseSerializer, **ERRORS}, description="As POST, fields in the query string.")
+    def get(self, request):
+        return self.post(request)
+
+
+class InitializeView(OceanView):
+    @extend_schema(
+        tags=["ocean"],
+        request=s.InitializeRequestSerializer,
+        responses={200: s.QuoteSerializer, **ERRORS},
+        description="A quote: transfer numTokens of dataToken from consumerAddress to the provider ('to'), then "
+        "pass the transaction id as transferTxId to download or compute. Not signed; records the order.",
+    )
+    def post(self, request):
+        data = request_fields(request)
+        consumer = checksum(data.get("consumerAddress", ""), field="consumerAddress")
+        dataset = services.dataset_by_did(data.get("documentId"))
+        service = services.dataset_service(dataset, data.get("serviceId"), data.get("serviceType") or None)
+        token = data.get("dataToken")
+        if token and checksum(token, field="dataToken") != dataset.datatoken_address:
+            raise DomainError("dataToken is not this dataset's datatoken", field="dataToken")
+        order = orders.order_quote(dataset=dataset, service=service, consumer=consumer)
+        return self.ok(
+            {
+                "from": consumer,
+                "to": order.provider_address,
+                "numTokens": format(order.num_tokens.normalize(), "f"),
+                "dataToken": order.datatoken_address,
+                "nonce": int(nonce_current(consumer)),
+            }
+        )
+
+    @extend_schema(tags=["ocean"], parameters=[OpenApiParameter(name, str) for name in s.InitializeRequestSerializer().fields],
+                   responses={200: s.QuoteSerializer, **ERRORS}, description="As POST, fields in the query string.")
+    def get(self, request):
+        return self.post(request)
+
+
+class DownloadView(OceanView):
+    @extend_schema(
+        tags=["ocean"],
+        parameters=[OpenApiParameter(name, str) for name in s.DownloadRequestSerializer().fields],
+        responses={(200, "application/octet-stream"): bytes, **ERRORS},
+        description="Stream file fileIndex of the dataset; its URL is never shown. Needs a paid order "
+        "(transferTxId) for this consumer and access service: 400 {\"error\": \"no paid order …\"} otherwise; "
+        "a fileIndex outside the files list is 400 {\"error\": \"fileIndex N does not exist …\"}."
+        + SIGNING.format(fields="documentId"),
+    )
+    def get(self, request):
+        data = request_fields(request)
+        consumer = signed_request_verify("download", data)
+        dataset = services.dataset_by_did(data.get("documentId"))
+        service = services.dataset_service(dataset, data.get("serviceId"), data.get("serviceType") or "access")
+        if data.get("fileIndex") in (None, ""):
+            raise DomainError("fileIndex is required", field="fileIndex")
+        orders.order_require_paid(
+            dataset=dataset, service=service, consumer=consumer, tx_id=data.get("transferTxId") or data.get("transactionId")
+        )
+        opened, name = services.dataset_file_open(dataset=dataset, file_index=data["fileIndex"])
+        response = _stream(opened.chunks(), name, opened.content_type)
+        if opened.length is not None:
+            response["Content-Length"] = str(opened.length)
+        return response
+
+    @extend_schema(tags=["ocean"], request=s.DownloadRequestSerializer, responses={(200, "application/octet-stream"): bytes, **ERRORS},
+                   description="As GET, fields in the body.")
+    def post(self, request):
+        return self.get(request)
+
+
+class ComputeView(OceanView):
+    @extend_schema(
+        tags=["ocean"],
+        request=s.ComputeStartRequestSerializer,
+        responses={200: s.ComputeStatusSerializer(many=True), **ERRORS},
+        description="Start a job running algorithmDid (takes precedence) or algorithmMeta.rawcode over the dataset's "
+        "files in a sandbox without network. Needs a paid order of the compute service (transferTxId)."
+        + SIGNING.format(fields="consumerAddress + documentId"),
+    )
+    def post(self, request):
+        job = jobs.compute_start(data=request_fields(request))
+        return self.ok([s.status_object(job, request)])
+
+    @extend_schema(
+        tags=["ocean"],
+        parameters=[OpenApiParameter(name, str) for name in ("consumerAddress", "jobId", "documentId", "nonce", "signature")],
+        responses={200: s.ComputeStatusSerializer(many=True), **ERRORS},
+        description="The signer's jobs, narrowed by jobId and documentId. Status: 1 started, 2 configuring volumes, "
+        "3 running, 4 filtering, 5 publishing, 6 completed, 7 stopped (by request or a limit; statusText gives the "
+        "reason), 8 deleted. Result URLs need the owner's signature (see computeResult)."
+        + SIGNING.format(fields="consumerAddress + jobId + documentId (empty strings when absent)"),
+    )
+    def get(self, request):
+        found = jobs.compute_jobs_of(data=request_fields(request))
+        return self.ok([s.status_object(job, request) for job in found])
+
+    @extend_schema(
+        tags=["ocean"],
+        parameters=[OpenApiParameter(name, str) for name in ("consumerAddress", "jobId", "documentId", "nonce", "signature")],
+        request=None,
+        responses={200: s.ComputeStatusSerializer(many=True), **ERRORS},
+        description="Stop the signer's matching jobs (status 7); a running sandbox is killed within a second."
+        + SIGNING.format(fields="consumerAddress + jobId + documentId"),
+    )
+    def put(self, request):
+        return self.ok([s.status_object(job, request) for job in jobs.compute_stop(data=request_fields(request))])
+
+    @extend_schema(
+        tags=["ocean"],
+        parameters=[OpenApiParameter(name, str) for name in ("consumerAddress", "jobId", "documentId", "nonce", "signature")],
+        request=None,
+        responses={200: s.ComputeStatusSerializer(many=True), **ERRORS},
+        description="Stop the signer's matching jobs and delete their results and algorithm log (status 8)."
+        + SIGNING.format(fields="consumerAddress + jobId + documentId"),
+    )
+    def delete(self, request):
+        return self.ok([s.status_object(job, request) for job in jobs.compute_delete(data=request_fields(request))])
+
+
+class ComputeResultView(OceanView):
+    @extend_schema(
+        tags=["ocean"],
+        parameters=[OpenApiParameter(name, str) for name in ("consumerAddress", "jobId", "index", "nonce", "signature")],
+        responses={(200, "application/octet-stream"): bytes, **ERRORS},
+        description="One result file of a job (index 0, 1, …) or its algorithm log (index=log); only the job's "
+        "owner can open it. The URLs in resultsUrls and algorithmLogUrl carry consumerAddress, jobId and index: "
+        "add nonce and signature." + SIGNING.format(fields="consumerAddress + jobId + index"),
+    )
+    def get(self, request):
+        handle, name = jobs.job_result_open(data=request_fields(request))
+        content_type = "text/plain; charset=utf-8" if name == "algorithm.log" else "application/octet-stream"
+        return _stream(handle, name.rsplit("/", 1)[-1], content_type)
+
+
+class DdoView(OceanView):
+    @extend_schema(tags=["ocean"], responses={200: dict, 404: s.ErrorSerializer})
+    def get(self, request, did: str):
+        """A published DID document, as a consumer needs it (services, prices, datatoken; URLs encrypted)."""
+        return self.ok(s.ddo(services.dataset_by_did(did)))
+
+
+# --- staff publishing API ------------------------------------------------------------------------
+
+
+class StaffView(ContractView):
+    contract = BARE
+    permission_classes = [permissions.IsAdminUser]
+
+
+class DatasetListView(StaffView):
+    @extend_schema(tags=["ocean-staff"], responses={200: dict})
+    def get(self, request):
+        datasets = Dataset.objects.for_user(request.user).select_related("project")
+        return self.ok([s.ddo(dataset) for dataset in datasets])
+
+    @extend_schema(
+        tags=["ocean-staff"],
+        request=s.DatasetPublishSerializer,
+        responses={201: dict, **ERRORS},
+        description="Publish a dataset (staff, editor of the project). files (with URLs) are encrypted before they "
+        "are stored; or pass encryptedFiles from /api/v1/services/encrypt.",
+    )
+    def post(self, request):
+        payload = s.DatasetPublishSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        dataset = services.dataset_publish(
+            project=project_for_user(request.user, data["project"], role=Role.EDITOR),
+            did=data.get("did", ""),
+            name=data["name"],
+            metadata=data.get("metadata") or {},
+            publisher_address=data.get("publisherAddress", ""),
+            datatoken_address=data["dataToken"],
+            services=data["services"],
+            files=data.get("files"),
+            encrypted_files=data.get("encryptedFiles", ""),
+            by=request.user,
+        )
+        return self.ok(s.ddo(dataset), status=201)
+
+
+class DatasetDetailView(StaffView):
+    def _dataset(self, request, did: str, role=None) -> Dataset:
+        return get_object_or_404(Dataset.objects.for_user(request.user, role=role), did=did)
+
+    @extend_schema(tags=["ocean-staff"], responses={200: dict, 404: s.ErrorSerializer})
+    def get(self, request, did: str):
+        return self.ok(s.ddo(self._dataset(request, did)))
+
+    @extend_schema(tags=["ocean-staff"], responses={204: None, 404: s.ErrorSerializer}, description="Soft delete.")
+    def delete(self, request, did: str):
+        self._dataset(request, did, role=Role.EDITOR).delete(by=request.user)
+        return self.ok(None, status=204)
+
+
+class AlgorithmListView(StaffView):
+    @extend_schema(tags=["ocean-staff"], responses={200: dict})
+    def get(self, request):
+        found = Algorithm.objects.for_user(request.user).select_related("project")
+        return self.ok([s.algorithm_document(algorithm) for algorithm in found])
+
+    @extend_schema(tags=["ocean-staff"], request=s.AlgorithmPublishSerializer, responses={201: dict, **ERRORS})
+    def post(self, request):
+        payload = s.AlgorithmPublishSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        algorithm = services.algorithm_publish(
+            project=project_for_user(request.user, data["project"], role=Role.EDITOR),
+            did=data.get("did", ""),
+            name=data["name"],
+            code=data["code"],
+            entrypoint=data["entrypoint"],
+            image=data["image"],
+            tag=data["tag"],
+            by=request.user,
+        )
+        return self.ok(s.algorithm_document(algorithm), status=201)
+
+
+class OrderPaidView(StaffView):
+    @extend_schema(
+        tags=["ocean-staff"],
+        request=s.MarkPaidSerializer,
+        responses={200: dict, **ERRORS},
+        description="Local ledger: record that the order was paid by transaction txId.",
+    )
+    def post(self, request, order_id: int):
+        scoped = Dataset.objects.for_user(request.user, role=Role.EDITOR)
+        order = get_object_or_404(Order.objects.filter(dataset__in=scoped), pk=order_id)
+        payload = s.MarkPaidSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        order = orders.order_mark_paid(order=order, tx_id=payload.validated_data["txId"])
+        return self.ok({"id": order.pk, "paid": order.paid, "txId": order.tx_id, "provider": provider_address()})

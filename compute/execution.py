@@ -1,0 +1,134 @@
+"""What a worker does for one compute job: fetch inputs, run the sandbox, publish results and the log.
+
+The algorithm runs in compute.sandbox, never in this process. Every stage is written
+through task_transition so the status codes 2..5 and the log follow the job; a stop
+request is noticed within a second and kills the sandbox.
+"""
+
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from django.core.files import File
+from django.core.files.storage import default_storage
+
+from compute.fetch import FetchRefused, fetch
+from compute.models import ComputeJob, OceanStatus
+from compute.sandbox import Limits, Sandbox, regular_files
+from compute.services import files_decrypt
+from d2d.kernel.errors import TaskCancelled
+from d2d.kernel.models import TaskLogLine, TaskStatus
+from d2d.kernel.runner import TaskRun, task_transition
+
+POLL_SECONDS = 0.2
+
+
+class ComputeStopped(Exception):
+    """The algorithm was stopped (a limit) or failed; the message is the reason shown in statusText."""
+
+
+def _stage(run: TaskRun, stage: int) -> None:
+    label = OceanStatus(stage).label
+    task_transition(
+        run.task, TaskStatus.RUNNING, message=f"{stage}: {label}", holding_lease=run.lease_token, stage=stage, status_text=label
+    )
+    run.check_cancelled(force=True)
+
+
+def _safe_name(did: str) -> str:
+    return did.replace("/", "_")
+
+
+def _fetch_inputs(run: TaskRun, job: ComputeJob, folder: Path) -> None:
+    folder.mkdir(parents=True)
+    for index, item in enumerate(files_decrypt(job.dataset.encrypted_files)):
+        try:
+            opened = fetch(item["url"])
+            with open(folder / str(index), "wb") as out:
+                for chunk in opened.chunks():
+                    out.write(chunk)
+                    run.check_cancelled()
+        except FetchRefused as exc:
+            raise ComputeStopped(f"input file {index} cannot be fetched: {exc.message}") from None
+        run.log(f"input file {index} ready ({(folder / str(index)).stat().st_size} bytes)")
+
+
+def _algorithm(job: ComputeJob) -> tuple[str, str, str]:
+    """(code, entrypoint, algorithm DID) of a published algorithm or of algorithmMeta."""
+    if job.algorithm_id:
+        return job.algorithm.code, job.algorithm.entrypoint, job.algorithm.did
+    meta = job.algorithm_meta
+    return meta["rawcode"], meta.get("container", {}).get("entrypoint", "python3 $ALGO"), ""
+
+
+def _publish(job: ComputeJob, sandbox: Sandbox, *, with_outputs: bool) -> None:
+    prefix = f"compute/{job.job_id}"
+    results = []
+    if with_outputs:
+        for index, path in enumerate(regular_files(sandbox.outputs)):
+            relative = path.relative_to(sandbox.outputs).as_posix()
+            target = f"{prefix}/outputs/{relative}"
+            default_storage.delete(target)  # a rerun after a crash replaces, never duplicates
+            with open(path, "rb") as handle:
+                stored = default_storage.save(target, File(handle))
+            results.append({"index": index, "filename": relative, "size": path.stat().st_size, "path": stored})
+    log_target = f"{prefix}/algorithm.log"
+    default_storage.delete(log_target)
+    with open(sandbox.log_path, "rb") as handle:
+        log_path = default_storage.save(log_target, File(handle))
+    ComputeJob.objects.filter(pk=job.pk).update(results=results, log_path=log_path)
+    job.results, job.log_path = results, log_path
+    # The owner may have deleted the job while this attempt was publishing: honour the delete.
+    if ComputeJob.objects.filter(pk=job.pk, removed_at__isnull=False).exists():
+        from compute.jobs import job_results_remove
+
+        job_results_remove(job=job)
+
+
+def compute_job_execute(run: TaskRun) -> None:
+    job: ComputeJob = run.task
+    limits = Limits.from_settings()
+    work = Path(tempfile.mkdtemp(prefix=f"d2d-compute-{job.job_id[:12]}-"))
+    try:
+        _stage(run, OceanStatus.CONFIGURING)
+        _fetch_inputs(run, job, work / "inputs" / _safe_name(job.dataset.did))
+        code, entrypoint, algorithm_did = _algorithm(job)
+        (work / "algorithm").write_text(code)
+        (work / "algorithm.log").touch()
+        env = {"DIDS": json.dumps([job.dataset.did]), "TRANSFORMATION_DID": algorithm_did}
+        sandbox = Sandbox(work=work, entrypoint=entrypoint, env=env, limits=limits)
+
+        _stage(run, OceanStatus.RUNNING)
+        pid = sandbox.start()
+        ComputeJob.objects.filter(pk=job.pk).update(sandbox_pid=pid)
+        run.log(
+            f"algorithm started in the sandbox (pid {pid}); limits: {limits.cpu_seconds} s CPU, "
+            f"{limits.wall_seconds} s wall clock, {limits.memory_bytes // 2**20} MB memory, {limits.output_bytes} bytes output"
+        )
+        try:
+            while (outcome := sandbox.poll()) is None:
+                time.sleep(POLL_SECONDS)
+                run.check_cancelled()
+        except TaskCancelled:
+            sandbox.kill("stopped by request")
+            run.log("stop requested: the sandbox was killed", level=TaskLogLine.Level.WARNING)
+            raise
+        finally:
+            sandbox.kill("the worker stopped waiting")
+
+        _stage(run, OceanStatus.FILTERING)
+        if outcome.ok:
+            run.log(f"algorithm finished; {len(regular_files(sandbox.outputs))} output file(s)")
+        else:
+            run.log(f"algorithm stopped: {outcome.reason}", level=TaskLogLine.Level.ERROR)
+        _stage(run, OceanStatus.PUBLISHING)
+        _publish(job, sandbox, with_outputs=outcome.ok)
+        if not outcome.ok:
+            raise ComputeStopped(outcome.reason)
+    except ComputeStopped as exc:
+        ComputeJob.objects.filter(pk=job.pk).update(stop_reason=str(exc)[:500])
+        raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

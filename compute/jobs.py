@@ -1,0 +1,150 @@
+"""Compute jobs: start (after signature and order checks), status, stop (7) and delete (8)."""
+
+import json
+
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+
+from compute.models import Algorithm, ComputeJob, ServiceType
+from compute.orders import order_require_paid
+from compute.sandbox import command_for
+from compute.services import dataset_by_did, dataset_service
+from compute.signatures import signed_request_verify
+from d2d.kernel.errors import DomainError, NotFound
+from d2d.kernel.runner import task_cancel, task_enqueue
+
+
+def _algorithm_meta(raw) -> dict:
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            raise DomainError("algorithmMeta must be a JSON object", field="algorithmMeta") from None
+    if not isinstance(raw, dict):
+        raise DomainError("algorithmMeta must be a JSON object", field="algorithmMeta")
+    if not str(raw.get("rawcode") or "").strip():
+        raise DomainError("algorithmMeta needs rawcode (d2d does not fetch algorithm URLs)", field="algorithmMeta")
+    container = raw.get("container") or {}
+    entrypoint = str(container.get("entrypoint") or "python3 $ALGO")
+    command_for(entrypoint)  # refuse an unknown runtime now, not in the worker
+    return {"rawcode": raw["rawcode"], "container": {**container, "entrypoint": entrypoint}}
+
+
+def _choose_algorithm(data: dict, service: dict) -> tuple[Algorithm | None, dict]:
+    did = data.get("algorithmDid")
+    if did:  # takes precedence over algorithmMeta, as 002 says
+        algorithm = Algorithm.objects.filter(did=did).first()
+        if algorithm is None:
+            raise NotFound(f"no algorithm with algorithmDid {did}")
+        trusted = service.get("trustedAlgorithms") or []
+        if trusted and did not in trusted:
+            raise DomainError(f"algorithm {did} is not trusted by this dataset's compute service", field="algorithmDid")
+        return algorithm, {}
+    if data.get("algorithmMeta") in (None, "", {}):
+        raise DomainError("algorithmDid or algorithmMeta is required", field="algorithmDid")
+    if not service.get("allowRawAlgorithm"):
+        raise DomainError("this dataset's compute service does not allow raw algorithms", field="algorithmMeta")
+    return None, _algorithm_meta(data["algorithmMeta"])
+
+
+def compute_start(*, data: dict) -> ComputeJob:
+    consumer = signed_request_verify("compute_start", data)
+    dataset = dataset_by_did(data.get("documentId"))
+    service_type = data.get("serviceType") or ServiceType.COMPUTE
+    if service_type != ServiceType.COMPUTE:
+        raise DomainError("serviceType must be compute", field="serviceType")
+    service = dataset_service(dataset, data.get("serviceId"), ServiceType.COMPUTE)
+    algorithm, meta = _choose_algorithm(data, service)
+    order = order_require_paid(
+        dataset=dataset, service=service, consumer=consumer, tx_id=data.get("transferTxId") or data.get("transactionId")
+    )
+    output = data.get("output") or {}
+    if isinstance(output, str):
+        try:
+            output = json.loads(output)
+        except ValueError:
+            raise DomainError("output must be a JSON object", field="output") from None
+    with transaction.atomic():
+        job = ComputeJob.objects.create(
+            project=dataset.project,
+            dataset=dataset,
+            owner_address=consumer,
+            order=order,
+            algorithm=algorithm,
+            algorithm_meta=meta,
+            output=output if isinstance(output, dict) else {},
+            max_attempts=1,  # an algorithm that failed once fails again: no retries
+        )
+        task_enqueue(job, message=f"compute job {job.job_id} queued for {consumer}")
+    return job
+
+
+def compute_jobs_of(*, data: dict):
+    """The signer's own jobs, narrowed by jobId and documentId (status, stop and delete share this)."""
+    owner = signed_request_verify("compute_status", data)
+    jobs = ComputeJob.objects.filter(owner_address=owner).select_related("dataset").order_by("created_at")
+    if data.get("jobId"):
+        jobs = jobs.filter(job_id=data["jobId"])
+    if data.get("documentId"):
+        jobs = jobs.filter(dataset__did=data["documentId"])
+    return jobs
+
+
+def _require_some(jobs, data: dict) -> list[ComputeJob]:
+    found = list(jobs)
+    if not found and (data.get("jobId") or data.get("documentId")):
+        raise NotFound("no compute job of this owner matches jobId/documentId")
+    return found
+
+
+def compute_stop(*, data: dict) -> list[ComputeJob]:
+    jobs = _require_some(compute_jobs_of(data=data), data)
+    for job in jobs:
+        job_stop(job=job, reason="stopped by the owner")
+    return [ComputeJob.objects.select_related("dataset").get(pk=job.pk) for job in jobs]
+
+
+def job_stop(*, job: ComputeJob, reason: str) -> ComputeJob:
+    """Stop a job: a queued one at once, a running one within a second (the worker kills its sandbox)."""
+    if job.is_finished:
+        return job
+    ComputeJob.objects.filter(pk=job.pk, stop_reason="").update(stop_reason=reason[:500])
+    task_cancel(job, reason=reason)
+    return job
+
+
+def compute_delete(*, data: dict) -> list[ComputeJob]:
+    jobs = _require_some(compute_jobs_of(data=data), data)
+    for job in jobs:
+        job_stop(job=job, reason="deleted by the owner")
+        job_results_remove(job=ComputeJob.objects.get(pk=job.pk))
+    return [ComputeJob.objects.select_related("dataset").get(pk=job.pk) for job in jobs]
+
+
+def job_results_remove(*, job: ComputeJob) -> ComputeJob:
+    """Delete the results and the algorithm log from storage; the row stays so status 8 can be read."""
+    for path in [item["path"] for item in job.results] + ([job.log_path] if job.log_path else []):
+        default_storage.delete(path)
+    job.results, job.log_path, job.removed_at = [], "", job.removed_at or timezone.now()
+    ComputeJob.objects.filter(pk=job.pk).update(results=[], log_path="", removed_at=job.removed_at)
+    return job
+
+
+def job_result_open(*, data: dict):
+    """The owner's result file (index 0..n) or algorithm log (index "log"): (file, name)."""
+    owner = signed_request_verify("compute_result", data)
+    job = ComputeJob.objects.filter(job_id=data.get("jobId") or "", owner_address=owner).first()
+    if job is None:
+        raise NotFound("no compute job of this owner with this jobId")
+    index = str(data.get("index", ""))
+    if job.removed_at:
+        raise NotFound("the job's results were deleted")
+    if index == "log":
+        if not job.log_path:
+            raise NotFound("the job has no algorithm log yet")
+        return default_storage.open(job.log_path, "rb"), "algorithm.log"
+    item = next((result for result in job.results if str(result["index"]) == index), None)
+    if item is None:
+        raise DomainError(f"index {index or '(missing)'} is not a result of this job: it has {len(job.results)}", field="index")
+    return default_storage.open(item["path"], "rb"), item["filename"]
