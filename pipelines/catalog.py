@@ -1,0 +1,164 @@
+"""streams_config: read it in d2d's or OLake's shape, check it against a discovered catalog, merge re-discoveries."""
+
+import copy
+
+from d2d.kernel.errors import DomainError
+from pipelines.connectors.base import Stream, kind_of_property
+
+SYNC_MODES = ("full_refresh", "incremental")
+USER_CHOICES = ("selected", "sync_mode", "cursor_field", "primary_key", "columns", "destination_name")
+
+
+def stream_key(stream: dict) -> str:
+    namespace = stream.get("namespace") or ""
+    return f"{namespace}.{stream['name']}" if namespace else stream["name"]
+
+
+def _flatten(item: dict, selected: dict | None) -> dict:
+    """One stream entry; accepts OLake's {"stream": {...}} wrapping and its selected_streams map."""
+    inner = dict(item.get("stream", item))
+    if "name" not in inner and "stream_name" in inner:
+        inner["name"] = inner["stream_name"]
+    if "json_schema" not in inner and "type_schema" in inner:
+        inner["json_schema"] = inner["type_schema"]
+    if "destination_name" not in inner and inner.get("destination_table"):
+        inner["destination_name"] = inner["destination_table"]
+    if selected is not None and "selected" not in inner:
+        names = [s.get("stream_name", s) if isinstance(s, dict) else s for s in selected.get(inner.get("namespace") or "", [])]
+        inner["selected"] = inner.get("name") in names
+    return inner
+
+
+def normalize(streams_config) -> list[dict]:
+    """The stream entries of a streams_config (dict with "streams", or a bare list)."""
+    if streams_config in (None, "", {}):
+        return []
+    if isinstance(streams_config, list):
+        items, selected = streams_config, None
+    elif isinstance(streams_config, dict) and isinstance(streams_config.get("streams"), list):
+        items, selected = streams_config["streams"], streams_config.get("selected_streams")
+    else:
+        raise DomainError("streams_config must be an object with a 'streams' list", field="streams_config")
+    streams = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise DomainError(f"streams_config.streams[{index}] must be an object", field="streams_config")
+        stream = _flatten(item, selected)
+        if not stream.get("name"):
+            raise DomainError(f"streams_config.streams[{index}] has no name", field="streams_config")
+        streams.append(stream)
+    return streams
+
+
+def validate(streams_config, discovered: list[dict]) -> dict:
+    """The job's catalog: the discovered streams with the user's choices, or a 400 naming what is unknown.
+
+    Without a streams_config every discovered stream is selected for full refresh.
+    """
+    known = {stream_key(s): s for s in discovered}
+    chosen = normalize(streams_config)
+    if not chosen:
+        return {"streams": copy.deepcopy(discovered)}
+    result = []
+    for choice in chosen:
+        key = stream_key(choice)
+        if key not in known and not choice.get("namespace"):
+            # A name without a namespace matches the one stream of that name.
+            matches = [s for s in discovered if s["name"] == choice["name"]]
+            if len(matches) == 1:
+                key = stream_key(matches[0])
+        if key not in known:
+            raise DomainError(f"unknown stream {key!r}: the source has no such table or file", field="streams_config")
+        stream = copy.deepcopy(known[key])
+        for name in USER_CHOICES:
+            if name in choice and choice[name] is not None:
+                stream[name] = choice[name]
+        _check_stream(stream)
+        result.append(stream)
+    return {"streams": result}
+
+
+def _check_stream(stream: dict) -> None:
+    key = stream_key(stream)
+    columns = stream["json_schema"].get("properties", {})
+
+    def need_columns(names, what):
+        for name in names:
+            if name not in columns:
+                raise DomainError(f"unknown column {name!r} in stream {key!r} ({what})", field="streams_config")
+
+    if stream.get("columns") is not None:
+        if not isinstance(stream["columns"], list) or not stream["columns"]:
+            raise DomainError(f"stream {key!r}: columns must be a non-empty list", field="streams_config")
+        need_columns(stream["columns"], "columns")
+    if stream.get("sync_mode") not in SYNC_MODES:
+        raise DomainError(f"stream {key!r}: sync_mode must be one of {', '.join(SYNC_MODES)}", field="streams_config")
+    primary_key = stream.get("primary_key") or []
+    if isinstance(primary_key, str):
+        primary_key = stream["primary_key"] = [primary_key]
+    need_columns(primary_key, "primary_key")
+    cursor = stream.get("cursor_field")
+    if isinstance(cursor, list):  # Airbyte writes the cursor as a path
+        cursor = stream["cursor_field"] = cursor[0] if cursor else None
+    if stream["sync_mode"] == "incremental":
+        if not cursor:
+            raise DomainError(f"stream {key!r}: incremental needs a cursor_field", field="streams_config")
+        need_columns([cursor], "cursor_field")
+        if cursor not in stream.get("available_cursor_fields", []):
+            raise DomainError(f"column {cursor!r} of stream {key!r} cannot be a cursor", field="streams_config")
+    elif cursor:
+        need_columns([cursor], "cursor_field")
+    selected_columns = stream.get("columns")
+    if selected_columns is not None:
+        for name in [*primary_key, *([cursor] if cursor else [])]:
+            if name not in selected_columns:
+                raise DomainError(f"stream {key!r}: column {name!r} is a key or cursor, so it must be selected", field="streams_config")
+    if not isinstance(stream.get("destination_name") or stream["name"], str):
+        raise DomainError(f"stream {key!r}: destination_name must be text", field="streams_config")
+
+
+def merge(saved, discovered: list[dict]) -> dict:
+    """A re-discovery that keeps the user's choices for streams and columns that still exist."""
+    previous = {stream_key(s): s for s in normalize(saved)}
+    merged = []
+    for stream in discovered:
+        stream = copy.deepcopy(stream)
+        old = previous.get(stream_key(stream))
+        if old:
+            columns = stream["json_schema"].get("properties", {})
+            for name in USER_CHOICES:
+                if name in old and old[name] is not None:
+                    stream[name] = old[name]
+            if stream.get("cursor_field") not in columns:
+                stream["cursor_field"], stream["sync_mode"] = None, "full_refresh"
+            stream["primary_key"] = [c for c in stream.get("primary_key") or [] if c in columns]
+            if stream.get("columns"):
+                stream["columns"] = [c for c in stream["columns"] if c in columns] or None
+        else:
+            stream["selected"] = not previous  # new tables join only a catalog nobody has chosen from yet
+        merged.append(stream)
+    return {"streams": merged}
+
+
+def selected_streams(catalog: dict) -> list[Stream]:
+    streams = []
+    for entry in normalize(catalog):
+        if not entry.get("selected", True):
+            continue
+        properties = entry["json_schema"].get("properties", {})
+        order = [c for c in entry.get("column_order") or [] if c in properties]
+        order += [c for c in properties if c not in order]
+        chosen = entry.get("columns")
+        names = [c for c in order if c in chosen] if chosen else order
+        streams.append(
+            Stream(
+                name=entry["name"],
+                namespace=entry.get("namespace") or "",
+                columns={name: kind_of_property(properties[name]) for name in names},
+                sync_mode=entry.get("sync_mode") or "full_refresh",
+                cursor_field=entry.get("cursor_field"),
+                primary_key=list(entry.get("primary_key") or []),
+                destination_name=entry.get("destination_name") or entry["name"],
+            )
+        )
+    return streams

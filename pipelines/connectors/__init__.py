@@ -1,0 +1,46 @@
+"""The connector registry: type names to classes, each in its own module."""
+
+from importlib import import_module
+
+from d2d.kernel.errors import DomainError
+from pipelines.connectors.base import DestinationConnector, SourceConnector
+
+SOURCE_TYPES = {
+    "postgres": "pipelines.connectors.postgres.PostgresSource",
+    "mysql": "pipelines.connectors.mysql.MySQLSource",
+    "mariadb": "pipelines.connectors.mysql.MariaDBSource",
+    "sqlite": "pipelines.connectors.sqlite.SQLiteSource",
+    "file": "pipelines.connectors.files.FileSource",
+}
+DESTINATION_TYPES = {
+    "parquet": "pipelines.connectors.parquet.ParquetDestination",
+    "csv": "pipelines.connectors.csvfiles.CsvDestination",
+    "jsonl": "pipelines.connectors.jsonl.JsonlDestination",
+    "postgres": "pipelines.connectors.postgres.PostgresDestination",
+}
+
+
+def _load(path: str):
+    module, _, name = path.rpartition(".")
+    return getattr(import_module(module), name)
+
+
+def connector_class(kind: str, type_name: str, version: str | None = None):
+    """The class of a "source" or "destination" type; a 400 naming what is supported otherwise."""
+    registry = SOURCE_TYPES if kind == "source" else DESTINATION_TYPES
+    if type_name not in registry:
+        raise DomainError(f"unknown {kind} type {type_name!r}; known: {', '.join(sorted(registry))}", field="type")
+    cls = _load(registry[type_name])
+    if version and version not in cls.versions:
+        raise DomainError(
+            f"{kind} type {type_name} has no version {version!r}; it implements: {', '.join(cls.versions)}", field="version"
+        )
+    return cls
+
+
+def source_connector(type_name: str, config: dict, version: str | None = None) -> SourceConnector:
+    return connector_class("source", type_name, version)(config)
+
+
+def destination_connector(type_name: str, config: dict, version: str | None = None) -> DestinationConnector:
+    return connector_class("destination", type_name, version)(config)

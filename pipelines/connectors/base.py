@@ -1,0 +1,178 @@
+"""The interface every connector implements, and the column kinds they share (JSON schema <-> Arrow)."""
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+# Column kinds: each source maps its native types onto these, each destination maps them back.
+ARROW_TYPES = {
+    "integer": pa.int64(),
+    "number": pa.float64(),
+    "boolean": pa.bool_(),
+    "string": pa.string(),
+    "decimal": pa.string(),  # exact: kept as text rather than rounded through a float
+    "json": pa.string(),
+    "timestamp": pa.timestamp("us", tz="UTC"),
+    "date": pa.date32(),
+    "binary": pa.binary(),
+}
+JSON_SCHEMA_OF_KIND = {
+    "integer": {"type": ["integer", "null"]},
+    "number": {"type": ["number", "null"]},
+    "boolean": {"type": ["boolean", "null"]},
+    "string": {"type": ["string", "null"]},
+    "decimal": {"type": ["string", "null"], "format": "decimal"},
+    "json": {"type": ["string", "null"], "format": "json"},
+    "timestamp": {"type": ["string", "null"], "format": "date-time"},
+    "date": {"type": ["string", "null"], "format": "date"},
+    "binary": {"type": ["string", "null"], "contentEncoding": "base64"},
+}
+CURSOR_KINDS = {"integer", "number", "decimal", "string", "timestamp", "date"}
+
+
+class CheckFailed(Exception):
+    """A connector could not reach or use what its config describes; the message says why."""
+
+
+def kind_of_property(prop: dict) -> str:
+    """The column kind a catalog JSON-schema property describes."""
+    types = prop.get("type", "string")
+    types = [types] if isinstance(types, str) else list(types)
+    main = next((t for t in types if t != "null"), "string")
+    if main == "string":
+        if prop.get("contentEncoding") == "base64":
+            return "binary"
+        return {"date-time": "timestamp", "date": "date", "decimal": "decimal", "json": "json"}.get(
+            prop.get("format", ""), "string"
+        )
+    return main if main in ARROW_TYPES else "string"
+
+
+def kind_of_arrow(data_type: pa.DataType) -> str:
+    if pa.types.is_integer(data_type):
+        return "integer"
+    if pa.types.is_floating(data_type):
+        return "number"
+    if pa.types.is_boolean(data_type):
+        return "boolean"
+    if pa.types.is_timestamp(data_type):
+        return "timestamp"
+    if pa.types.is_date(data_type):
+        return "date"
+    if pa.types.is_decimal(data_type):
+        return "decimal"
+    if pa.types.is_binary(data_type) or pa.types.is_large_binary(data_type):
+        return "binary"
+    return "string"
+
+
+def catalog_stream(
+    *, name: str, namespace: str, columns: dict[str, str], primary_key: list[str] | None = None
+) -> dict:
+    """A discovered stream in d2d's catalog shape (the user's choices get defaults)."""
+    primary_key = list(primary_key or [])
+    return {
+        "name": name,
+        "namespace": namespace,
+        "json_schema": {"type": "object", "properties": {col: dict(JSON_SCHEMA_OF_KIND[kind]) for col, kind in columns.items()}},
+        # JSON objects (and PostgreSQL's jsonb) do not keep key order: the column order is kept here.
+        "column_order": list(columns),
+        "supported_sync_modes": ["full_refresh", "incremental"],
+        "source_defined_primary_key": primary_key,
+        "available_cursor_fields": [col for col, kind in columns.items() if kind in CURSOR_KINDS],
+        "selected": True,
+        "sync_mode": "full_refresh",
+        "cursor_field": None,
+        "primary_key": primary_key,
+        "columns": None,
+        "destination_name": name,
+    }
+
+
+@dataclass
+class Stream:
+    """One stream as a sync moves it: selected columns with their kinds, and the user's choices."""
+
+    name: str
+    namespace: str
+    columns: dict[str, str]
+    sync_mode: str = "full_refresh"
+    cursor_field: str | None = None
+    primary_key: list[str] = field(default_factory=list)
+    destination_name: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}.{self.name}" if self.namespace else self.name
+
+    @property
+    def arrow_schema(self) -> pa.Schema:
+        return pa.schema([pa.field(col, ARROW_TYPES[kind]) for col, kind in self.columns.items()])
+
+
+Tick = Callable[[], None]
+
+
+class Connector:
+    type: str = ""
+    title: str = ""
+    versions: tuple[str, ...] = ("latest", "v1.0.0")
+    spec: dict = {}
+
+    def __init__(self, config: dict):
+        self.config = config
+
+    def check(self) -> None:
+        """Raise CheckFailed with the cause when the config cannot be used."""
+        raise NotImplementedError
+
+
+class SourceConnector(Connector):
+    def discover(self) -> list[dict]:
+        """The streams this source offers, as ``catalog_stream`` dicts."""
+        raise NotImplementedError
+
+    def read(self, stream: Stream, *, cursor_after=None, tick: Tick | None = None) -> Iterator[pa.RecordBatch]:
+        """Record batches of ``stream.arrow_schema``; with ``cursor_after``, only rows past it."""
+        raise NotImplementedError
+
+
+class StreamWriter:
+    """Writes one stream somewhere private; ``publish`` makes it visible at once, ``abort`` forgets it."""
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        raise NotImplementedError
+
+    def publish(self) -> None:
+        raise NotImplementedError
+
+    def abort(self) -> None:
+        raise NotImplementedError
+
+
+class DestinationConnector(Connector):
+    def open_stream(self, stream: Stream, *, mode: str, generation: int) -> StreamWriter:
+        """mode: "replace" (full refresh), "append" or "upsert" (incremental, upsert needs a primary key).
+
+        ``generation`` names an increment, so a retried increment replaces its failed twin.
+        """
+        raise NotImplementedError
+
+
+def to_schema(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    """Cast a batch onto the stream's schema (column order and types), naming the column that refuses."""
+    if batch.schema.equals(schema):
+        return batch
+    arrays = []
+    for target in schema:
+        index = batch.schema.get_field_index(target.name)
+        if index < 0:
+            arrays.append(pa.nulls(batch.num_rows, target.type))
+            continue
+        column = batch.column(index)
+        try:
+            arrays.append(column if column.type.equals(target.type) else column.cast(target.type))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise ValueError(f"column {target.name}: cannot read {column.type} as {target.type}: {exc}") from exc
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)

@@ -1,0 +1,175 @@
+"""Files in storage as a destination: a folder per stream, published atomically.
+
+A stream is written into a private staging folder. Full refresh swaps it with the stream's
+folder in one rename (renameat2 RENAME_EXCHANGE on Linux), so a reader sees the old files or
+the new ones, never a mix. An incremental run publishes its rows as the sub-folder
+``inc-<generation>``: a retry of the same increment replaces it instead of adding it twice.
+Storages without local paths (S3) get the files uploaded under the same names, then a
+``_manifest.json`` naming the current files, written last.
+"""
+
+import ctypes
+import json
+import os
+import posixpath
+import shutil
+import tempfile
+import uuid
+
+import pyarrow as pa
+
+from pipelines.connectors.base import CheckFailed, DestinationConnector, Stream, StreamWriter
+from pipelines.connectors.storage import clean_path, default_storage, local_path
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: str, b: str) -> bool:
+    """Swap two paths atomically; False where the platform cannot (then the caller renames twice)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    return renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0
+
+
+def publish_folder(staging: str, target: str) -> None:
+    """Make ``staging`` the folder at ``target``, replacing what was there in one step where possible."""
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    if not os.path.exists(target):
+        os.rename(staging, target)
+        return
+    if _exchange(staging, target):
+        shutil.rmtree(staging)  # it now holds the old files
+        return
+    old = f"{target}.d2d-old-{uuid.uuid4().hex[:8]}"
+    os.rename(target, old)
+    os.rename(staging, target)
+    shutil.rmtree(old)
+
+
+class FileDestination(DestinationConnector):
+    extension = ""
+    spec = {
+        "type": "object",
+        "required": ["path"],
+        "properties": {
+            "path": {"type": "string", "title": "Folder in d2d's storage; each stream gets a sub-folder"},
+            "rows_per_file": {"type": "integer", "default": 1_000_000, "minimum": 1},
+        },
+        "additionalProperties": False,
+    }
+
+    def base(self) -> str:
+        base = clean_path(self.config["path"])
+        if not base:
+            raise CheckFailed("path must name a folder inside the storage")
+        return base
+
+    def check(self) -> None:
+        storage = default_storage()
+        from django.core.files.base import ContentFile
+
+        name = storage.save(posixpath.join(self.base(), f".d2d-check-{uuid.uuid4().hex[:8]}"), ContentFile(b"ok"))
+        storage.delete(name)
+
+    def open_stream(self, stream: Stream, *, mode: str, generation: int) -> StreamWriter:
+        return _FolderWriter(self, stream, mode, generation)
+
+    # Each format implements these two.
+    def open_file(self, path: str, schema: pa.Schema):
+        raise NotImplementedError
+
+    def write_batch(self, handle, batch: pa.RecordBatch) -> None:
+        raise NotImplementedError
+
+    def close_file(self, handle) -> None:
+        handle.close()
+
+
+class _FolderWriter(StreamWriter):
+    def __init__(self, destination: FileDestination, stream: Stream, mode: str, generation: int):
+        self.destination, self.stream, self.mode = destination, stream, mode
+        self.schema = stream.arrow_schema
+        self.rows_per_file = int(destination.config.get("rows_per_file", 1_000_000))
+        self.storage = default_storage()
+        folder = posixpath.join(destination.base(), stream.destination_name or stream.name)
+        self.target = folder if mode == "replace" else posixpath.join(folder, f"inc-{generation:08d}")
+        local = local_path(self.storage, destination.base())
+        if local is not None:
+            self.staging = local_path(self.storage, posixpath.join(destination.base(), ".d2d-staging", uuid.uuid4().hex))
+        else:
+            self.staging = tempfile.mkdtemp(prefix="d2d-stage-")
+        self.local = local is not None
+        os.makedirs(self.staging, exist_ok=True)
+        self.files: list[str] = []
+        self.handle, self.rows_in_file = None, 0
+
+    def _next_file(self):
+        self._close_file()
+        name = f"part-{len(self.files):05d}{self.destination.extension}"
+        self.files.append(name)
+        self.handle = self.destination.open_file(os.path.join(self.staging, name), self.schema)
+        self.rows_in_file = 0
+
+    def _close_file(self):
+        if self.handle is not None:
+            self.destination.close_file(self.handle)
+            self.handle = None
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        if batch.num_rows == 0:
+            return
+        if self.handle is None or self.rows_in_file >= self.rows_per_file:
+            self._next_file()
+        self.destination.write_batch(self.handle, batch)
+        self.rows_in_file += batch.num_rows
+
+    def publish(self) -> None:
+        if not self.files and self.mode == "replace":
+            self._next_file()  # an empty stream still gets a file with its columns
+        self._close_file()
+        if not self.files:
+            shutil.rmtree(self.staging, ignore_errors=True)
+            return
+        if self.local:
+            publish_folder(self.staging, self.storage.path(self.target))
+            return
+        self._upload()
+
+    def _upload(self):
+        from django.core.files import File
+
+        folder = self.target
+        old = set(self._listing(folder))
+        names = []
+        for name in self.files:
+            storage_name = posixpath.join(folder, name)
+            if self.storage.exists(storage_name):
+                self.storage.delete(storage_name)
+            with open(os.path.join(self.staging, name), "rb") as handle:
+                names.append(self.storage.save(storage_name, File(handle)))
+        manifest = posixpath.join(folder, "_manifest.json")
+        if self.storage.exists(manifest):
+            self.storage.delete(manifest)
+        from django.core.files.base import ContentFile
+
+        self.storage.save(manifest, ContentFile(json.dumps({"files": names}).encode()))
+        for stale in old - set(names) - {manifest}:
+            self.storage.delete(stale)
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+    def _listing(self, folder):
+        try:
+            dirs, files = self.storage.listdir(folder)
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        return [posixpath.join(folder, name) for name in files]
+
+    def abort(self) -> None:
+        try:
+            self._close_file()
+        finally:
+            shutil.rmtree(self.staging, ignore_errors=True)

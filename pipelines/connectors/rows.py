@@ -1,0 +1,47 @@
+"""Row tuples from DB-API cursors to Arrow batches, for sources without a faster bulk path."""
+
+import datetime as dt
+import decimal
+import json
+
+import pyarrow as pa
+
+from pipelines.connectors.base import ARROW_TYPES, Stream
+
+
+def _plain(value, kind: str):
+    if value is None:
+        return None
+    if kind in ("string", "decimal", "json"):
+        if isinstance(value, bytes):
+            return value.decode("utf-8", "replace")
+        if isinstance(value, (dict, list)):
+            return json.dumps(value)
+        return str(value)
+    if kind == "timestamp" and isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+    if kind == "integer" and isinstance(value, (bool, decimal.Decimal)):
+        return int(value)
+    if kind == "binary" and isinstance(value, str):
+        return value.encode()
+    return value
+
+
+def rows_to_batch(rows: list[tuple], stream: Stream) -> pa.RecordBatch:
+    """Columns in the stream's order; text timestamps and dates are parsed by Arrow, naming the column that fails."""
+    schema = stream.arrow_schema
+    kinds = list(stream.columns.values())
+    columns = list(zip(*rows)) if rows else [() for _ in kinds]
+    arrays = []
+    for name, kind, values in zip(stream.columns, kinds, columns):
+        values = [_plain(v, kind) for v in values]
+        target = ARROW_TYPES[kind]
+        try:
+            if kind in ("timestamp", "date") and any(isinstance(v, str) for v in values):
+                array = pa.array(values, type=pa.string()).cast(target)
+            else:
+                array = pa.array(values, type=target)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError) as exc:
+            raise ValueError(f"column {name} of {stream.key}: {exc}") from exc
+        arrays.append(array)
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)

@@ -1,0 +1,141 @@
+"""Sources, destinations, jobs, their runs (JobTask) and per-stream sync state."""
+
+from django.db import models
+
+from accounts.scoping import ProjectScopedQuerySet, _role_filter
+from d2d.kernel.models import AuditedModel, SoftDeleteModel, TrackedTask, live_unique
+from pipelines.crypto import decrypt_json, encrypt_json
+
+
+class LiveScopedManager(models.Manager.from_queryset(ProjectScopedQuerySet)):
+    """Live rows only, with ``for_user`` scoping."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(deleted_at__isnull=True)
+
+
+class AllScopedManager(models.Manager.from_queryset(ProjectScopedQuerySet)):
+    pass
+
+
+class TaskQuerySet(models.QuerySet):
+    """Runs are never soft-deleted, so they scope without the soft-delete queryset."""
+
+    def for_user(self, user, role: str | None = None):
+        if not user or not user.is_authenticated:
+            return self.none()
+        if user.is_superuser:
+            return self
+        return self.filter(_role_filter("project__", user, role)).distinct()
+
+
+class ConnectorConfigModel(SoftDeleteModel, AuditedModel):
+    """A named connector with its config, which is stored encrypted (secrets included)."""
+
+    project = models.ForeignKey("accounts.Project", on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=200)
+    type = models.CharField(max_length=50)
+    version = models.CharField(max_length=50)
+    config_encrypted = models.TextField(blank=True, editable=False)
+
+    objects = LiveScopedManager()
+    all_objects = AllScopedManager()
+
+    class Meta:
+        abstract = True
+        ordering = ["name"]
+
+    def __str__(self):
+        return f"{self.name} ({self.type})"
+
+    @property
+    def config(self) -> dict:
+        return decrypt_json(self.config_encrypted)
+
+    @config.setter
+    def config(self, value: dict) -> None:
+        self.config_encrypted = encrypt_json(value or {})
+
+
+class Source(ConnectorConfigModel):
+    class Meta(ConnectorConfigModel.Meta):
+        constraints = [live_unique("project", "name", name="pipelines_source_live_name")]
+
+
+class Destination(ConnectorConfigModel):
+    class Meta(ConnectorConfigModel.Meta):
+        constraints = [live_unique("project", "name", name="pipelines_destination_live_name")]
+
+
+class Job(SoftDeleteModel, AuditedModel):
+    """Moves the selected streams of a source into a destination, on demand or on a schedule."""
+
+    project = models.ForeignKey("accounts.Project", on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=200)
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="jobs")
+    destination = models.ForeignKey(Destination, on_delete=models.PROTECT, related_name="jobs")
+    streams_config = models.JSONField(default=dict, blank=True)
+    frequency = models.CharField(max_length=100, blank=True)
+    activate = models.BooleanField(default=True)
+
+    objects = LiveScopedManager()
+    all_objects = AllScopedManager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [live_unique("project", "name", name="pipelines_job_live_name")]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def schedule_name(self) -> str:
+        return f"pipelines job {self.pk}"
+
+
+class JobTask(TrackedTask):
+    """One sync run of a job, with what it moved."""
+
+    class Trigger(models.TextChoices):
+        MANUAL = "manual"
+        SCHEDULE = "schedule"
+        COMMAND = "command"
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="tasks")
+    trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.MANUAL)
+    rows_synced = models.BigIntegerField(default=0)
+    bytes_synced = models.BigIntegerField(default=0)
+    stream_stats = models.JSONField(default=dict, blank=True)
+
+    handler = "pipelines.sync.run_job_task"
+
+    objects = TaskQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["job", "status"], name="pipelines_jobtask_job_status")]
+
+    def __str__(self):
+        return f"{self.job.name} run {self.pk}"
+
+
+class StreamState(models.Model):
+    """Where a job's stream stands: its cursor, advanced only after the rows are published.
+
+    ``generation`` counts published increments; destinations name an increment by it, so a
+    retry after a crash between publish and state save replaces that increment instead of
+    adding it twice.
+    """
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="stream_states")
+    stream = models.CharField(max_length=400)
+    cursor_field = models.CharField(max_length=200, blank=True)
+    cursor_value = models.JSONField(null=True, blank=True)
+    generation = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "stream"], name="pipelines_streamstate_unique")]
+
+    def __str__(self):
+        return f"{self.job_id} {self.stream} @ {self.cursor_value}"

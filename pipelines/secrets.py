@@ -1,0 +1,62 @@
+"""Masking of connector secrets: the fields a spec marks secret never leave the server in clear."""
+
+MASK = "********"
+
+
+def _is_secret(prop: dict) -> bool:
+    return bool(prop.get("secret") or prop.get("airbyte_secret") or prop.get("format") == "password")
+
+
+def mask_config(spec: dict, config: dict) -> dict:
+    """A copy of ``config`` with every secret value (at any depth of the spec) replaced by MASK."""
+    if not isinstance(config, dict):
+        return config
+    properties = spec.get("properties", {}) if isinstance(spec, dict) else {}
+    masked = {}
+    for key, value in config.items():
+        prop = properties.get(key, {})
+        if _is_secret(prop) and value not in (None, ""):
+            masked[key] = MASK
+        elif isinstance(value, dict) and prop.get("type") == "object":
+            masked[key] = mask_config(prop, value)
+        else:
+            masked[key] = value
+    return masked
+
+
+def keep_masked_secrets(spec: dict, new: dict, stored: dict) -> dict:
+    """``new`` with each secret that came back as MASK replaced by the stored value (an update keeps it)."""
+    if not isinstance(new, dict):
+        return new
+    properties = spec.get("properties", {}) if isinstance(spec, dict) else {}
+    merged = {}
+    for key, value in new.items():
+        prop = properties.get(key, {})
+        old = stored.get(key) if isinstance(stored, dict) else None
+        if _is_secret(prop) and value == MASK:
+            merged[key] = old if old is not None else ""
+        elif isinstance(value, dict) and prop.get("type") == "object":
+            merged[key] = keep_masked_secrets(prop, value, old or {})
+        else:
+            merged[key] = value
+    return merged
+
+
+def secret_values(spec: dict, config: dict) -> list[str]:
+    """Every secret string in ``config``, so log lines can be scrubbed of them."""
+    found = []
+    properties = spec.get("properties", {}) if isinstance(spec, dict) else {}
+    for key, value in (config or {}).items():
+        prop = properties.get(key, {})
+        if _is_secret(prop) and isinstance(value, str) and value:
+            found.append(value)
+        elif isinstance(value, dict):
+            found.extend(secret_values(prop, value))
+    return found
+
+
+def scrub(text: str, secrets: list[str]) -> str:
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= 3:
+            text = text.replace(secret, MASK)
+    return text

@@ -1,0 +1,255 @@
+"""Writes and workflows of pipelines: connectors, jobs, syncs and cancels. The only code that changes their state."""
+
+import jsonschema
+from django.db import IntegrityError, transaction
+
+from d2d.kernel.errors import Conflict, DomainError
+from d2d.kernel.models import ACTIVE_STATUSES, TaskStatus
+from d2d.kernel.runner import task_cancel, task_enqueue, task_transition
+from pipelines import catalog
+from pipelines.connectors import connector_class
+from pipelines.connectors.base import CheckFailed
+from pipelines.models import Destination, Job, JobTask, Source
+from pipelines.schedules import frequency_to_cron, job_schedule_sync
+from pipelines.secrets import keep_masked_secrets
+
+KIND_OF_MODEL = {Source: "source", Destination: "destination"}
+
+
+def connector_spec(*, kind: str, type: str, version: str | None) -> dict:
+    return connector_class(kind, type, version).spec
+
+
+def connector_config_clean(*, kind: str, type: str, version: str | None, config) -> dict:
+    """The config with the spec's defaults filled in; a 400 naming the first field that is wrong."""
+    cls = connector_class(kind, type, version)
+    if not isinstance(config, dict):
+        raise DomainError("config must be a JSON object", field="config")
+    config = dict(config)
+    for name, prop in cls.spec.get("properties", {}).items():
+        if name not in config and "default" in prop:
+            config[name] = prop["default"]
+    error = jsonschema.exceptions.best_match(jsonschema.Draft7Validator(cls.spec).iter_errors(config))
+    if error is not None:
+        where = ".".join(str(p) for p in error.absolute_path)
+        raise DomainError(f"config{'.' + where if where else ''}: {error.message}", field="config")
+    return config
+
+
+def connector_test(*, kind: str, type: str, version: str | None, config: dict, stored: dict | None = None) -> dict:
+    """Check that a config works; with ``stored``, masked secrets are taken from it."""
+    cls = connector_class(kind, type, version)
+    if stored is not None:
+        config = keep_masked_secrets(cls.spec, config, stored)
+    config = connector_config_clean(kind=kind, type=type, version=version, config=config)
+    try:
+        cls(config).check()
+    except CheckFailed as exc:
+        raise DomainError(f"connection test failed: {exc}") from exc
+    return config
+
+
+def source_discover(*, type: str, version: str | None, config: dict, saved_catalog=None) -> dict:
+    """The source's catalog; merged with ``saved_catalog`` so the user's choices survive."""
+    config = connector_config_clean(kind="source", type=type, version=version, config=config)
+    try:
+        streams = connector_class("source", type, version)(config).discover()
+    except CheckFailed as exc:
+        raise DomainError(f"cannot discover the source: {exc}") from exc
+    return catalog.merge(saved_catalog, streams) if saved_catalog else {"streams": streams}
+
+
+def _unique_name(model, project, name: str, *, exclude=None) -> None:
+    rows = model.objects.filter(project=project, name=name)
+    if exclude is not None:
+        rows = rows.exclude(pk=exclude.pk)
+    if rows.exists():
+        raise Conflict(f"a {model._meta.verbose_name} named {name!r} already exists in project {project.pk}")
+
+
+def connector_create(*, model, project, user, name: str, type: str, version: str, config: dict):
+    kind = KIND_OF_MODEL[model]
+    if not name:
+        raise DomainError("name is required", field="name")
+    config = connector_config_clean(kind=kind, type=type, version=version, config=config)
+    _unique_name(model, project, name)
+    obj = model(project=project, name=name, type=type, version=version, created_by=user, updated_by=user)
+    obj.config = config
+    try:
+        with transaction.atomic():
+            obj.save()
+    except IntegrityError as exc:
+        raise Conflict(f"a {model._meta.verbose_name} named {name!r} already exists in project {project.pk}") from exc
+    return obj
+
+
+def connector_update(*, obj, user, name=None, type=None, version=None, config=None):
+    """Change what is given; a secret sent back as the mask keeps its stored value."""
+    kind = KIND_OF_MODEL[type_of(obj)]
+    if name is not None and name != obj.name:
+        _unique_name(type_of(obj), obj.project, name, exclude=obj)
+        obj.name = name
+    new_type, new_version = type or obj.type, version or obj.version
+    if config is not None or new_type != obj.type or new_version != obj.version:
+        cls = connector_class(kind, new_type, new_version)
+        incoming = config if config is not None else obj.config
+        stored = obj.config if new_type == obj.type else {}
+        obj.config = connector_config_clean(
+            kind=kind, type=new_type, version=new_version, config=keep_masked_secrets(cls.spec, incoming, stored)
+        )
+    obj.type, obj.version, obj.updated_by = new_type, new_version, user
+    try:
+        with transaction.atomic():
+            obj.save()
+    except IntegrityError as exc:
+        raise Conflict(f"a {obj._meta.verbose_name} named {obj.name!r} already exists") from exc
+    return obj
+
+
+def type_of(obj):
+    return Source if isinstance(obj, Source) else Destination
+
+
+def connector_delete(*, obj, user) -> None:
+    """Soft delete, refused while a live job uses it (the job would fail at its next run)."""
+    jobs = list(obj.jobs.filter(deleted_at__isnull=True).values_list("name", flat=True))
+    if jobs:
+        raise Conflict(f"{obj._meta.verbose_name} {obj.name!r} is used by job(s) {', '.join(sorted(jobs))}: delete them first")
+    obj.delete(by=user)
+
+
+def _connector_for_job(model, *, project, user, spec: dict | None):
+    """Reuse the live connector of that name in the project, or create it from the body."""
+    kind = KIND_OF_MODEL[model]
+    if not isinstance(spec, dict) or not spec.get("name"):
+        raise DomainError(f"{kind} must be an object with a name", field=kind)
+    existing = model.objects.filter(project=project, name=spec["name"]).first()
+    if existing is not None:
+        if spec.get("type") and spec["type"] != existing.type:
+            raise DomainError(
+                f"{kind} {spec['name']!r} exists with type {existing.type}, not {spec['type']}", field=kind
+            )
+        return existing
+    for name in ("type", "version"):
+        if not spec.get(name):
+            raise DomainError(f"{kind}.{name} is required to create {kind} {spec['name']!r}", field=kind)
+    config = spec.get("config") or {}
+    if isinstance(config, str):  # 004 shows the destination config as a string of JSON
+        import json
+
+        try:
+            config = json.loads(config)
+        except ValueError as exc:
+            raise DomainError(f"{kind}.config is not JSON: {exc}", field=kind) from exc
+    return connector_create(
+        model=model, project=project, user=user, name=spec["name"], type=spec["type"], version=spec["version"], config=config
+    )
+
+
+def _job_catalog(source: Source, streams_config, *, saved=None) -> dict:
+    discovered = source_discover(type=source.type, version=source.version, config=source.config)["streams"]
+    return catalog.validate(streams_config if streams_config not in (None, "", {}) else saved, discovered)
+
+
+@transaction.atomic
+def job_create(
+    *, project, user, name: str, source: dict, destination: dict, frequency: str = "", streams_config=None, activate=True
+) -> Job:
+    if not name:
+        raise DomainError("name is required", field="name")
+    _unique_name(Job, project, name)
+    if frequency:
+        frequency_to_cron(frequency)
+    source_obj = _connector_for_job(Source, project=project, user=user, spec=source)
+    destination_obj = _connector_for_job(Destination, project=project, user=user, spec=destination)
+    job = Job(
+        project=project,
+        name=name,
+        source=source_obj,
+        destination=destination_obj,
+        frequency=frequency or "",
+        activate=bool(activate),
+        streams_config=_job_catalog(source_obj, streams_config),
+        created_by=user,
+        updated_by=user,
+    )
+    try:
+        with transaction.atomic():
+            job.save()
+    except IntegrityError as exc:
+        raise Conflict(f"a job named {name!r} already exists in project {project.pk}") from exc
+    job_schedule_sync(job)
+    return job
+
+
+@transaction.atomic
+def job_update(*, job: Job, user, name=None, source=None, destination=None, frequency=None, streams_config=None, activate=None) -> Job:
+    if name is not None and name != job.name:
+        _unique_name(Job, job.project, name, exclude=job)
+        job.name = name
+    source_changed = False
+    if source is not None:
+        new_source = _connector_for_job(Source, project=job.project, user=user, spec=source)
+        source_changed = new_source.pk != job.source_id
+        job.source = new_source
+    if destination is not None:
+        job.destination = _connector_for_job(Destination, project=job.project, user=user, spec=destination)
+    if frequency is not None:
+        if frequency:
+            frequency_to_cron(frequency)
+        job.frequency = frequency
+    if streams_config is not None or source_changed:
+        job.streams_config = _job_catalog(job.source, streams_config, saved=None if source_changed else job.streams_config)
+    if activate is not None:
+        job.activate = bool(activate)
+    job.updated_by = user
+    job.save()
+    job_schedule_sync(job)
+    return job
+
+
+@transaction.atomic
+def job_set_active(*, job: Job, user, activate: bool) -> Job:
+    job.activate = bool(activate)
+    job.updated_by = user
+    job.save(update_fields=["activate", "updated_by", "updated_at"])
+    job_schedule_sync(job)
+    return job
+
+
+def job_delete(*, job: Job, user) -> None:
+    """Soft delete: the schedule goes, a running sync is asked to stop."""
+    with transaction.atomic():
+        job.delete(by=user)
+        job_schedule_sync(job)
+    for task in JobTask.objects.filter(job=job, status__in=ACTIVE_STATUSES):
+        task_cancel(task, reason=f"job {job.name} deleted")
+
+
+def job_sync_start(*, job: Job, user=None, trigger: str = JobTask.Trigger.MANUAL, publish: bool = True) -> JobTask:
+    """A new run of the job, queued after commit; a 409 while another run of it is queued or running.
+
+    With ``publish=False`` the run is marked queued but no worker is told: the caller runs it
+    in its own process (manage.py pipelines_sync).
+    """
+    with transaction.atomic():
+        Job.objects.select_for_update().filter(pk=job.pk).first()
+        active = JobTask.objects.filter(job=job, status__in=ACTIVE_STATUSES).order_by("-created_at").first()
+        if active is not None:
+            raise Conflict(f"job {job.name!r} is already running: run {active.pk} is {active.status}")
+        task = JobTask.objects.create(job=job, project=job.project, owner=user, trigger=trigger)
+        who = f" by {user.username}" if user else ""
+        if publish:
+            task_enqueue(task, message=f"sync queued ({trigger}{who})")
+        else:
+            task_transition(task, TaskStatus.QUEUED, message=f"sync started in the foreground ({trigger}{who})")
+    return task
+
+
+def job_cancel(*, job: Job, user) -> list[JobTask]:
+    """Ask the job's queued or running syncs to stop; a 409 when none is."""
+    tasks = list(JobTask.objects.filter(job=job, status__in=ACTIVE_STATUSES))
+    if not tasks:
+        raise Conflict(f"job {job.name!r} has no sync queued or running")
+    who = user.username if user else "system"
+    return [task_cancel(task, reason=f"cancelled by {who}") for task in tasks]

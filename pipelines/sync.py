@@ -1,0 +1,162 @@
+"""The sync engine: a JobTask's handler, moving each selected stream from source to destination.
+
+Per stream: read Arrow batches (past the saved cursor in incremental mode), write them to the
+destination's private place, publish, and only then save the new cursor. A run killed at any
+point leaves the destination as it was before the stream's publish, or published with the
+state one generation behind, which the retry's publish replaces (files) or upserts (tables).
+"""
+
+import datetime as dt
+import decimal
+import time
+
+import pyarrow.compute as pc
+
+from d2d.kernel.errors import DomainError, TaskCancelled
+from d2d.kernel.models import TaskLogLine
+from d2d.kernel.runner import TaskRun
+from pipelines import catalog
+from pipelines.connectors import destination_connector, source_connector
+from pipelines.connectors.base import Stream
+from pipelines.models import Job, JobTask, StreamState
+from pipelines.secrets import scrub, secret_values
+
+Level = TaskLogLine.Level
+
+
+class SyncFailed(Exception):
+    """Some streams failed; the others were synced. The message names each failure and its cause."""
+
+
+class _Reporter:
+    """Progress, counts and log lines of a run; every line is scrubbed of the configs' secrets."""
+
+    EVERY_SECONDS = 1.0
+
+    def __init__(self, run: TaskRun, secrets: list[str], stream_count: int):
+        self.run, self.secrets, self.stream_count = run, secrets, max(1, stream_count)
+        self.rows = self.bytes = 0
+        self._last = 0.0
+
+    def log(self, message: str, level: str = Level.INFO) -> None:
+        self.run.log(scrub(message, self.secrets), level=level)
+
+    def tick(self) -> None:
+        self.run.check_cancelled()
+
+    def batch(self, index: int, stream: Stream, rows: int, nbytes: int, stream_rows: int) -> None:
+        self.rows += rows
+        self.bytes += nbytes
+        now = time.monotonic()
+        if now - self._last >= self.EVERY_SECONDS:
+            self._last = now
+            self.save_counts()
+            self.run.progress(100 * index / self.stream_count, f"{stream.key}: {stream_rows:,} rows")
+
+    def save_counts(self) -> None:
+        task = self.run.task
+        task.rows_synced, task.bytes_synced = self.rows, self.bytes
+        JobTask.objects.filter(pk=task.pk).update(rows_synced=self.rows, bytes_synced=self.bytes)
+
+
+def encode_cursor(value):
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    return value
+
+
+def decode_cursor(value, kind: str):
+    if value is None:
+        return None
+    if kind == "timestamp":
+        parsed = dt.datetime.fromisoformat(value)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    if kind == "date":
+        return dt.date.fromisoformat(value)
+    return value
+
+
+def run_job_task(run: TaskRun) -> None:
+    task: JobTask = run.task
+    job = Job.all_objects.select_related("source", "destination").get(pk=task.job_id)
+    if job.is_deleted:
+        raise DomainError(f"job {job.name} was deleted")
+    source_config, destination_config = job.source.config, job.destination.config
+    source = source_connector(job.source.type, source_config, job.source.version)
+    destination = destination_connector(job.destination.type, destination_config, job.destination.version)
+    secrets = secret_values(source.spec, source_config) + secret_values(destination.spec, destination_config)
+    streams = catalog.selected_streams(job.streams_config)
+    reporter = _Reporter(run, secrets, len(streams))
+    reporter.log(
+        f"sync of job {job.name!r} started (attempt {run.attempt}): {len(streams)} stream(s) "
+        f"from {job.source.type} {job.source.name!r} to {job.destination.type} {job.destination.name!r}"
+    )
+    stats, failures = dict(task.stream_stats or {}), []
+    for index, stream in enumerate(streams):
+        try:
+            stats[stream.key] = sync_stream(job=job, stream=stream, source=source, destination=destination, reporter=reporter, index=index)
+        except TaskCancelled:
+            reporter.save_counts()
+            reporter.log(f"stream {stream.key}: cancelled; nothing of it was published", Level.WARNING)
+            raise
+        except Exception as exc:  # noqa: BLE001 - one failing stream must not stop the others (recorded with its cause)
+            cause = scrub(f"{type(exc).__name__}: {exc}", secrets)
+            failures.append(f"{stream.key}: {cause}")
+            stats[stream.key] = {"status": "failed", "error": cause}
+            reporter.log(f"stream {stream.key} failed: {cause}", Level.ERROR)
+        JobTask.objects.filter(pk=task.pk).update(stream_stats=stats)
+    reporter.save_counts()
+    task.stream_stats = stats
+    if failures:
+        raise SyncFailed(f"{len(failures)} of {len(streams)} stream(s) failed: " + "; ".join(failures))
+    reporter.log(f"sync finished: {reporter.rows:,} rows, {reporter.bytes:,} bytes in {len(streams)} stream(s)")
+
+
+def sync_stream(*, job: Job, stream: Stream, source, destination, reporter: _Reporter, index: int) -> dict:
+    state, _ = StreamState.objects.get_or_create(job=job, stream=stream.key)
+    incremental = stream.sync_mode == "incremental"
+    cursor_after = None
+    if incremental and state.cursor_field == stream.cursor_field:
+        cursor_after = decode_cursor(state.cursor_value, stream.columns[stream.cursor_field])
+    mode = "replace" if not incremental else ("upsert" if stream.primary_key else "append")
+    generation = state.generation + 1
+    where = f" after {stream.cursor_field} = {encode_cursor(cursor_after)}" if cursor_after is not None else ""
+    reporter.log(f"stream {stream.key}: {stream.sync_mode} into {stream.destination_name} ({mode}){where}")
+    started = time.monotonic()
+    rows = nbytes = 0
+    newest = None
+    writer = destination.open_stream(stream, mode=mode, generation=generation)
+    batches = source.read(stream, cursor_after=cursor_after, tick=reporter.tick)
+    try:
+        for batch in batches:
+            if batch.num_rows == 0:
+                continue
+            writer.write(batch)
+            rows += batch.num_rows
+            nbytes += batch.nbytes
+            if incremental:
+                highest = pc.max(batch.column(stream.cursor_field)).as_py()
+                if highest is not None and (newest is None or highest > newest):
+                    newest = highest
+            reporter.batch(index, stream, batch.num_rows, batch.nbytes, rows)
+        reporter.tick()
+        writer.publish()
+    except BaseException:
+        writer.abort()
+        raise
+    finally:
+        batches.close()
+    # The write is published: only now may the state move on.
+    state.generation = generation
+    state.cursor_field = stream.cursor_field or ""
+    if incremental and newest is not None:
+        state.cursor_value = encode_cursor(newest)
+    elif not incremental:
+        state.cursor_value = None
+    state.save()
+    seconds = time.monotonic() - started
+    reporter.log(f"stream {stream.key}: {rows:,} rows, {nbytes:,} bytes in {seconds:.1f}s")
+    return {"status": "succeeded", "rows": rows, "bytes": nbytes, "seconds": round(seconds, 3), "mode": mode}
+

@@ -1,0 +1,87 @@
+"""Real sources for pipeline tests: a scratch PostgreSQL database and MariaDB databases on loopback, files in storage."""
+
+import os
+import uuid
+
+import psycopg
+import pymysql
+import pytest
+from django.core.files.storage import storages
+
+from d2d.kernel.runner import execute
+from pipelines.services import job_sync_start
+
+PG = {"host": "127.0.0.1", "port": 5432, "username": "postgres", "password": "pg-Secret-42"}
+MARIADB = {"host": "127.0.0.1", "port": 3306, "username": "root", "password": ""}
+
+
+@pytest.fixture(scope="session")
+def pg_database():
+    """One scratch database for the session's sources and destinations (not the Django test database)."""
+    name = f"d2dp_scratch_{os.getpid()}"
+    with psycopg.connect(host="127.0.0.1", user="postgres", dbname="postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield name
+    with psycopg.connect(host="127.0.0.1", user="postgres", dbname="postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg(pg_database):
+    """A fresh schema in the scratch database: (config for a source, connection to load data with)."""
+    schema = f"s_{uuid.uuid4().hex[:10]}"
+    conn = psycopg.connect(host="127.0.0.1", user="postgres", dbname=pg_database, autocommit=True)
+    conn.execute(f'CREATE SCHEMA "{schema}"')
+    conn.execute(f'SET search_path TO "{schema}"')
+    config = {**PG, "database": pg_database, "schemas": [schema]}
+    yield config, conn, schema
+    conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    conn.close()
+
+
+@pytest.fixture
+def pg_dest(pg_database):
+    """A config for a PostgreSQL destination writing into its own fresh schema, and a connection to check it."""
+    schema = f"d_{uuid.uuid4().hex[:10]}"
+    conn = psycopg.connect(host="127.0.0.1", user="postgres", dbname=pg_database, autocommit=True)
+    yield {**PG, "database": pg_database, "schema": schema}, conn, schema
+    conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    conn.close()
+
+
+@pytest.fixture
+def mariadb():
+    name = f"d2dp_{uuid.uuid4().hex[:10]}"
+    conn = pymysql.connect(host="127.0.0.1", user="root", password="", autocommit=True)
+    with conn.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE `{name}`")
+    conn.select_db(name)
+    yield {**MARIADB, "database": name}, conn
+    with conn.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE `{name}`")
+    conn.close()
+
+
+@pytest.fixture
+def storage():
+    return storages["default"]
+
+
+@pytest.fixture
+def folder(storage):
+    """A fresh folder name in storage, removed afterwards."""
+    import shutil
+
+    name = f"pipelines-test/{uuid.uuid4().hex[:10]}"
+    os.makedirs(storage.path(name), exist_ok=True)
+    yield name
+    shutil.rmtree(storage.path(name), ignore_errors=True)
+
+
+def run_sync(job, user=None):
+    """One sync of ``job`` in this process through the real runner (lease, attempts, log); needs transactional_db."""
+    task = job_sync_start(job=job, user=user, publish=False)
+    execute("pipelines.JobTask", str(task.pk))
+    task.refresh_from_db()
+    return task
