@@ -177,6 +177,7 @@ def fetch(
         connection = None
         try:
             connection = _open(target, remaining)
+            sock = connection.sock  # http.client drops its reference once a response owns the socket
             connection.request("GET", target.path, headers={"User-Agent": "d2d-url-import/1", "Accept-Encoding": "identity"})
             response = connection.getresponse()
             if response.status in REDIRECTS:
@@ -192,7 +193,7 @@ def fetch(
                 raise FetchFailed(f"the file is {declared} bytes; the limit is {max_bytes}")
             size = 0
             while True:
-                connection.sock.settimeout(remaining())
+                sock.settimeout(remaining())
                 chunk = response.read1(CHUNK) if hasattr(response, "read1") else response.read(CHUNK)
                 if not chunk:
                     break
