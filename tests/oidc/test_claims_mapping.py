@@ -1,0 +1,101 @@
+"""Claims to users: names, email matching, staff flag and project roles from the groups claim."""
+
+import pytest
+from django.test import RequestFactory, override_settings
+
+from accounts.models import Membership, Role, User
+from accounts.oidc import OIDCBackend
+from accounts.services import membership_set, project_create
+
+MAPPING = override_settings(
+    D2D_OIDC_GROUPS_CLAIM="groups",
+    D2D_OIDC_STAFF_GROUPS=["d2d-staff"],
+    D2D_OIDC_SUPERUSER_GROUPS=[],
+    D2D_OIDC_PROJECT_ROLES=["alpha-viewers=alpha:viewer", "alpha-editors=alpha:editor", "alpha-owners=alpha:owner",
+                            "gamma-editors=gamma:editor"],
+)
+
+
+def signed_in(claims: dict) -> User:
+    backend = OIDCBackend()
+    users = backend.filter_users_by_claims(claims)
+    assert len(users) <= 1
+    return backend.update_user(users[0], claims) if users else backend.create_user(claims)
+
+
+@pytest.fixture
+def alpha(db):
+    return project_create(project_id="alpha", name="Alpha")
+
+
+def test_it_names_users_after_preferred_username_else_sub(db):
+    assert signed_in({"sub": "1", "preferred_username": "ann", "email": "ann@corp.example"}).username == "ann"
+    assert signed_in({"sub": "auth0|64f1 x", "email": "sub@corp.example"}).username == "auth0-64f1-x"
+
+
+def test_it_does_not_hand_a_local_password_account_to_a_provider_user_of_the_same_name(db, make_user):
+    local = make_user("alice")
+    user = signed_in({"sub": "9", "preferred_username": "alice", "email": "other-alice@corp.example"})
+    assert user.pk != local.pk and user.username.startswith("alice-")
+    local.refresh_from_db()
+    assert local.email == "alice@example.com"
+
+
+def test_it_finds_its_sso_user_again_after_the_email_changes(db):
+    first = signed_in({"sub": "7", "preferred_username": "sam", "email": "sam@old.example"})
+    again = signed_in({"sub": "7", "preferred_username": "sam", "email": "sam@new.example"})
+    assert again.pk == first.pk and again.email == "sam@new.example"
+
+
+def test_it_gives_users_without_an_email_a_unique_placeholder(db):
+    one = signed_in({"sub": "a1", "preferred_username": "one"})
+    two = signed_in({"sub": "a2", "preferred_username": "two"})
+    assert (one.email, two.email) == ("one@sso.invalid", "two@sso.invalid")
+
+
+def test_it_does_not_match_accounts_on_an_unverified_email(db, make_user):
+    local = make_user("victim")
+    user = signed_in({"sub": "x", "preferred_username": "mallory", "email": "victim@example.com", "email_verified": "false"})
+    assert user.pk != local.pk and user.email == "mallory@sso.invalid"
+
+
+@MAPPING
+def test_it_syncs_staff_and_managed_memberships_both_ways(alpha, make_user):
+    beta = project_create(project_id="beta", name="Beta")
+    user = signed_in({"sub": "s", "preferred_username": "sid", "groups": ["d2d-staff", "alpha-viewers", "alpha-editors"]})
+    membership_set(project=beta, user=user, role=Role.VIEWER)  # granted by hand, not by the mapping
+    assert user.is_staff
+    assert Membership.objects.get(user=user, project=alpha).role == Role.EDITOR  # the highest of the two groups
+
+    user = signed_in({"sub": "s", "preferred_username": "sid", "groups": "alpha-viewers"})
+    assert not user.is_staff and Membership.objects.get(user=user, project=alpha).role == Role.VIEWER
+
+    user = signed_in({"sub": "s", "preferred_username": "sid"})  # no groups claim: no groups
+    assert not Membership.objects.filter(user=user, project=alpha).exists()
+    assert Membership.objects.get(user=user, project=beta).role == Role.VIEWER
+
+
+@MAPPING
+def test_it_keeps_the_last_owner_of_a_project(alpha):
+    user = signed_in({"sub": "o", "preferred_username": "olga", "groups": ["alpha-owners"]})
+    assert Membership.objects.get(user=user, project=alpha).role == Role.OWNER
+    signed_in({"sub": "o", "preferred_username": "olga", "groups": []})
+    assert Membership.objects.get(user=user, project=alpha).role == Role.OWNER
+
+
+@MAPPING
+def test_it_skips_a_mapping_to_a_project_that_does_not_exist(alpha):
+    user = signed_in({"sub": "g", "preferred_username": "gil", "groups": ["gamma-editors", "alpha-editors"]})
+    assert list(user.memberships.values_list("project_id", "role")) == [("alpha", Role.EDITOR)]
+
+
+@override_settings(D2D_OIDC_STAFF_GROUPS=[], D2D_OIDC_PROJECT_ROLES=[])
+def test_it_leaves_staff_alone_when_no_groups_are_mapped(db, make_user):
+    admin = make_user("root", is_staff=True)
+    user = signed_in({"sub": "r", "preferred_username": "root-sso", "email": "root@example.com", "groups": []})
+    assert user.pk == admin.pk and user.is_staff
+
+
+def test_it_does_not_exchange_a_code_found_on_a_password_login(rf: RequestFactory, db):
+    request = rf.post("/login?code=stolen&state=guess", {"username": "a", "password": "b"})
+    assert OIDCBackend().authenticate(request, username="a", password="b") is None

@@ -1,0 +1,56 @@
+"""Endpoints discovered from OIDC_OP_ISSUER on first use, and a bearer token checked through them in-process."""
+
+import pytest
+from django.core.cache import cache
+from django.test import override_settings
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.test import APIRequestFactory
+
+from accounts import oidc
+
+
+@pytest.fixture(autouse=True)
+def fresh_discovery():
+    oidc._metadata.update(issuer=None, fetched_at=0.0, document=None)
+    cache.clear()
+    yield
+    oidc._metadata.update(issuer=None, fetched_at=0.0, document=None)
+
+
+def issuer_only(provider, **extra):
+    return override_settings(
+        OIDC_OP_ISSUER=provider.issuer,
+        OIDC_OP_AUTHORIZATION_ENDPOINT="",
+        OIDC_OP_TOKEN_ENDPOINT="",
+        OIDC_OP_USER_ENDPOINT="",
+        OIDC_OP_JWKS_ENDPOINT="",
+        **extra,
+    )
+
+
+def test_it_reads_the_endpoints_from_the_issuer_and_lets_explicit_ones_win(provider):
+    with issuer_only(provider):
+        assert oidc.oidc_setting("OIDC_OP_USER_ENDPOINT") == provider.metadata["userinfo_endpoint"]
+        assert oidc.oidc_setting("OIDC_OP_JWKS_ENDPOINT") == provider.metadata["jwks_uri"]
+        with override_settings(OIDC_OP_TOKEN_ENDPOINT="https://explicit.example/token"):
+            assert oidc.oidc_setting("OIDC_OP_TOKEN_ENDPOINT") == "https://explicit.example/token"
+    calls = provider.log_text().count("/o/.well-known/openid-configuration")
+    with issuer_only(provider):
+        oidc.oidc_setting("OIDC_OP_TOKEN_ENDPOINT")
+    assert provider.log_text().count("/o/.well-known/openid-configuration") == calls  # kept, not fetched again
+
+
+def test_it_checks_a_bearer_token_through_discovered_endpoints(provider, db):
+    token = provider.access_token("pat")
+    request = APIRequestFactory().get("/auth", HTTP_AUTHORIZATION=f"Bearer {token}")
+    with issuer_only(provider, D2D_OIDC_TOKEN_CACHE_SECONDS=60):
+        user, auth = oidc.OIDCBearerAuthentication().authenticate(request)
+        assert user.username == "pat" and auth == token
+        assert cache.get(oidc.token_cache_key(token)) == user.pk
+        assert token not in oidc.token_cache_key(token)
+
+        provider.revoke(token)
+        assert oidc.OIDCBearerAuthentication().authenticate(request)[0] == user  # cached
+        cache.clear()
+        with pytest.raises(AuthenticationFailed):
+            oidc.OIDCBearerAuthentication().authenticate(request)
