@@ -81,7 +81,7 @@ _NOT_USERNAME = re.compile(r"[^\w.@+-]")
 
 
 def claim_groups(claims: dict) -> set[str]:
-    """The configured groups claim as a set; a missing claim means no groups (access is removed)."""
+    """The configured groups claim as a set; a missing claim means no groups."""
     value = claims.get(settings.D2D_OIDC_GROUPS_CLAIM)
     if value is None:
         return set()
@@ -121,6 +121,10 @@ class OIDCBackend(OIDCAuthenticationBackend):
     """
 
     get_settings = staticmethod(oidc_setting)
+    # At sign-in the claims are complete (ID token and userinfo), so a missing groups claim means
+    # no groups. A bearer token is checked at userinfo only, which some providers (Azure AD) never
+    # give groups: there a missing claim leaves staff and memberships as the last sign-in set them.
+    claims_from_sign_in = True
 
     def authenticate(self, request, **kwargs):
         # Only the callback view passes nonce and code_verifier; a password login that happens to
@@ -131,6 +135,7 @@ class OIDCBackend(OIDCAuthenticationBackend):
 
     def get_userinfo(self, access_token, id_token, payload):
         userinfo = super().get_userinfo(access_token, id_token, payload)
+        self.claims_from_sign_in = bool(payload)
         if not payload:
             return userinfo
         if str(userinfo.get("sub")) != str(payload.get("sub")):
@@ -187,6 +192,10 @@ class OIDCBackend(OIDCAuthenticationBackend):
         if email and user.email.lower() != email and not self.UserModel.objects.filter(email__iexact=email).exists():
             user.email = email
             changed.add("email")
+        if settings.D2D_OIDC_GROUPS_CLAIM not in claims and not self.claims_from_sign_in:
+            if changed:
+                user.save(update_fields=sorted(changed))
+            return user
         groups = claim_groups(claims)
         for field, names in (("is_staff", settings.D2D_OIDC_STAFF_GROUPS), ("is_superuser", settings.D2D_OIDC_SUPERUSER_GROUPS)):
             if names:

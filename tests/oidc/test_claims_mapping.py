@@ -16,8 +16,9 @@ MAPPING = override_settings(
 )
 
 
-def signed_in(claims: dict) -> User:
+def signed_in(claims: dict, *, from_sign_in: bool = True) -> User:
     backend = OIDCBackend()
+    backend.claims_from_sign_in = from_sign_in
     users = backend.filter_users_by_claims(claims)
     assert len(users) <= 1
     return backend.update_user(users[0], claims) if users else backend.create_user(claims)
@@ -73,6 +74,15 @@ def test_it_syncs_staff_and_managed_memberships_both_ways(alpha, make_user):
     user = signed_in({"sub": "s", "preferred_username": "sid"})  # no groups claim: no groups
     assert not Membership.objects.filter(user=user, project=alpha).exists()
     assert Membership.objects.get(user=user, project=beta).role == Role.VIEWER
+
+
+@MAPPING
+def test_it_keeps_roles_when_a_bearer_tokens_userinfo_has_no_groups_claim(alpha):
+    user = signed_in({"sub": "z", "preferred_username": "zoe", "groups": ["d2d-staff", "alpha-editors"]})
+    user = signed_in({"sub": "z", "preferred_username": "zoe"}, from_sign_in=False)  # Azure AD's userinfo, say
+    assert user.is_staff and Membership.objects.get(user=user, project=alpha).role == Role.EDITOR
+    user = signed_in({"sub": "z", "preferred_username": "zoe", "groups": []}, from_sign_in=False)
+    assert not user.is_staff and not Membership.objects.filter(user=user, project=alpha).exists()
 
 
 @MAPPING
