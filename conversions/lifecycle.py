@@ -13,7 +13,7 @@ from conversions.models import ConversionTask, InputAsset, Stage
 from conversions.services import service_get
 from d2d.kernel.errors import Conflict, DomainError, NotFound, PermissionDenied
 from d2d.kernel.models import ACTIVE_STATUSES
-from d2d.kernel.runner import task_cancel, task_enqueue
+from d2d.kernel.runner import task_cancel, task_enqueue, task_transition
 
 
 def task_for_user(user, task_id, *, role: str = Role.VIEWER) -> ConversionTask:
@@ -106,11 +106,12 @@ def assets_add(*, task: ConversionTask, assets: list[dict], last_batch: bool = F
         fields = {"last_asset_at": timezone.now()}
         if last_batch:
             fields["last_batch"] = True
-        if start and created and locked.stage in (Stage.CREATED, Stage.WAITING):
-            fields["stage"] = Stage.DOWNLOADING
         ConversionTask._base_manager.filter(pk=locked.pk).update(**fields)
         for name, value in fields.items():
             setattr(locked, name, value)
+        if start and created and locked.stage in (Stage.CREATED, Stage.WAITING):
+            # Said at once, so a client polling right after this call sees DOWNLOADING.
+            task_transition(locked, locked.status, message="stage: DOWNLOADING (assets added)", stage=Stage.DOWNLOADING)
         if start and (created or last_batch) and locked.status not in ACTIVE_STATUSES:
             task_enqueue(locked, message="queued: assets to download" if created else "queued: last batch")
     task.refresh_from_db()

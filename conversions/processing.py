@@ -34,6 +34,8 @@ def _rows():
 
 def _set_stage(run: TaskRun, stage: str, text: str) -> None:
     task = run.task
+    if task.stage != stage and _rows().filter(pk=task.pk, stage=stage).exists():
+        task.stage = stage  # the API moved it already (assets added while waiting)
     if task.stage != stage:
         task_transition(
             task, TaskStatus.RUNNING, message=f"stage: {stage}", holding_lease=run.lease_token, stage=stage, status_text=text
