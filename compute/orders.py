@@ -22,6 +22,16 @@ from d2d.kernel.errors import DomainError
 TRANSFER_TOPIC = "0x" + keccak(text="Transfer(address,address,uint256)").hex()
 
 
+def token_amount_text(amount: Decimal) -> str:
+    """2.000000000000000000 as "2", 1.50 as "1.5": how quotes and messages show datatokens."""
+    return format(amount.normalize(), "f")
+
+
+def token_amount_number(amount: Decimal) -> int | float:
+    """numTokens as 002's example gives it: a JSON number (an integer when whole)."""
+    return int(amount) if amount == amount.to_integral_value() else float(amount)
+
+
 class OrderNotPaid(DomainError):
     """No verified payment covers this request: 400 with the reason."""
 
@@ -102,7 +112,7 @@ class JsonRpcVerifier:
             if sender == order.consumer_address and receiver == order.provider_address and amount >= needed:
                 return
         raise OrderNotPaid(
-            f"transaction {tx_id} has no Transfer of {order.num_tokens} datatokens from the consumer to the provider"
+            f"transaction {tx_id} has no Transfer of {token_amount_text(order.num_tokens)} datatokens from the consumer to the provider"
         )
 
 

@@ -89,7 +89,7 @@ class InitializeRequestSerializer(serializers.Serializer):
 class QuoteSerializer(serializers.Serializer):
     # "from" is a Python keyword: the field is declared below under its JSON name.
     to = serializers.CharField()
-    numTokens = serializers.CharField()
+    numTokens = serializers.FloatField(help_text="datatokens to transfer; an integer when whole")
     dataToken = serializers.CharField()
     nonce = serializers.IntegerField()
 

@@ -115,7 +115,7 @@ class InitializeView(OceanView):
             {
                 "from": consumer,
                 "to": order.provider_address,
-                "numTokens": format(order.num_tokens.normalize(), "f"),
+                "numTokens": orders.token_amount_number(order.num_tokens),
                 "dataToken": order.datatoken_address,
                 "nonce": int(nonce_current(consumer)),
             }

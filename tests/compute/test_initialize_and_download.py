@@ -29,7 +29,7 @@ def test_it_quotes_the_price_to_the_provider(api, dataset, consumer):
     response = quote(api, dataset, consumer)
     assert response.status_code == 200, response.content
     assert response.json() == {
-        "from": consumer.address, "to": provider_address(), "numTokens": "1", "dataToken": DATATOKEN, "nonce": 0,
+        "from": consumer.address, "to": provider_address(), "numTokens": 1, "dataToken": DATATOKEN, "nonce": 0,
     }
     assert Order.objects.get().paid is False
 
