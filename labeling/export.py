@@ -1,6 +1,6 @@
 """A task's annotations as one JSON document, or as COCO (images, categories, boxes and polygons)."""
 
-from labeling.models import COUNTED_STATUSES, Annotation, CommitStatus, LabelingTask, Picture, PictureSource
+from labeling.models import COUNTED_STATUSES, Annotation, CommitStatus, LabelingTask, Picture, PictureSource, TaskType
 from labeling.pictures import picture_url
 from labeling.timefmt import format_time
 
@@ -14,8 +14,12 @@ def _annotations(task: LabelingTask, *, accepted_only: bool):
     )
 
 
-def _pictures(task: LabelingTask):
-    return Picture.objects.filter(task=task).exclude(source=PictureSource.COLLECTED).order_by("id")
+def _pictures(task: LabelingTask, *, accepted_only: bool):
+    """Annotation tasks: the publisher's pictures; collection tasks: what submitted commits collected."""
+    if task.type == TaskType.ANNOTATION:
+        return Picture.objects.filter(task=task).exclude(source=PictureSource.COLLECTED).order_by("id")
+    statuses = (CommitStatus.ACCEPTED,) if accepted_only else COUNTED_STATUSES
+    return Picture.objects.filter(task=task, source=PictureSource.COLLECTED, commit__status__in=statuses).order_by("id")
 
 
 def export_json(task: LabelingTask, *, base: str, accepted_only: bool = False) -> dict:
@@ -43,7 +47,7 @@ def export_json(task: LabelingTask, *, base: str, accepted_only: bool = False) -
                 "height": picture.height,
                 "annotations": by_picture.get(picture.pk, []),
             }
-            for picture in _pictures(task)
+            for picture in _pictures(task, accepted_only=accepted_only)
         ],
     }
 
@@ -64,7 +68,7 @@ def export_coco(task: LabelingTask, *, base: str, accepted_only: bool = False) -
             "height": picture.height,
             "coco_url": picture_url(picture, base=base),
         }
-        for picture in _pictures(task)
+        for picture in _pictures(task, accepted_only=accepted_only)
     ]
     annotations = []
     for annotation in _annotations(task, accepted_only=accepted_only):

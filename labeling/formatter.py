@@ -40,7 +40,8 @@ def formatter_clean(value) -> dict:
 
 
 def _attributes(tag: dict, where: str) -> list[dict]:
-    raw = tag.get("attributes") or []
+    raw = tag.get("attributes")
+    raw = [] if raw is None else raw
     if not isinstance(raw, list):
         raise JsonError(f"{where}.attributes must be a list")
     attributes, seen = [], set()
@@ -52,7 +53,8 @@ def _attributes(tag: dict, where: str) -> list[dict]:
         if name in seen:
             raise JsonError(f"{at}: attribute {name!r} appears twice")
         seen.add(name)
-        values = attribute.get("values") or []
+        values = attribute.get("values")
+        values = [] if values is None else values
         if not isinstance(values, list) or any(isinstance(item, (dict, list)) for item in values):
             raise JsonError(f"{at}.values must be a list of strings")
         attributes.append(

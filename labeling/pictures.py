@@ -59,8 +59,8 @@ def _looks_like_video(head: bytes) -> bool:
     return head[4:8] == b"ftyp" or head.startswith(b"\x1a\x45\xdf\xa3")
 
 
-def picture_store(*, task, handle, name: str, source: str, user, commit=None, source_url: str = "") -> Picture:
-    """Check, then save through the default storage (local files or S3) and record the picture."""
+def picture_prepare(*, task, handle, name: str, source: str, user, commit=None, source_url: str = "") -> Picture:
+    """Check a file and describe it as an unsaved Picture; nothing is written yet."""
     size = _size_of(handle)
     limit = conf.max_picture_bytes()
     if size > limit:
@@ -80,9 +80,25 @@ def picture_store(*, task, handle, name: str, source: str, user, commit=None, so
         commit=commit,
         uploaded_by=user,
     )
-    picture.file.save(name or "picture", handle if isinstance(handle, File) else File(handle), save=False)
+    picture.pending_file = handle
+    return picture
+
+
+def picture_save(picture: Picture) -> Picture:
+    """Write the file through the default storage (local files or S3), then the row."""
+    handle = picture.pending_file
+    picture.file.save(picture.original_name, handle if isinstance(handle, File) else File(handle), save=False)
     picture.save()
     return picture
+
+
+def pictures_store(prepared: list[Picture]) -> list[Picture]:
+    """Every file was checked before the first is written, so a refused batch leaves nothing in storage."""
+    return [picture_save(picture) for picture in prepared]
+
+
+def picture_store(**kwargs) -> Picture:
+    return picture_save(picture_prepare(**kwargs))
 
 
 def content_file(content: bytes, name: str) -> ContentFile:

@@ -22,7 +22,7 @@ from labeling.errors import (
 )
 from labeling.formatter import annotation_check, annotation_read, description_clean, formatter_clean
 from labeling.models import Annotation, Commit, CommitStatus, LabelingTask, Picture, PictureHold, PictureSource, TaskType
-from labeling.pictures import content_file, picture_id_from_url, picture_store
+from labeling.pictures import content_file, picture_id_from_url, picture_prepare, pictures_store
 
 # Fields a PATCH may change. progress and labels (the formatter's tags) never change this way (003).
 EDITABLE_FIELDS = ("name", "description", "size", "goal", "start_time", "deadline", "type")
@@ -95,11 +95,12 @@ def _times_check(start_time, deadline) -> None:
 def pictures_upload(*, task: LabelingTask, user, files) -> list[Picture]:
     """The publisher's own pictures, all or none: one bad file stores nothing."""
     _count_check(files)
+    prepared = [
+        picture_prepare(task=task, handle=upload, name=upload.name, source=PictureSource.UPLOAD, user=user)
+        for upload in files
+    ]
     with transaction.atomic():
-        return [
-            picture_store(task=task, handle=upload, name=upload.name, source=PictureSource.UPLOAD, user=user)
-            for upload in files
-        ]
+        return pictures_store(prepared)
 
 
 def pictures_import(*, task: LabelingTask, user, urls: list[str]) -> list[Picture]:
@@ -110,13 +111,14 @@ def pictures_import(*, task: LabelingTask, user, urls: list[str]) -> list[Pictur
         content, _content_type, final_url = fetch.fetch(url)
         name = final_url.rstrip("/").rsplit("/", 1)[-1].split("?")[0] or "picture"
         downloads.append((content, name, url))
+    prepared = [
+        picture_prepare(
+            task=task, handle=content_file(content, name), name=name, source=PictureSource.URL, user=user, source_url=url
+        )
+        for content, name, url in downloads
+    ]
     with transaction.atomic():
-        return [
-            picture_store(
-                task=task, handle=content_file(content, name), name=name, source=PictureSource.URL, user=user, source_url=url
-            )
-            for content, name, url in downloads
-        ]
+        return pictures_store(prepared)
 
 
 def _count_check(items) -> None:
@@ -253,16 +255,17 @@ def commit_upload_pictures(*, commit: Commit, user, files) -> list[Picture]:
     if task.type != TaskType.COLLECTION:
         raise JsonError(f"task {task.pk} is an annotation task: upload results to /api/commits/")
     _count_check(files)
+    prepared = [
+        picture_prepare(task=task, handle=upload, name=upload.name, source=PictureSource.COLLECTED, user=user, commit=commit)
+        for upload in files
+    ]
     with transaction.atomic():
         commit = Commit.objects.select_for_update().select_related("task").get(pk=commit.pk)
         _open_check(commit)
         have = commit.collected_pictures.count()
         if have + len(files) > commit.size:
             raise PictureError(f"commit {commit.pk} asks for {commit.size} pictures; {have} already uploaded")
-        pictures = [
-            picture_store(task=task, handle=upload, name=upload.name, source=PictureSource.COLLECTED, user=user, commit=commit)
-            for upload in files
-        ]
+        pictures = pictures_store(prepared)
         if have + len(pictures) >= commit.size:
             _close(commit)
     return pictures

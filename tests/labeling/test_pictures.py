@@ -62,12 +62,13 @@ def test_it_lets_only_editors_add_pictures(api, bob, make_task):
     assert response.status_code == 403 and response.json()["message"] == "Access Denied"
 
 
-def test_it_refuses_files_that_are_not_pictures_and_stores_none(api, alice, make_task):
+def test_it_refuses_files_that_are_not_pictures_and_stores_none(api, alice, make_task, media):
     task = make_task()
     svg = SimpleUploadedFile("x.svg", b"<svg onload='alert(1)'/>", content_type="image/svg+xml")
     response = api(alice).post(f"/api/tasks/{task.pk}/pictures/", {"file": [png_upload(), svg]})
     assert response.status_code == 400 and response.json()["errors"]["title"] == "picture error"
     assert not Picture.objects.exists()
+    assert not [path for path in media.rglob("*") if path.is_file()]  # the good file was not written either
 
 
 def test_it_caps_picture_size(api, alice, make_task, settings):

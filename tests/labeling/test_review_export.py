@@ -1,0 +1,119 @@
+"""Review in the admin (accept, reject: rejected work returns to the pool) and exports as JSON and COCO."""
+
+import json
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from labeling.models import Commit, LabelingTask
+from tests.labeling.conftest import FORMATTER
+
+pytestmark = pytest.mark.django_db
+
+BOX = {"tags": [{"name": "tag1", "position": [[10, 20], [110, 70]], "attributes": [{"name": "attr1", "values": ["option2"]}]}]}
+POLYGON = {"tags": [{"name": "tag1", "position": [[0, 0], [10, 0], [10, 10]]}]}
+
+
+@pytest.fixture
+def staff(db):
+    user = get_user_model().objects.create_superuser("root", "root@example.com", "correct-horse-battery")
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def annotated(api, bob, make_task):
+    """A task of three pictures; bob annotated two of them (a box and a polygon)."""
+    task = make_task(pictures=3, size=2, formatter=FORMATTER)
+    data = api(bob).post("/api/tasks/apply/", {"data": {"task_id": task.pk}}, format="json").json()["data"]
+    results = [
+        {"picture_url": data["pictures"][0], "annotation_json": json.dumps(BOX)},
+        {"picture_url": data["pictures"][1], "annotation_json": json.dumps(POLYGON)},
+    ]
+    assert api(bob).post("/api/commits/", {"data": {"commit_id": data["commit_id"], "result": results}}, format="json").status_code == 201
+    return task, Commit.objects.get(pk=data["commit_id"])
+
+
+def admin_action(staff, model: str, action: str, ids, query: str = ""):
+    return staff.post(f"/admin/labeling/{model}/{query}", {"action": action, "_selected_action": [str(pk) for pk in ids]})
+
+
+def test_it_accepts_commits_in_the_admin(staff, annotated):
+    _, commit = annotated
+    admin_action(staff, "commit", "accept_selected", [commit.pk])
+    commit.refresh_from_db()
+    assert commit.status == "accepted" and commit.reviewed_by.username == "root"
+
+
+def test_it_returns_rejected_work_to_the_pool(api, alice, staff, annotated):
+    task, commit = annotated
+    admin_action(staff, "commit", "reject_selected", [commit.pk])
+    assert Commit.objects.get(pk=commit.pk).status == "rejected"
+    assert api(alice).get(f"/api/tasks/{task.pk}/").json()["data"]["progress"]["done"] == 0
+    again = api(alice).post("/api/tasks/apply/", {"data": {"task_id": task.pk}}, format="json").json()["data"]
+    assert again["size"] == 2  # the two rejected pictures are handed out again
+
+
+def test_it_reviews_only_uploaded_commits(api, alice, staff, make_task):
+    task = make_task(pictures=1, size=1)
+    api(alice).post("/api/tasks/apply/", {"data": {"task_id": task.pk}}, format="json")
+    admin_action(staff, "commit", "accept_selected", Commit.objects.values_list("pk", flat=True))
+    assert Commit.objects.get().status == "open"
+
+
+def test_it_exports_json(api, alice, annotated):
+    task, commit = annotated
+    response = api(alice).get(f"/api/tasks/{task.pk}/export/json/")
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == f'attachment; filename="task-{task.pk}-json.json"'
+    document = response.json()
+    assert document["task"]["id"] == task.pk and len(document["pictures"]) == 3
+    first = document["pictures"][0]["annotations"][0]
+    assert first["annotation"] == BOX and first["annotation_json"] == json.dumps(BOX) and first["commit_id"] == commit.pk
+    assert document["pictures"][2]["annotations"] == []
+    assert api(alice).get(f"/api/tasks/{task.pk}/export/json/?accepted=1").json()["pictures"][0]["annotations"] == []
+
+
+def test_it_exports_coco(api, alice, annotated):
+    task, _ = annotated
+    document = api(alice).get(f"/api/tasks/{task.pk}/export/coco/").json()
+    assert document["categories"] == [{"id": 1, "name": "tag1", "supercategory": ""}]
+    assert [image["width"] for image in document["images"]] == [8, 8, 8]
+    box, polygon = document["annotations"]
+    assert box["bbox"] == [10, 20, 100, 50] and box["area"] == 5000 and box["attributes"] == {"attr1": ["option2"]}
+    assert box["image_id"] == document["images"][0]["id"] and box["category_id"] == 1
+    assert polygon["segmentation"] == [[0, 0, 10, 0, 10, 10]] and polygon["bbox"] == [0, 0, 10, 10]
+
+
+def test_it_lets_only_editors_export(api, bob, charlie, annotated, project_b):
+    task, _ = annotated
+    assert api(bob).get(f"/api/tasks/{task.pk}/export/coco/").status_code == 403
+    assert api(charlie).get(f"/api/tasks/{task.pk}/export/json/").status_code == 404
+
+
+def test_it_exports_from_the_admin(staff, annotated):
+    task, _ = annotated
+    response = admin_action(staff, "labelingtask", "export_coco", [task.pk])
+    assert response.status_code == 200 and len(json.loads(response.content)["annotations"]) == 2
+    response = admin_action(staff, "labelingtask", "export_json", [task.pk])
+    assert json.loads(response.content)["task"]["id"] == task.pk
+
+
+def test_it_shows_every_admin_page(staff, annotated):
+    task, commit = annotated
+    for model in ("labelingtask", "picture", "commit", "picturehold", "annotation"):
+        assert staff.get(f"/admin/labeling/{model}/").status_code == 200, model
+        assert staff.get(f"/admin/labeling/{model}/?q=tag1").status_code == 200, model
+    assert staff.get(f"/admin/labeling/labelingtask/{task.pk}/change/").status_code == 200
+    assert staff.get(f"/admin/labeling/commit/{commit.pk}/change/").status_code == 200
+    assert staff.get(f"/admin/labeling/picture/{task.pictures.first().pk}/change/").status_code == 200
+
+
+def test_it_soft_deletes_tasks_from_the_admin(staff, make_task):
+    task = make_task()
+    admin_action(staff, "labelingtask", "soft_delete_selected", [task.pk])
+    assert not LabelingTask.objects.exists() and LabelingTask.all_objects.get().is_deleted
+    admin_action(staff, "labelingtask", "restore_selected", [task.pk], query="?deleted=deleted")
+    assert LabelingTask.objects.exists()
