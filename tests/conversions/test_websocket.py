@@ -1,0 +1,68 @@
+"""The task websocket pushes status and progress in order up to COMPLETED, with the worker in another process."""
+
+import io
+import json
+import time
+
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
+
+from tests.conversions.support import AsgiServer, session_for
+
+pytestmark = [pytest.mark.e2e]
+
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+
+
+def page(text: str) -> bytes:
+    image = Image.new("RGB", (700, 90), "white")
+    ImageDraw.Draw(image).text((20, 25), text, fill="black", font=ImageFont.truetype(FONT, 32))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_it_streams_progress_in_order_until_completed(cluster_factory, alice_token, tmp_path):
+    cluster_factory()
+    with AsgiServer(tmp_path / "web.log") as web:
+        http, base = session_for(alice_token), web.base
+        task = http.post(f"{base}/api/v1/ocr/tasks", json={"params": {"lang": "eng"}}).json()
+        files = [("files", (f"page{n}.png", page(f"Page number {n} of the test"), "image/png")) for n in range(1, 5)]
+        assert http.post(f"{base}/api/v1/uploads/tasks/{task['id']}/files", files=files).status_code == 201
+
+        ws_url = f"ws://127.0.0.1:{web.port}/api/v1/tasks/{task['id']}/ws?token={alice_token}"
+        frames = []
+        with connect(ws_url, open_timeout=10) as socket:
+            first = json.loads(socket.recv(timeout=5))
+            assert first["task"]["stage"] == "CREATED"
+            submitted_at = time.monotonic()
+            assert http.post(f"{base}/api/v1/uploads/tasks/{task['id']}/submit").status_code == 202
+            while True:
+                frame = json.loads(socket.recv(timeout=30))["task"]
+                frames.append((time.monotonic() - submitted_at, frame))
+                if frame["finished"]:
+                    break
+        statuses = [frame["status"] for _, frame in frames]
+        progress = [frame["progress"] for _, frame in frames]
+        assert statuses[-1] == "succeeded" and frames[-1][1]["stage"] == "COMPLETED" and progress[-1] == 100
+        assert "running" in statuses
+        assert progress == sorted(progress), progress
+        assert len(set(progress)) >= 4, progress  # several steps of progress, not just start and end
+        texts = [frame["status_text"] for _, frame in frames]
+        assert any("page" in text for text in texts), texts
+
+
+def test_it_refuses_a_socket_without_credentials_or_for_another_project(transactional_db, alice_token, charlie, project_b, tmp_path):
+    from accounts.services import token_issue
+
+    with AsgiServer(tmp_path / "web.log") as web:
+        http = session_for(alice_token)
+        task_id = http.post(f"{web.base}/api/v1/uploads/tasks", json={"service": "ocr"}).json()["id"]
+        charlie_token = token_issue(user=charlie, name="t")[1]
+        for query in ("", f"?token={charlie_token}", "?token=d2d_wrong"):
+            # Closed before the handshake completes: the server answers 403.
+            with pytest.raises(InvalidStatus) as refused:
+                connect(f"ws://127.0.0.1:{web.port}/api/v1/tasks/{task_id}/ws{query}", open_timeout=10)
+            assert refused.value.response.status_code == 403
