@@ -104,13 +104,13 @@ def run_job_task(run: TaskRun) -> None:
         except Exception as exc:  # noqa: BLE001 - one failing stream must not stop the others (recorded with its cause)
             cause = scrub(f"{type(exc).__name__}: {exc}", secrets)
             failures.append(f"{stream.key}: {cause}")
-            stats[stream.key] = {"status": "failed", "error": cause}
+            stats[scrub(stream.key, secrets)] = {"status": "failed", "error": cause}
             reporter.log(f"stream {stream.key} failed: {cause}", Level.ERROR)
         JobTask.objects.filter(pk=task.pk).update(stream_stats=stats)
     reporter.save_counts()
     task.stream_stats = stats
     if failures:
-        raise SyncFailed(f"{len(failures)} of {len(streams)} stream(s) failed: " + "; ".join(failures))
+        raise SyncFailed(scrub(f"{len(failures)} of {len(streams)} stream(s) failed: " + "; ".join(failures), secrets))
     reporter.log(f"sync finished: {reporter.rows:,} rows, {reporter.bytes:,} bytes in {len(streams)} stream(s)")
 
 

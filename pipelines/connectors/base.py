@@ -160,6 +160,15 @@ class DestinationConnector(Connector):
         raise NotImplementedError
 
 
+def text_to_timestamp(array: pa.Array) -> pa.Array:
+    """ISO timestamps in text, with a zone offset or without one (then taken as UTC)."""
+    target = ARROW_TYPES["timestamp"]
+    try:
+        return array.cast(target)
+    except pa.ArrowInvalid:
+        return array.cast(pa.timestamp("us")).cast(target)
+
+
 def to_schema(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
     """Cast a batch onto the stream's schema (column order and types), naming the column that refuses."""
     if batch.schema.equals(schema):
@@ -172,7 +181,12 @@ def to_schema(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
             continue
         column = batch.column(index)
         try:
-            arrays.append(column if column.type.equals(target.type) else column.cast(target.type))
+            if column.type.equals(target.type):
+                arrays.append(column)
+            elif pa.types.is_string(column.type) and pa.types.is_timestamp(target.type):
+                arrays.append(text_to_timestamp(column))
+            else:
+                arrays.append(column.cast(target.type))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
             raise ValueError(f"column {target.name}: cannot read {column.type} as {target.type}: {exc}") from exc
     return pa.RecordBatch.from_arrays(arrays, schema=schema)

@@ -6,7 +6,7 @@ import json
 
 import pyarrow as pa
 
-from pipelines.connectors.base import ARROW_TYPES, Stream
+from pipelines.connectors.base import ARROW_TYPES, Stream, text_to_timestamp
 
 
 def _plain(value, kind: str):
@@ -37,7 +37,9 @@ def rows_to_batch(rows: list[tuple], stream: Stream) -> pa.RecordBatch:
         values = [_plain(v, kind) for v in values]
         target = ARROW_TYPES[kind]
         try:
-            if kind in ("timestamp", "date") and any(isinstance(v, str) for v in values):
+            if kind == "timestamp" and any(isinstance(v, str) for v in values):
+                array = text_to_timestamp(pa.array(values, type=pa.string()))
+            elif kind == "date" and any(isinstance(v, str) for v in values):
                 array = pa.array(values, type=pa.string()).cast(target)
             else:
                 array = pa.array(values, type=target)

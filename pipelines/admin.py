@@ -1,0 +1,213 @@
+"""Admin: sources and destinations (configs masked), jobs with their runs inline, runs with their log."""
+
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.db import transaction
+from django.urls import reverse
+from django.utils.html import format_html
+
+from d2d.kernel.admin import SoftDeleteAdmin, TrackedTaskAdmin
+from d2d.kernel.errors import DomainError
+from d2d.kernel.runner import task_cancel
+from pipelines import services
+from pipelines.connectors import DESTINATION_TYPES, SOURCE_TYPES, connector_class
+from pipelines.models import Destination, Job, JobTask, Source
+from pipelines.schedules import job_schedule_sync
+from pipelines.secrets import keep_masked_secrets, mask_config
+
+
+class ConnectorForm(forms.ModelForm):
+    """The config is edited masked: a secret left as the mask keeps its stored value."""
+
+    config = forms.JSONField(help_text="Secrets show as ******** and are kept unless you type a new value.")
+
+    class Meta:
+        fields = ["project", "name", "type", "version"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        kind = "source" if self._meta.model is Source else "destination"
+        self.kind = kind
+        types = SOURCE_TYPES if kind == "source" else DESTINATION_TYPES
+        self.fields["type"] = forms.ChoiceField(choices=[(t, t) for t in types])
+        if self.instance.pk:
+            spec = connector_class(kind, self.instance.type).spec
+            self.initial["config"] = mask_config(spec, self.instance.config)
+        else:
+            self.initial.setdefault("version", "latest")
+            self.initial.setdefault("config", {})
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        try:
+            spec = connector_class(self.kind, cleaned["type"], cleaned.get("version")).spec
+            stored = self.instance.config if self.instance.pk and self.instance.type == cleaned["type"] else {}
+            config = keep_masked_secrets(spec, cleaned["config"], stored)
+            self.clean_config_value = services.connector_config_clean(
+                kind=self.kind, type=cleaned["type"], version=cleaned.get("version"), config=config
+            )
+        except DomainError as exc:
+            raise forms.ValidationError(exc.message) from exc
+        return cleaned
+
+    def save(self, commit=True):
+        self.instance.config = self.clean_config_value
+        return super().save(commit=commit)
+
+
+class ConnectorAdmin(SoftDeleteAdmin):
+    form = ConnectorForm
+    list_display = ["name", "type", "version", "project", "job_count", "updated_at", "deleted_at"]
+    list_filter = ["type", "version"]
+    list_select_related = ["project"]
+    search_fields = ["name", "type", "project__id", "project__name"]
+    raw_id_fields = ["project"]
+    readonly_fields = ["masked_config", "created_at", "created_by", "updated_at", "updated_by"]
+
+    @admin.display(description="jobs")
+    def job_count(self, obj):
+        return obj.jobs.filter(deleted_at__isnull=True).count()
+
+    @admin.display(description="stored config (masked)")
+    def masked_config(self, obj):
+        if not obj.pk:
+            return ""
+        kind = "source" if isinstance(obj, Source) else "destination"
+        spec = connector_class(kind, obj.type).spec
+        return format_html("<pre>{}</pre>", json.dumps(mask_config(spec, obj.config), indent=2))
+
+    def save_model(self, request, obj, form, change):
+        obj.updated_by = request.user
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    def delete_model(self, request, obj):
+        try:
+            services.connector_delete(obj=obj, user=request.user)
+        except DomainError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+
+    @admin.action(description="Delete selected (soft: can be restored)")
+    def soft_delete_selected(self, request, queryset):
+        for obj in queryset.filter(deleted_at__isnull=True):
+            self.delete_model(request, obj)
+
+
+admin.site.register(Source, ConnectorAdmin)
+admin.site.register(Destination, ConnectorAdmin)
+
+
+class JobTaskInline(admin.TabularInline):
+    model = JobTask
+    fk_name = "job"
+    extra = 0
+    max_num = 0
+    can_delete = False
+    ordering = ["-created_at"]
+    fields = ["run", "status", "trigger", "rows_synced", "bytes_synced", "attempts", "started_at", "finished_at"]
+    readonly_fields = fields
+    show_change_link = True
+
+    @admin.display(description="run")
+    def run(self, obj):
+        return format_html('<a href="{}">{}</a>', reverse("admin:pipelines_jobtask_change", args=[obj.pk]), obj.pk)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).order_by("-created_at")
+
+
+@admin.register(Job)
+class JobAdmin(SoftDeleteAdmin):
+    list_display = ["name", "project", "source", "destination", "frequency", "activate", "last_run", "deleted_at"]
+    list_filter = ["activate", "source__type", "destination__type"]
+    list_select_related = ["project", "source", "destination"]
+    search_fields = ["name", "project__id", "source__name", "destination__name"]
+    raw_id_fields = ["project", "source", "destination"]
+    readonly_fields = ["created_at", "created_by", "updated_at", "updated_by"]
+    inlines = [JobTaskInline]
+    actions = ["sync_now", "cancel_runs", "activate_jobs", "deactivate_jobs", "restore_selected", "soft_delete_selected"]
+
+    @admin.display(description="last run")
+    def last_run(self, obj):
+        task = obj.tasks.order_by("-created_at").first()
+        return f"{task.status} {task.created_at:%Y-%m-%d %H:%M}" if task else "-"
+
+    def save_model(self, request, obj, form, change):
+        obj.updated_by = request.user
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+        job_schedule_sync(obj)
+
+    def delete_model(self, request, obj):
+        services.job_delete(job=obj, user=request.user)
+
+    @admin.action(description="Delete selected (soft: can be restored)")
+    def soft_delete_selected(self, request, queryset):
+        for job in queryset.filter(deleted_at__isnull=True):
+            services.job_delete(job=job, user=request.user)
+        self.message_user(request, "Deleted; their schedules are removed.", messages.SUCCESS)
+
+    @admin.action(description="Restore selected (undo delete)")
+    def restore_selected(self, request, queryset):
+        for job in queryset.filter(deleted_at__isnull=False):
+            job.restore()
+            job_schedule_sync(job)
+        self.message_user(request, "Restored; active ones are scheduled again.", messages.SUCCESS)
+
+    @admin.action(description="Sync now")
+    def sync_now(self, request, queryset):
+        for job in queryset.filter(deleted_at__isnull=True):
+            try:
+                with transaction.atomic():
+                    task = services.job_sync_start(job=job, user=request.user)
+                self.message_user(request, f"{job.name}: run {task.pk} queued.", messages.SUCCESS)
+            except DomainError as exc:
+                self.message_user(request, f"{job.name}: {exc.message}", messages.WARNING)
+
+    @admin.action(description="Cancel running syncs")
+    def cancel_runs(self, request, queryset):
+        for job in queryset:
+            try:
+                services.job_cancel(job=job, user=request.user)
+                self.message_user(request, f"{job.name}: cancel requested.", messages.SUCCESS)
+            except DomainError as exc:
+                self.message_user(request, f"{job.name}: {exc.message}", messages.INFO)
+
+    @admin.action(description="Activate (schedule)")
+    def activate_jobs(self, request, queryset):
+        for job in queryset.filter(deleted_at__isnull=True):
+            services.job_set_active(job=job, user=request.user, activate=True)
+        self.message_user(request, "Activated.", messages.SUCCESS)
+
+    @admin.action(description="Deactivate (unschedule)")
+    def deactivate_jobs(self, request, queryset):
+        for job in queryset.filter(deleted_at__isnull=True):
+            services.job_set_active(job=job, user=request.user, activate=False)
+        self.message_user(request, "Deactivated.", messages.SUCCESS)
+
+
+@admin.register(JobTask)
+class JobTaskAdmin(TrackedTaskAdmin):
+    list_display = ["__str__", "job", "project", "status", "trigger", "rows_synced", "bytes_synced", "attempts", "created_at", "finished_at"]
+    list_filter = ["status", "trigger", "created_at"]
+    list_select_related = ["job", "project", "owner"]
+    search_fields = ["job__name", "project__id", "error", "status_text"]
+    raw_id_fields = ["project", "owner", "job"]
+    fields = ["job", "project", "owner", "trigger", "rows_synced", "bytes_synced", "stream_stats", *TrackedTaskAdmin.readonly_fields]
+    readonly_fields = ["job", "project", "owner", "trigger", "rows_synced", "bytes_synced", "stream_stats", *TrackedTaskAdmin.readonly_fields]
+    actions = ["cancel_selected"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Cancel selected")
+    def cancel_selected(self, request, queryset):
+        for task in queryset:
+            task_cancel(task, reason=f"cancelled by {request.user.username} in the admin")
+        self.message_user(request, "Cancel requested; running syncs stop at their next batch.", messages.SUCCESS)
