@@ -98,7 +98,9 @@ class LabelingTaskAdmin(SoftDeleteAdmin):
 
 @admin.register(Picture)
 class PictureAdmin(admin.ModelAdmin):
-    list_display = ["id", "thumbnail", "task", "source", "original_name", "content_type", "width", "height", "commit", "created_at"]
+    list_display = [
+        "id", "thumbnail", "task", "source", "original_name", "content_type", "width", "height", "commit", "created_at"
+    ]
     list_filter = ["source", "task__type", "created_at"]
     list_select_related = ["task"]
     search_fields = ["original_name", "source_url", "task__name", "uploaded_by__username"]

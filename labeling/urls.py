@@ -4,7 +4,7 @@
 POST /api/commits/pictures/{commitid} without one; both spellings are served there.
 """
 
-from django.urls import path
+from django.urls import path, re_path
 
 from labeling.api import views
 
@@ -20,10 +20,9 @@ urlpatterns = [
         views.PictureFileView.as_view(),
         name="picture-file",
     ),
-    path("api/tasks/<int:task_id>/export/json/", views.TaskExportView.as_view(), {"kind": "json"}, name="task-export-json"),
-    path("api/tasks/<int:task_id>/export/coco/", views.TaskExportView.as_view(), {"kind": "coco"}, name="task-export-coco"),
-    path("api/commits", views.CommitsView.as_view(), name="commits"),
+    re_path(r"^api/tasks/(?P<task_id>[0-9]+)/export/(?P<kind>json|coco)/$", views.TaskExportView.as_view(), name="task-export"),
+    path("api/commits", views.CommitsAliasView.as_view(), name="commits"),
     path("api/commits/", views.CommitsView.as_view(), name="commits-slash"),
     path("api/commits/pictures/<int:commit_id>", views.CommitPicturesView.as_view(), name="commit-pictures"),
-    path("api/commits/pictures/<int:commit_id>/", views.CommitPicturesView.as_view(), name="commit-pictures-slash"),
+    path("api/commits/pictures/<int:commit_id>/", views.CommitPicturesAliasView.as_view(), name="commit-pictures-slash"),
 ]

@@ -58,7 +58,12 @@ def _task_body(task, request, *, with_pictures: bool, limit: int) -> dict:
 
 
 class TasksView(LabelingView):
-    @extend_schema(tags=["labeling"], **JSON_SCHEMA, description="003: tasks of the caller's projects, 0-based pages.")
+    @extend_schema(
+        operation_id="labeling_tasks_list",
+        tags=["labeling"],
+        **JSON_SCHEMA,
+        description="003: tasks of the caller's projects, 0-based pages.",
+    )
     def get(self, request):
         query = request.query_params
         tasks = selectors.tasks_for_listing(
@@ -79,6 +84,7 @@ class TasksView(LabelingView):
         )
 
     @extend_schema(
+        operation_id="labeling_task_create",
         tags=["labeling"],
         **JSON_SCHEMA,
         description="003: publish a task in `project` (default D2D_LABELING_DEFAULT_PROJECT); editors only.",
@@ -93,12 +99,18 @@ class TasksView(LabelingView):
 
 
 class TaskView(LabelingView):
-    @extend_schema(tags=["labeling"], **JSON_SCHEMA, description="003: a task's profile with its cover and pictures.")
+    @extend_schema(
+        operation_id="labeling_task_retrieve",
+        tags=["labeling"],
+        **JSON_SCHEMA,
+        description="003: a task's profile with its cover and pictures.",
+    )
     def get(self, request, task_id: int):
         task = selectors.task_get_for_user(request.user, task_id)
         return self.ok(_task_body(task, request, with_pictures=True, limit=conf.profile_picture_limit()))
 
     @extend_schema(
+        operation_id="labeling_task_update",
         tags=["labeling"],
         **JSON_SCHEMA,
         description="003: change only the fields sent; never progress or labels (the formatter). Editors only.",
@@ -116,6 +128,7 @@ class TaskView(LabelingView):
 
 class TaskApplyView(LabelingView):
     @extend_schema(
+        operation_id="labeling_task_apply",
         tags=["labeling"],
         **JSON_SCHEMA,
         description="003: a commit with up to `size` held pictures (annotation) or a quota (collection).",
@@ -132,7 +145,12 @@ class TaskApplyView(LabelingView):
 class TaskPicturesView(LabelingView):
     """The publisher's pictures: upload files (form-data "file") or import http(s) URLs ({"data": {"urls": []}})."""
 
-    @extend_schema(tags=["labeling"], **JSON_SCHEMA, description="A task's pictures, 0-based pages.")
+    @extend_schema(
+        operation_id="labeling_task_pictures_list",
+        tags=["labeling"],
+        **JSON_SCHEMA,
+        description="A task's pictures, 0-based pages.",
+    )
     def get(self, request, task_id: int):
         task = selectors.task_get_for_user(request.user, task_id)
         counted = Annotation.objects.filter(picture=OuterRef("pk"), commit__status__in=COUNTED_STATUSES)
@@ -145,7 +163,12 @@ class TaskPicturesView(LabelingView):
         base = base_url(request)
         return self.ok({"pictures": [picture_json(p, base=base) for p in payload.page(pictures, request.query_params)]})
 
-    @extend_schema(tags=["labeling"], **JSON_SCHEMA, description="Add pictures by upload or by URL; editors only.")
+    @extend_schema(
+        operation_id="labeling_task_pictures_add",
+        tags=["labeling"],
+        **JSON_SCHEMA,
+        description="Add pictures by upload or by URL; editors only.",
+    )
     def post(self, request, task_id: int):
         task = selectors.task_get_for_user(request.user, task_id, role=Role.EDITOR)
         if task.type != TaskType.ANNOTATION:
@@ -173,7 +196,7 @@ class AnyContentNegotiation(DefaultContentNegotiation):
 class PictureFileView(LabelingView):
     content_negotiation_class = AnyContentNegotiation
 
-    @extend_schema(tags=["labeling"], responses={200: OpenApiTypes.BINARY})
+    @extend_schema(operation_id="labeling_picture_file", tags=["labeling"], responses={200: OpenApiTypes.BINARY})
     def get(self, request, task_id: int, picture_id: int, filename: str):
         picture = (
             Picture.objects.for_user(request.user).filter(pk=picture_id, task_id=task_id).select_related("task").first()
@@ -198,7 +221,7 @@ class PictureFileView(LabelingView):
 
 
 class TaskExportView(LabelingView):
-    @extend_schema(tags=["labeling"], responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="labeling_task_export", tags=["labeling"], responses={200: OpenApiTypes.OBJECT})
     def get(self, request, task_id: int, kind: str):
         task = selectors.task_get_for_user(request.user, task_id, role=Role.EDITOR)
         accepted_only = request.query_params.get("accepted") in ("1", "true", "yes")
@@ -210,7 +233,12 @@ class TaskExportView(LabelingView):
 
 
 class CommitsView(LabelingView):
-    @extend_schema(tags=["labeling"], **JSON_SCHEMA, description="003: commits by user and task, 0-based pages.")
+    @extend_schema(
+        operation_id="labeling_commits_list",
+        tags=["labeling"],
+        **JSON_SCHEMA,
+        description="003: commits by user and task, 0-based pages.",
+    )
     def get(self, request):
         query = request.query_params
         commits = selectors.commits_for_listing(
@@ -219,6 +247,7 @@ class CommitsView(LabelingView):
         return self.ok({"commits": [commit_json(commit) for commit in payload.page(commits, query)]})
 
     @extend_schema(
+        operation_id="labeling_commit_upload",
         tags=["labeling"],
         request=OpenApiTypes.OBJECT,
         responses={201: None},
@@ -245,10 +274,27 @@ class CommitsView(LabelingView):
 
 
 class CommitPicturesView(LabelingView):
-    @extend_schema(tags=["labeling"], request=OpenApiTypes.OBJECT, responses={201: OpenApiTypes.OBJECT})
+    """003 spells this path without a trailing slash; the slash form is served too."""
+
+    @extend_schema(
+        operation_id="labeling_commit_pictures_upload",
+        tags=["labeling"],
+        request=OpenApiTypes.OBJECT,
+        responses={201: OpenApiTypes.OBJECT},
+    )
     def post(self, request, commit_id: int):
         commit = selectors.commit_get_for_user(request.user, commit_id)
         pictures = services.commit_upload_pictures(commit=commit, user=request.user, files=_files(request))
         base = base_url(request)
         return self.ok([picture_url(picture, base=base) for picture in pictures], status=status.HTTP_201_CREATED)
 
+
+
+class CommitsAliasView(CommitsView):
+    """/api/commits without the slash (003's spelling for GET); documented once, under /api/commits/."""
+
+    schema = None
+
+
+class CommitPicturesAliasView(CommitPicturesView):
+    schema = None

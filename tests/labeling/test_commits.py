@@ -31,7 +31,10 @@ def test_it_stores_results_as_given_and_answers_201_empty(api, bob, make_task):
     response = upload(
         api(bob),
         data["commit_id"],
-        [{"picture_url": data["pictures"][0], "annotation_json": text}, {"picture_url": data["pictures"][1], "annotation_json": xml}],
+        [
+            {"picture_url": data["pictures"][0], "annotation_json": text},
+            {"picture_url": data["pictures"][1], "annotation_json": xml},
+        ],
         task_id=task.pk,
     )
     assert response.status_code == 201
@@ -74,7 +77,8 @@ def test_it_allows_any_value_when_the_formatter_lists_none(api, bob, make_task):
     task = make_task(pictures=1, size=1, formatter=formatter)
     data = apply(api(bob), task.pk)
     result = {"tags": [{"name": "t", "attributes": [{"name": "a", "values": ["anything", 3]}]}]}
-    assert upload(api(bob), data["commit_id"], [{"picture_url": data["pictures"][0], "annotation_json": result}]).status_code == 201
+    results = [{"picture_url": data["pictures"][0], "annotation_json": result}]
+    assert upload(api(bob), data["commit_id"], results).status_code == 201
     assert Annotation.objects.get().parsed == result
 
 
@@ -112,7 +116,12 @@ def test_it_hides_commits_of_other_projects(api, bob, charlie, make_task, projec
 
 @pytest.mark.parametrize(
     ("extra", "detail"),
-    [({"commit_id": None}, "commit_id can not be null"), ({"task_id": 999}, "task_id not match"), ({"task_type": 1}, "task_type not match"), ({"result": None}, "result can not be null")],
+    [
+        ({"commit_id": None}, "commit_id can not be null"),
+        ({"task_id": 999}, "task_id not match"),
+        ({"task_type": 1}, "task_type not match"),
+        ({"result": None}, "result can not be null"),
+    ],
 )
 def test_it_checks_the_body(api, bob, make_task, extra, detail):
     task = make_task(pictures=1, size=1)

@@ -32,7 +32,9 @@ def test_it_refuses_other_time_forms(text):
 def test_it_stores_attribute_values_as_strings():
     cleaned = formatter_clean({"tags": [{"name": " box ", "attributes": [{"name": "n", "values": [1, 2.5, True]}]}]})
     assert cleaned == {
-        "tags": [{"name": "box", "description": "", "attributes": [{"name": "n", "description": "", "values": ["1", "2.5", "True"]}]}]
+        "tags": [
+            {"name": "box", "description": "", "attributes": [{"name": "n", "description": "", "values": ["1", "2.5", "True"]}]}
+        ]
     }
 
 

@@ -180,7 +180,8 @@ def picture_server(settings):
 
 def test_it_imports_pictures_from_urls(api, alice, make_task, picture_server):
     task = make_task()
-    response = api(alice).post(f"/api/tasks/{task.pk}/pictures/", {"data": {"urls": [f"{picture_server}/cat.png"]}}, format="json")
+    body = {"data": {"urls": [f"{picture_server}/cat.png"]}}
+    response = api(alice).post(f"/api/tasks/{task.pk}/pictures/", body, format="json")
     assert response.status_code == 201, response.json()
     picture = Picture.objects.get()
     assert (picture.source, picture.source_url, picture.original_name) == ("url", f"{picture_server}/cat.png", "cat.png")
@@ -195,7 +196,8 @@ def test_it_checks_every_redirect(api, alice, make_task, picture_server):
 
 def test_it_answers_file_not_found_for_a_missing_remote_picture(api, alice, make_task, picture_server):
     task = make_task()
-    response = api(alice).post(f"/api/tasks/{task.pk}/pictures/", {"data": {"urls": [f"{picture_server}/none.png"]}}, format="json")
+    body = {"data": {"urls": [f"{picture_server}/none.png"]}}
+    response = api(alice).post(f"/api/tasks/{task.pk}/pictures/", body, format="json")
     assert response.status_code == 404
     assert response.json()["errors"]["title"] == "File not found"
     assert response.json()["errors"]["detail"].startswith("picture url not exists")

@@ -32,7 +32,8 @@ def annotated(api, bob, make_task):
         {"picture_url": data["pictures"][0], "annotation_json": json.dumps(BOX)},
         {"picture_url": data["pictures"][1], "annotation_json": json.dumps(POLYGON)},
     ]
-    assert api(bob).post("/api/commits/", {"data": {"commit_id": data["commit_id"], "result": results}}, format="json").status_code == 201
+    body = {"data": {"commit_id": data["commit_id"], "result": results}}
+    assert api(bob).post("/api/commits/", body, format="json").status_code == 201
     return task, Commit.objects.get(pk=data["commit_id"])
 
 
