@@ -209,9 +209,10 @@ def _apply_collection(task: LabelingTask, user, now) -> Commit:
 
 
 def _open_check(commit: Commit) -> None:
-    if commit.status == CommitStatus.OPEN and commit.expires_at <= timezone.now():
-        commits_expire(task=commit.task)
-        commit.refresh_from_db()
+    # An overdue commit is refused even before anything marks it expired: its pictures may
+    # already be in someone else's hands.
+    if commit.is_expired:
+        raise CommitNotOpen(f"commit {commit.pk} expired at {commit.expires_at.isoformat()}; apply for the task again")
     if commit.status != CommitStatus.OPEN:
         raise CommitNotOpen(f"commit {commit.pk} is {commit.status}; apply for the task again")
 
