@@ -59,6 +59,9 @@ def compute_start(*, data: dict) -> ComputeJob:
     order = order_require_paid(
         dataset=dataset, service=service, consumer=consumer, tx_id=data.get("transferTxId") or data.get("transactionId")
     )
+    used = order.compute_jobs.first()
+    if used is not None:
+        raise DomainError(f"transferTxId {order.tx_id} already paid for compute job {used.job_id}: order again", field="transferTxId")
     output = data.get("output") or {}
     if isinstance(output, str):
         try:

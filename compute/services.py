@@ -13,6 +13,13 @@ from compute.models import Algorithm, Dataset, ServiceType
 from d2d.kernel.errors import Conflict, DomainError, NotFound
 
 
+class FileUnavailable(DomainError):
+    """The provider could not get the file from where it is kept: 502, the consumer did nothing wrong."""
+
+    status = 502
+    code = "file_unavailable"
+
+
 def new_did() -> str:
     return "did:op:" + secrets.token_hex(32)
 
@@ -182,6 +189,6 @@ def dataset_file_open(*, dataset: Dataset, file_index) -> tuple[Fetched, str]:
     try:
         opened = fetch(item["url"])
     except FetchRefused as exc:
-        raise DomainError(f"file {index} cannot be served: {exc.message}", field="fileIndex") from None
+        raise FileUnavailable(f"file {index} cannot be served: {exc.message}") from None
     name = str(item.get("name") or f"{dataset.did.rsplit(':', 1)[-1][:16]}-{index}")
     return opened, name

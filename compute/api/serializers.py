@@ -1,5 +1,6 @@
 """Shapes of compute's requests and answers: DDOs and 002's status objects, plus schema-only serializers."""
 
+from django.conf import settings
 from django.urls import reverse
 from rest_framework import serializers
 
@@ -38,7 +39,8 @@ def _iso(moment) -> str:
 
 def status_object(job: ComputeJob, request) -> dict:
     """One of 002's status objects. Result and log URLs still need the owner's nonce and signature."""
-    base = request.build_absolute_uri(reverse("compute-result"))
+    path = reverse("compute-result")
+    base = f"{settings.D2D_PUBLIC_URL}{path}" if settings.D2D_PUBLIC_URL else request.build_absolute_uri(path)
     owner_query = f"consumerAddress={job.owner_address}&jobId={job.job_id}"
     return {
         "owner": job.owner_address,

@@ -91,3 +91,10 @@ def test_it_lets_staff_mark_an_order_paid(api, alice, dataset, consumer):
     response = api(alice).post(f"/api/v1/services/orders/{order.pk}/paid", {"txId": "0xstaff"}, format="json")
     assert response.status_code == 200 and response.json()["paid"] is True
     assert download(api, dataset, consumer, tx="0xstaff").status_code == 200
+
+
+def test_it_answers_502_when_the_files_server_is_gone(api, dataset, consumer, allow_file_server):
+    paid_order(api, dataset, consumer)
+    allow_file_server.files.clear()
+    response = download(api, dataset, consumer, tx="0xabc1")
+    assert response.status_code == 502 and response.json() == {"error": "file 0 cannot be served: the file's server answered 404"}

@@ -7,6 +7,7 @@ from compute.models import ComputeJob, OceanStatus
 from compute.orders import order_quote, order_mark_paid
 from d2d.kernel.models import TaskStatus
 from d2d.kernel.runner import execute, task_enqueue
+from tests.compute.conftest import signed
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -72,3 +73,35 @@ def test_it_kills_a_sleeping_algorithm_at_the_wall_clock_limit(dataset, consumer
     settings.D2D_COMPUTE_WALL_SECONDS = 1
     job = run_raw(dataset, consumer, "import time\ntime.sleep(60)\n")
     assert job.stop_reason == "wall-clock limit of 1 s exceeded"
+
+
+def test_it_stops_an_algorithm_that_takes_too_much_memory(dataset, consumer, limits):
+    job = run_raw(dataset, consumer, "blocks = [bytearray(64 * 1024 * 1024) for _ in range(8)]\n")
+    assert job.stop_reason == "memory limit of 256 MB exceeded"
+
+
+def test_it_publishes_regular_output_files_but_never_follows_a_symlink(dataset, consumer, limits, tmp_path):
+    secret = tmp_path / "host-secret"
+    secret.write_text("host secret")
+    code = f"import os\nopen('/data/outputs/ok.txt', 'w').write('fine')\nos.symlink({str(secret)!r}, '/data/outputs/link')\n"
+    job = run_raw(dataset, consumer, code)
+    assert job.status == "succeeded", job.error
+    assert [item["filename"] for item in job.results] == ["ok.txt"]
+
+
+def test_it_refuses_a_second_job_on_one_compute_order(api, dataset, consumer):
+    order = order_mark_paid(order=order_quote(dataset=dataset, service=dataset.service(1), consumer=consumer.address), tx_id="0xonce")
+    ComputeJob.objects.create(project=dataset.project, dataset=dataset, owner_address=consumer.address, order=order)
+    fields = {"documentId": dataset.did, "serviceId": 1, "transferTxId": "0xonce", "algorithmMeta": {"rawcode": "print(1)"}}
+    response = api(None).post("/api/v1/services/compute", signed("compute_start", consumer, fields), format="json")
+    assert response.status_code == 400 and "already paid for compute job" in response.json()["error"]
+
+
+def test_it_refuses_raw_code_when_the_dataset_does_not_allow_it(api, dataset, consumer):
+    dataset.services[1]["allowRawAlgorithm"] = False
+    dataset.save()
+    order_mark_paid(order=order_quote(dataset=dataset, service=dataset.service(1), consumer=consumer.address), tx_id="0xraw")
+    fields = {"documentId": dataset.did, "serviceId": 1, "transferTxId": "0xraw", "algorithmMeta": {"rawcode": "print(1)"}}
+    response = api(None).post("/api/v1/services/compute", signed("compute_start", consumer, fields), format="json")
+    assert response.status_code == 400
+    assert response.json()["error"] == "this dataset's compute service does not allow raw algorithms"
