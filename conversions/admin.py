@@ -1,6 +1,7 @@
 """Admin for conversion tasks: inputs and results inline, progress, the log, cancel/retry/delete/restore."""
 
 from django.contrib import admin, messages
+from django.contrib.admin.options import ActionLocation
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -50,8 +51,8 @@ class ConversionTaskAdmin(TrackedTaskAdmin):
     def get_queryset(self, request):
         return ConversionTask.all_objects.select_related("project", "owner")
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
+    def get_actions(self, request, action_location=ActionLocation.CHANGE_LIST):
+        actions = super().get_actions(request, action_location=action_location)
         actions.pop("delete_selected", None)  # Django's bulk delete would skip the storage purge
         return actions
 
