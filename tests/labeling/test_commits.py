@@ -197,3 +197,17 @@ def test_it_shows_a_viewer_only_their_own_commits(api, alice, bob, charlie, make
     mine = apply(api(bob), task.pk)["commit_id"]
     assert [c["commit_id"] for c in api(bob).get("/api/commits").json()["data"]["commits"]] == [mine]
     assert api(charlie).get("/api/commits").json() == {"data": {"commits": []}}
+
+
+def test_it_takes_short_videos_for_collection_tasks_only(api, alice, bob, make_task):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    mp4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 64
+    task = make_task(type=LabelingTask.Type.COLLECTION, size=2)
+    commit_id = apply(api(bob), task.pk)["commit_id"]
+    response = api(bob).post(f"/api/commits/pictures/{commit_id}", {"file": SimpleUploadedFile("clip.mp4", mp4)})
+    assert response.status_code == 201
+    assert Picture.objects.get().content_type == "video/mp4"
+    annotation_task = make_task()
+    refused = api(alice).post(f"/api/tasks/{annotation_task.pk}/pictures/", {"file": SimpleUploadedFile("clip.mp4", mp4)})
+    assert refused.status_code == 400
