@@ -62,7 +62,8 @@ def provider_metadata() -> dict:
         response.raise_for_status()
         document = response.json()
         if document.get("issuer", "").rstrip("/") != issuer:
-            raise ImproperlyConfigured(f"OIDC_OP_ISSUER is {issuer!r} but the provider calls itself {document.get('issuer')!r}")
+            named = document.get("issuer")
+            raise ImproperlyConfigured(f"OIDC_OP_ISSUER is {issuer!r} but the provider calls itself {named!r}")
         _metadata.update(issuer=issuer, fetched_at=time.monotonic(), document=document)
         return document
 
@@ -101,6 +102,19 @@ def project_roles_for(groups: set[str]) -> tuple[dict[str, str], set[str]]:
         if group in groups and ROLE_RANK[role] > ROLE_RANK.get(wanted.get(project_id), 0):
             wanted[project_id] = role
     return wanted, managed
+
+
+def staff_flags_for(groups: set[str]) -> dict[str, bool]:
+    """is_staff / is_superuser as the groups set them; a flag with no groups configured is left out."""
+    staff_groups, superuser_groups = set(settings.D2D_OIDC_STAFF_GROUPS), set(settings.D2D_OIDC_SUPERUSER_GROUPS)
+    flags = {}
+    if superuser_groups:
+        flags["is_superuser"] = bool(groups & superuser_groups)
+    if staff_groups:
+        flags["is_staff"] = bool(groups & (staff_groups | superuser_groups))
+    elif flags.get("is_superuser"):
+        flags["is_staff"] = True  # a superuser who cannot open the admin would be no use
+    return flags
 
 
 def email_is_trusted(claims: dict) -> bool:
@@ -192,20 +206,17 @@ class OIDCBackend(OIDCAuthenticationBackend):
         if email and user.email.lower() != email and not self.UserModel.objects.filter(email__iexact=email).exists():
             user.email = email
             changed.add("email")
-        if settings.D2D_OIDC_GROUPS_CLAIM not in claims and not self.claims_from_sign_in:
-            if changed:
-                user.save(update_fields=sorted(changed))
-            return user
+        sync_groups = self.claims_from_sign_in or settings.D2D_OIDC_GROUPS_CLAIM in claims
         groups = claim_groups(claims)
-        for field, names in (("is_staff", settings.D2D_OIDC_STAFF_GROUPS), ("is_superuser", settings.D2D_OIDC_SUPERUSER_GROUPS)):
-            if names:
-                value = bool(groups & set(names))
+        if sync_groups:
+            for field, value in staff_flags_for(groups).items():
                 if getattr(user, field) != value:
                     setattr(user, field, value)
                     changed.add(field)
         if changed:
             user.save(update_fields=sorted(changed))
-        self._sync_memberships(user, groups)
+        if sync_groups:
+            self._sync_memberships(user, groups)
         return user
 
     def _sync_memberships(self, user, groups: set[str]) -> None:

@@ -28,7 +28,8 @@ D2D_SECRET = "d2d-client-secret-for-tests"
 SCOPES = "openid email profile groups"
 
 USERS = [
-    {"username": "stella", "email": "stella@corp.example", "first_name": "Stella", "groups": ["d2d-staff", "alpha-editors"]},
+    {"username": "stella", "email": "stella@corp.example", "first_name": "Stella",
+     "groups": ["d2d-staff", "alpha-editors"]},
     {"username": "pat", "email": "pat@corp.example", "first_name": "Pat", "groups": ["alpha-viewers"]},
     {"username": "nora", "email": "nora@corp.example", "first_name": "Nora", "groups": []},
 ]

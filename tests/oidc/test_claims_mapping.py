@@ -56,14 +56,16 @@ def test_it_gives_users_without_an_email_a_unique_placeholder(db):
 
 def test_it_does_not_match_accounts_on_an_unverified_email(db, make_user):
     local = make_user("victim")
-    user = signed_in({"sub": "x", "preferred_username": "mallory", "email": "victim@example.com", "email_verified": "false"})
+    claims = {"sub": "x", "preferred_username": "mallory", "email": "victim@example.com", "email_verified": "false"}
+    user = signed_in(claims)
     assert user.pk != local.pk and user.email == "mallory@sso.invalid"
 
 
 @MAPPING
 def test_it_syncs_staff_and_managed_memberships_both_ways(alpha, make_user):
     beta = project_create(project_id="beta", name="Beta")
-    user = signed_in({"sub": "s", "preferred_username": "sid", "groups": ["d2d-staff", "alpha-viewers", "alpha-editors"]})
+    groups = ["d2d-staff", "alpha-viewers", "alpha-editors"]
+    user = signed_in({"sub": "s", "preferred_username": "sid", "groups": groups})
     membership_set(project=beta, user=user, role=Role.VIEWER)  # granted by hand, not by the mapping
     assert user.is_staff
     assert Membership.objects.get(user=user, project=alpha).role == Role.EDITOR  # the highest of the two groups
@@ -109,3 +111,12 @@ def test_it_leaves_staff_alone_when_no_groups_are_mapped(db, make_user):
 def test_it_does_not_exchange_a_code_found_on_a_password_login(rf: RequestFactory, db):
     request = rf.post("/login?code=stolen&state=guess", {"username": "a", "password": "b"})
     assert OIDCBackend().authenticate(request, username="a", password="b") is None
+
+
+@override_settings(D2D_OIDC_STAFF_GROUPS=["d2d-staff"], D2D_OIDC_SUPERUSER_GROUPS=["d2d-root"],
+                   D2D_OIDC_PROJECT_ROLES=[])
+def test_it_makes_superuser_groups_staff_too(db):
+    user = signed_in({"sub": "q", "preferred_username": "quinn", "groups": ["d2d-root"]})
+    assert user.is_superuser and user.is_staff
+    user = signed_in({"sub": "q", "preferred_username": "quinn", "groups": ["d2d-staff"]})
+    assert user.is_staff and not user.is_superuser

@@ -31,5 +31,7 @@ def test_it_refuses_a_client_id_without_a_provider():
 
 
 def test_it_refuses_a_malformed_project_role_mapping():
-    answer = settings_with(OIDC_RP_CLIENT_ID="d2d", OIDC_OP_ISSUER="https://id.example.com", D2D_OIDC_PROJECT_ROLES="staff=alpha:admin")
+    answer = settings_with(
+        OIDC_RP_CLIENT_ID="d2d", OIDC_OP_ISSUER="https://id.example.com", D2D_OIDC_PROJECT_ROLES="staff=alpha:admin"
+    )
     assert answer.returncode != 0 and "'staff=alpha:admin' is not group=project:viewer|editor|owner" in answer.stderr
