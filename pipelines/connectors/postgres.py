@@ -3,6 +3,7 @@
 import io
 import queue
 import threading
+import time
 import uuid
 
 import psycopg
@@ -100,13 +101,15 @@ class _CopyReader(io.RawIOBase):
     def _pump(self, cursor, statement, params):
         try:
             with cursor.copy(statement, params) as copy:
-                parts, size = [], 0
+                parts, size, count, handed = [], 0, 0, time.monotonic()
                 for chunk in copy:
                     parts.append(bytes(chunk))
                     size += len(chunk)
-                    if size >= self.BLOCK:
+                    count += 1
+                    # Hand over a full block, or whatever a slow source gave in the last half second.
+                    if size >= self.BLOCK or (count % 256 == 0 and time.monotonic() - handed > 0.5):
                         self._put(b"".join(parts))
-                        parts, size = [], 0
+                        parts, size, handed = [], 0, time.monotonic()
                         if self._stop.is_set():
                             return
                 if parts:
@@ -128,7 +131,12 @@ class _CopyReader(io.RawIOBase):
 
     def readinto(self, target):
         while not self._buffer:
-            item = self._queue.get()
+            try:
+                item = self._queue.get(timeout=0.2)
+            except queue.Empty:
+                if self._stop.is_set():
+                    return 0  # stopped early: end of file for Arrow's read-ahead thread
+                continue
             if item is None:
                 self._queue.put(None)
                 return 0
