@@ -17,6 +17,7 @@ from labeling import conf
 from labeling.errors import BadPictureUrl, FileNotFound, PictureError
 
 REDIRECTS = {301, 302, 303, 307, 308}
+MAX_URL_LENGTH = 2000  # Picture.source_url
 # is_global is True for these on Python 3.12, yet they reach IPv4 hosts we cannot see.
 _TUNNELS = [
     ipaddress.ip_network("64:ff9b::/96"),  # NAT64
@@ -75,6 +76,8 @@ def fetch(url: str) -> tuple[bytes, str, str]:
     max_bytes = conf.max_picture_bytes()
     deadline = time.monotonic() + conf.fetch_timeout()
     for _hop in range(conf.fetch_max_redirects() + 1):
+        if len(url) > MAX_URL_LENGTH:
+            raise BadPictureUrl(f"picture URLs are at most {MAX_URL_LENGTH} characters")
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise BadPictureUrl(f"{url!r} is not an http(s) URL")

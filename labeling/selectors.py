@@ -2,7 +2,18 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models import (
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    prefetch_related_objects,
+)
 from django.db.models.functions import Coalesce
 
 from accounts.models import Role
@@ -57,6 +68,13 @@ def visible_pictures(task_ids) -> QuerySet:
     )
 
 
+def pictures_with_state(task: LabelingTask) -> QuerySet:
+    """The task's pictures, each marked done (a counted result) and held (by an open commit)."""
+    counted = Annotation.objects.filter(picture=OuterRef("pk"), commit__status__in=COUNTED_STATUSES)
+    held = PictureHold.objects.filter(picture=OuterRef("pk"), active=True)
+    return visible_pictures([task.pk]).annotate(is_done=Exists(counted), is_held=Exists(held)).order_by("id")
+
+
 def tasks_for_listing(user, *, project_id: str | None = None, task_type: int | None = None) -> QuerySet:
     tasks = LabelingTask.objects.for_user(user).select_related("project")
     if project_id:
@@ -68,8 +86,6 @@ def tasks_for_listing(user, *, project_id: str | None = None, task_type: int | N
 
 def with_previews(tasks: list[LabelingTask]) -> list[LabelingTask]:
     """Up to ten pictures per task in one query (a sliced prefetch is a window function)."""
-    from django.db.models import prefetch_related_objects
-
     previews = visible_pictures([task.pk for task in tasks]).order_by("id")[:PREVIEW_PICTURES]
     prefetch_related_objects(tasks, Prefetch("pictures", queryset=previews, to_attr="preview_pictures"))
     return tasks

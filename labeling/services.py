@@ -1,8 +1,11 @@
 """What labeling does: publish tasks and pictures, hand out work, take results, expire and review commits."""
 
 from datetime import timedelta
+from pathlib import PurePosixPath
+from urllib.parse import unquote, urlsplit
 
 from django.db import IntegrityError, connection, transaction
+from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import Project, Role
@@ -31,8 +34,6 @@ APPLY_ATTEMPTS = 5
 
 def task_project(*, user, project_id: str | None) -> Project:
     """The project a new task goes to: the one named, else D2D_LABELING_DEFAULT_PROJECT; editors only."""
-    from django.http import Http404
-
     project_id = project_id or conf.default_project()
     try:
         return project_for_user(user, project_id, role=Role.EDITOR)
@@ -105,11 +106,11 @@ def pictures_upload(*, task: LabelingTask, user, files) -> list[Picture]:
 
 def pictures_import(*, task: LabelingTask, user, urls: list[str]) -> list[Picture]:
     """Download pictures from http(s) URLs that resolve to public addresses only (see labeling.fetch)."""
-    _count_check(urls)
+    _count_check(urls, what="urls")
     downloads = []
     for url in urls:
         content, _content_type, final_url = fetch.fetch(url)
-        name = final_url.rstrip("/").rsplit("/", 1)[-1].split("?")[0] or "picture"
+        name = PurePosixPath(unquote(urlsplit(final_url).path)).name or "picture"
         downloads.append((content, name, url))
     prepared = [
         picture_prepare(
@@ -121,9 +122,9 @@ def pictures_import(*, task: LabelingTask, user, urls: list[str]) -> list[Pictur
         return pictures_store(prepared)
 
 
-def _count_check(items) -> None:
+def _count_check(items, *, what: str = "file") -> None:
     if not items:
-        raise JsonError("file can not be null")
+        raise JsonError(f"{what} can not be null")
     limit = conf.max_files_per_request()
     if len(items) > limit:
         raise PictureError(f"at most {limit} pictures per request")

@@ -2,7 +2,6 @@
 
 import json
 
-from django.db.models import Exists, OuterRef
 from django.http import FileResponse, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -20,7 +19,7 @@ from labeling import conf, export, selectors, services
 from labeling.api import payload
 from labeling.api.representations import apply_json, base_url, commit_json, picture_json, task_json
 from labeling.errors import FileNotFound, JsonError
-from labeling.models import COUNTED_STATUSES, Annotation, Picture, PictureHold, TaskType
+from labeling.models import Picture, TaskType
 from labeling.pictures import INLINE_TYPES, picture_url
 
 JSON_SCHEMA = {"request": OpenApiTypes.OBJECT, "responses": {200: OpenApiTypes.OBJECT}}
@@ -153,13 +152,7 @@ class TaskPicturesView(LabelingView):
     )
     def get(self, request, task_id: int):
         task = selectors.task_get_for_user(request.user, task_id)
-        counted = Annotation.objects.filter(picture=OuterRef("pk"), commit__status__in=COUNTED_STATUSES)
-        held = PictureHold.objects.filter(picture=OuterRef("pk"), active=True)
-        pictures = (
-            selectors.visible_pictures([task.pk])
-            .annotate(is_done=Exists(counted), is_held=Exists(held))
-            .order_by("id")
-        )
+        pictures = selectors.pictures_with_state(task)
         base = base_url(request)
         return self.ok({"pictures": [picture_json(p, base=base) for p in payload.page(pictures, request.query_params)]})
 
