@@ -6,7 +6,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
-from compute.models import Algorithm, ComputeJob, ServiceType
+from compute.models import Algorithm, ComputeJob, Order, ServiceType
 from compute.orders import order_require_paid
 from compute.sandbox import command_for
 from compute.services import dataset_by_did, dataset_service
@@ -59,9 +59,6 @@ def compute_start(*, data: dict) -> ComputeJob:
     order = order_require_paid(
         dataset=dataset, service=service, consumer=consumer, tx_id=data.get("transferTxId") or data.get("transactionId")
     )
-    used = order.compute_jobs.first()
-    if used is not None:
-        raise DomainError(f"transferTxId {order.tx_id} already paid for compute job {used.job_id}: order again", field="transferTxId")
     output = data.get("output") or {}
     if isinstance(output, str):
         try:
@@ -69,6 +66,13 @@ def compute_start(*, data: dict) -> ComputeJob:
         except ValueError:
             raise DomainError("output must be a JSON object", field="output") from None
     with transaction.atomic():
+        # A compute order pays for one job; the row lock makes two simultaneous starts take turns.
+        Order.objects.select_for_update().filter(pk=order.pk).first()
+        used = order.compute_jobs.first()
+        if used is not None:
+            raise DomainError(
+                f"transferTxId {order.tx_id} already paid for compute job {used.job_id}: order again", field="transferTxId"
+            )
         job = ComputeJob.objects.create(
             project=dataset.project,
             dataset=dataset,

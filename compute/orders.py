@@ -111,9 +111,8 @@ class JsonRpcVerifier:
             amount = int(str(log.get("data") or "0x0"), 16)
             if sender == order.consumer_address and receiver == order.provider_address and amount >= needed:
                 return
-        raise OrderNotPaid(
-            f"transaction {tx_id} has no Transfer of {token_amount_text(order.num_tokens)} datatokens from the consumer to the provider"
-        )
+        amount = token_amount_text(order.num_tokens)
+        raise OrderNotPaid(f"transaction {tx_id} has no Transfer of {amount} datatokens from the consumer to the provider")
 
 
 def verifier():

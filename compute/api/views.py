@@ -80,6 +80,8 @@ class EncryptView(OceanView):
     )
     def post(self, request):
         data = request_fields(request)
+        if not data.get("documentId"):
+            raise DomainError("documentId is required", field="documentId")
         signed_request_verify("encrypt", data, address_field="publisherAddress")
         document = data.get("document")
         if not document:
