@@ -106,6 +106,19 @@ class PictureAdmin(admin.ModelAdmin):
     search_fields = ["original_name", "source_url", "task__name", "uploaded_by__username"]
     raw_id_fields = ["task", "commit", "uploaded_by"]
     readonly_fields = ["preview", "file", "content_type", "byte_size", "width", "height", "created_at"]
+    actions = ["release_holds"]
+
+    # Django's "delete selected" (with its confirmation page) ends in delete_queryset below.
+    def delete_model(self, request, obj):
+        services.pictures_delete(pictures=[obj])
+
+    def delete_queryset(self, request, queryset):
+        services.pictures_delete(pictures=queryset)
+
+    @admin.action(description="Release holds on selected pictures (back to the pool)")
+    def release_holds(self, request, queryset):
+        count = services.holds_release(holds=PictureHold.objects.filter(picture__in=queryset))
+        self.message_user(request, f"Released {count} hold(s).", messages.SUCCESS)
 
     @admin.display(description="")
     def thumbnail(self, obj):
@@ -185,9 +198,15 @@ class PictureHoldAdmin(admin.ModelAdmin):
     search_fields = ["commit__user__username", "commit__task__name"]
     raw_id_fields = ["picture", "commit"]
     readonly_fields = ["picture", "commit", "active", "created_at", "released_at"]
+    actions = ["release_selected"]
 
     def has_add_permission(self, request):
         return False
+
+    @admin.action(description="Release selected holds (pictures back to the pool)")
+    def release_selected(self, request, queryset):
+        count = services.holds_release(holds=queryset)
+        self.message_user(request, f"Released {count} hold(s).", messages.SUCCESS)
 
 
 @admin.register(Annotation)
@@ -198,6 +217,22 @@ class AnnotationAdmin(admin.ModelAdmin):
     search_fields = ["annotation_json", "commit__user__username", "commit__task__name"]
     raw_id_fields = ["picture", "commit"]
     readonly_fields = ["picture", "commit", "annotation_json", "parsed", "created_at"]
+    actions = ["download_selected"]
+
+    @admin.action(description="Download selected as JSON")
+    def download_selected(self, request, queryset):
+        rows = [
+            {
+                "id": annotation.pk,
+                "picture_id": annotation.picture_id,
+                "commit_id": annotation.commit_id,
+                "user_id": annotation.commit.user_id,
+                "status": annotation.commit.status,
+                "annotation_json": annotation.annotation_json,
+            }
+            for annotation in queryset.select_related("commit")
+        ]
+        return _download({"annotations": rows}, "annotations.json")
 
     @admin.display(description="commit status", ordering="commit__status")
     def commit_status(self, obj):

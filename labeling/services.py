@@ -122,6 +122,21 @@ def pictures_import(*, task: LabelingTask, user, urls: list[str]) -> list[Pictur
         return pictures_store(prepared)
 
 
+def pictures_delete(*, pictures) -> int:
+    """Remove pictures and, once the rows are gone for good, their files from storage."""
+    pictures = list(pictures)
+    names = [(picture.file.storage, picture.file.name) for picture in pictures if picture.file.name]
+    with transaction.atomic():
+        count, _ = Picture.objects.filter(pk__in=[picture.pk for picture in pictures]).delete()
+        transaction.on_commit(lambda: [storage.delete(name) for storage, name in names])
+    return count
+
+
+def holds_release(*, holds) -> int:
+    """Hand held pictures back to the pool now; their commit can no longer upload a result for them."""
+    return holds.filter(active=True).update(active=False, released_at=timezone.now())
+
+
 def _count_check(items, *, what: str = "file") -> None:
     if not items:
         raise JsonError(f"{what} can not be null")

@@ -118,3 +118,31 @@ def test_it_soft_deletes_tasks_from_the_admin(staff, make_task):
     assert not LabelingTask.objects.exists() and LabelingTask.all_objects.get().is_deleted
     admin_action(staff, "labelingtask", "restore_selected", [task.pk], query="?deleted=deleted")
     assert LabelingTask.objects.exists()
+
+
+def test_it_deletes_pictures_with_their_files_from_the_admin(staff, make_task, media, django_capture_on_commit_callbacks):
+    task = make_task(pictures=2)
+    picture = task.pictures.first()
+    path = media / picture.file.name
+    assert path.exists()
+    confirm = admin_action(staff, "picture", "delete_selected", [picture.pk])
+    assert confirm.status_code == 200 and path.exists()  # the confirmation page
+    with django_capture_on_commit_callbacks(execute=True):
+        staff.post("/admin/labeling/picture/", {"action": "delete_selected", "_selected_action": [picture.pk], "post": "yes"})
+    assert not path.exists() and task.pictures.count() == 1
+
+
+def test_it_releases_holds_from_the_admin(api, alice, bob, staff, make_task):
+    from labeling.models import PictureHold
+
+    task = make_task(pictures=1, size=1)
+    api(bob).post("/api/tasks/apply/", {"data": {"task_id": task.pk}}, format="json")
+    admin_action(staff, "picturehold", "release_selected", PictureHold.objects.values_list("pk", flat=True))
+    assert api(alice).post("/api/tasks/apply/", {"data": {"task_id": task.pk}}, format="json").status_code == 200
+
+
+def test_it_downloads_annotations_from_the_admin(staff, annotated):
+    from labeling.models import Annotation
+
+    response = admin_action(staff, "annotation", "download_selected", Annotation.objects.values_list("pk", flat=True))
+    assert len(json.loads(response.content)["annotations"]) == 2
