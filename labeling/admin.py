@@ -15,7 +15,7 @@ from labeling import export, selectors, services
 from labeling.api.representations import base_url
 from labeling.formatter import description_clean, formatter_clean
 from labeling.models import Annotation, Commit, CommitStatus, LabelingTask, Picture, PictureHold
-from labeling.pictures import picture_url
+from labeling.pictures import picture_prepare, picture_url
 
 
 class LabelingTaskForm(forms.ModelForm):
@@ -96,8 +96,30 @@ class LabelingTaskAdmin(SoftDeleteAdmin):
         self.message_user(request, f"Expired {count} commit(s).", messages.SUCCESS)
 
 
+class PictureForm(forms.ModelForm):
+    """Adding a picture in the admin runs the same checks as the API and records what the file is."""
+
+    class Meta:
+        model = Picture
+        fields = ["task", "file", "source", "source_url", "commit", "uploaded_by"]
+
+    def clean(self):
+        cleaned = super().clean()
+        upload, task = cleaned.get("file"), cleaned.get("task")
+        if self.instance.pk or not upload or not task:
+            return cleaned
+        try:
+            self.checked = picture_prepare(
+                task=task, handle=upload, name=upload.name, source=cleaned.get("source"), user=None
+            )
+        except DomainError as exc:
+            raise ValidationError({"file": exc.message}) from None
+        return cleaned
+
+
 @admin.register(Picture)
 class PictureAdmin(admin.ModelAdmin):
+    form = PictureForm
     list_display = [
         "id", "thumbnail", "task", "source", "original_name", "content_type", "width", "height", "commit", "created_at"
     ]
@@ -107,6 +129,16 @@ class PictureAdmin(admin.ModelAdmin):
     raw_id_fields = ["task", "commit", "uploaded_by"]
     readonly_fields = ["preview", "file", "content_type", "byte_size", "width", "height", "created_at"]
     actions = ["release_holds"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj else ["preview", "content_type", "byte_size", "width", "height", "created_at"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            for field in ("original_name", "content_type", "byte_size", "width", "height"):
+                setattr(obj, field, getattr(form.checked, field))
+            obj.uploaded_by = obj.uploaded_by or request.user
+        super().save_model(request, obj, form, change)
 
     # Django's "delete selected" (with its confirmation page) ends in delete_queryset below.
     def delete_model(self, request, obj):

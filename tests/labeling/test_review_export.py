@@ -146,3 +146,19 @@ def test_it_downloads_annotations_from_the_admin(staff, annotated):
 
     response = admin_action(staff, "annotation", "download_selected", Annotation.objects.values_list("pk", flat=True))
     assert len(json.loads(response.content)["annotations"]) == 2
+
+
+def test_it_adds_checked_pictures_in_the_admin(staff, make_task):
+    from labeling.models import Picture
+    from tests.labeling.conftest import png_upload
+
+    task = make_task()
+    form = {"task": task.pk, "source": "upload", "source_url": "", "commit": "", "uploaded_by": ""}
+    response = staff.post("/admin/labeling/picture/add/", {**form, "file": png_upload("admin.png")})
+    assert response.status_code == 302, response.content[-2000:]
+    picture = Picture.objects.get()
+    assert (picture.original_name, picture.width, picture.content_type) == ("admin.png", 8, "image/png")
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    bad = staff.post("/admin/labeling/picture/add/", {**form, "file": SimpleUploadedFile("x.png", b"nope")})
+    assert bad.status_code == 200 and Picture.objects.count() == 1
