@@ -295,17 +295,21 @@ class OIDCBearerAuthentication(OIDCAuthentication):
         access_token = self.get_access_token(request)
         if not access_token:
             return None
+        return self.user_for(access_token), access_token
+
+    def user_for(self, access_token: str):
+        """The active user the token belongs to; AuthenticationFailed or ProviderUnavailable otherwise."""
         key = token_cache_key(access_token)
         user_id = cache.get(key)
         if user_id is not None:
             user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
             if user is not None:
-                return user, access_token
+                return user
         user = self._validate(access_token)
         seconds = cache_seconds_for(access_token)
         if seconds:
             cache.set(key, user.pk, timeout=seconds)
-        return user, access_token
+        return user
 
     def _validate(self, access_token: str):
         try:
@@ -326,6 +330,14 @@ class OIDCBearerAuthentication(OIDCAuthentication):
         if user is None or not user.is_active:
             raise exceptions.AuthenticationFailed(INVALID_TOKEN)
         return user
+
+
+def user_for_access_token(access_token: str):
+    """For callers outside DRF (websocket auth): the token's user, or None when the provider refuses it."""
+    try:
+        return OIDCBearerAuthentication().user_for(access_token)
+    except exceptions.AuthenticationFailed:
+        return None
 
 
 # --- Browser sign-in URLs (included at /oidc/ by d2d/urls.py) ------------------------------------------

@@ -53,3 +53,10 @@ def test_it_checks_a_bearer_token_through_discovered_endpoints(provider, db):
         cache.delete(oidc.token_cache_key(token))  # as if D2D_OIDC_TOKEN_CACHE_SECONDS had passed
         with pytest.raises(AuthenticationFailed):
             oidc.OIDCBearerAuthentication().authenticate(request)
+
+
+def test_it_offers_the_same_check_to_callers_outside_drf(provider, db):
+    token = provider.access_token("nora")
+    with issuer_only(provider):
+        assert oidc.user_for_access_token(token).username == "nora"
+        assert oidc.user_for_access_token(f"unknown-{token[:8]}") is None
