@@ -67,6 +67,8 @@ class FileSource(SourceConnector):
                     parse = pajson.ParseOptions(explicit_schema=schema) if schema is not None else None
                     yield from pajson.open_json(handle, read_options=pajson.ReadOptions(block_size=block), parse_options=parse)
             except pa.ArrowInvalid as exc:
+                if "Empty CSV" in str(exc):
+                    return
                 raise CheckFailed(f"{name}: {exc}") from exc
 
     def discover(self) -> list[dict]:

@@ -234,21 +234,12 @@ class PostgresSource(SourceConnector):
         raw = None
         try:
             raw = _CopyReader(conn.cursor(), statement, params)
-            reader = pacsv.open_csv(
-                io.BufferedReader(raw, buffer_size=1 << 20),
-                read_options=pacsv.ReadOptions(
-                    column_names=list(stream.columns), block_size=int(self.config.get("read_block_bytes", 4 << 20))
-                ),
-                parse_options=pacsv.ParseOptions(newlines_in_values=True),
-                convert_options=pacsv.ConvertOptions(
-                    column_types=read_types,
-                    true_values=["t"],
-                    false_values=["f"],
-                    null_values=[""],
-                    strings_can_be_null=True,
-                    quoted_strings_can_be_null=False,
-                ),
-            )
+            try:
+                reader = self._csv_reader(raw, stream, read_types)
+            except pa.ArrowInvalid as exc:
+                if "Empty CSV" in str(exc):
+                    return  # no rows: the table or the increment is empty
+                raise
             for batch in reader:
                 if binary:
                     batch = _hex_to_binary(batch, binary, schema)
@@ -257,6 +248,23 @@ class PostgresSource(SourceConnector):
             if raw is not None:
                 raw.stop(conn)
             conn.close()
+
+    def _csv_reader(self, raw, stream: Stream, read_types: dict):
+        return pacsv.open_csv(
+            io.BufferedReader(raw, buffer_size=1 << 20),
+            read_options=pacsv.ReadOptions(
+                column_names=list(stream.columns), block_size=int(self.config.get("read_block_bytes", 4 << 20))
+            ),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types=read_types,
+                true_values=["t"],
+                false_values=["f"],
+                null_values=[""],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=False,
+            ),
+        )
 
 
 def _hex_to_binary(batch: pa.RecordBatch, columns: list[str], schema: pa.Schema) -> pa.RecordBatch:
