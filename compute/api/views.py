@@ -4,6 +4,7 @@ import json
 
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils.http import content_disposition_header
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions
 
@@ -48,7 +49,8 @@ class OceanView(ContractView):
 
 def _stream(opened, name: str, content_type: str) -> StreamingHttpResponse:
     response = StreamingHttpResponse(opened, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    # The name comes from a publisher or an algorithm: let Django quote it (no header injection).
+    response["Content-Disposition"] = content_disposition_header(True, name)
     return response
 
 
