@@ -11,6 +11,7 @@ os.environ.setdefault("D2D_TASK_RETRY_BACKOFF", "0")
 os.environ.setdefault("D2D_TASK_LEASE_SECONDS", "3")
 os.environ.setdefault("D2D_TASK_TIMEOUT", "120")
 os.environ.setdefault("D2D_TASK_RETRY_MARGIN", "30")
+os.environ.setdefault("D2D_TASK_REQUEUE_SECONDS", "10")  # republish runs a killed cluster had reserved
 # One queue per test session, so sessions sharing a Redis never take each other's messages.
 os.environ.setdefault("D2D_QUEUE_NAME", f"d2dtest{os.getpid()}")
 
