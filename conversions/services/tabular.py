@@ -8,6 +8,8 @@ by Arrow's type inference, XLSX cells keep numbers, booleans and dates.
 import datetime
 import decimal
 import json
+import queue
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -125,6 +127,43 @@ def read_batches(path: Path, fmt: str) -> Iterator[pa.RecordBatch]:
     raise ConversionError(f"unsupported tabular input format {fmt!r}")
 
 
+def read_ahead(batches: Iterator[pa.RecordBatch], depth: int = 2) -> Iterator[pa.RecordBatch]:
+    """Decode the next batches in a thread while this one is written: Arrow releases the GIL in both,
+    so reading and writing overlap on two cores, with at most ``depth`` batches in memory."""
+    slots: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def produce():
+        try:
+            for batch in batches:
+                while not stop.is_set():
+                    try:
+                        slots.put(batch, timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            slots.put(done)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which re-raises it
+            slots.put(exc)
+
+    thread = threading.Thread(target=produce, daemon=True, name="tabular-read-ahead")
+    thread.start()
+    try:
+        while True:
+            item = slots.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
 class _Writer:
     def __init__(self, path: Path, fmt: str, params: dict):
         self.path, self.fmt, self.params = path, fmt, params
@@ -203,7 +242,7 @@ def run(job: Job) -> None:
         size = max(1, item.path.stat().st_size)
         schema = None
         try:
-            for batch in read_batches(item.path, fmt):
+            for batch in read_ahead(read_batches(item.path, fmt)):
                 schema = batch.schema
                 writer.write(batch)
                 # Row counts are unknown ahead of time: estimate the share read from the batch sizes.
