@@ -171,4 +171,6 @@ class ComputeJob(TrackedTask):
         text = OceanStatus(code).label
         if code == OceanStatus.STOPPED and self.stop_reason:
             return f"{text}: {self.stop_reason}"
+        if code == OceanStatus.STOPPED and self.status == TaskStatus.FAILED:
+            return f"{text}: the provider failed to run it (its staff see why in the job's log)"
         return text

@@ -15,5 +15,6 @@ urlpatterns = [
     path("api/v1/services/datasets", views.DatasetListView.as_view(), name="compute-datasets"),
     path("api/v1/services/datasets/<str:did>", views.DatasetDetailView.as_view(), name="compute-dataset"),
     path("api/v1/services/algorithms", views.AlgorithmListView.as_view(), name="compute-algorithms"),
+    path("api/v1/services/algorithms/<str:did>", views.AlgorithmDetailView.as_view(), name="compute-algorithm"),
     path("api/v1/services/orders/<int:order_id>/paid", views.OrderPaidView.as_view(), name="compute-order-paid"),
 ]

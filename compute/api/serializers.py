@@ -71,7 +71,9 @@ class NonceSerializer(serializers.Serializer):
 class EncryptRequestSerializer(serializers.Serializer):
     documentId = serializers.CharField()
     publisherAddress = serializers.CharField()
-    document = serializers.CharField(help_text='JSON list of file objects, e.g. [{"url": "https://…", "contentType": "text/csv"}]')
+    document = serializers.CharField(
+        help_text='JSON list of file objects, e.g. [{"url": "https://…", "contentType": "text/csv"}]'
+    )
     nonce = serializers.CharField()
     signature = serializers.CharField()
 
@@ -118,7 +120,9 @@ class ComputeStartRequestSerializer(serializers.Serializer):
     dataToken = serializers.CharField(required=False)
     transferTxId = serializers.CharField()
     algorithmDid = serializers.CharField(required=False)
-    algorithmMeta = serializers.JSONField(required=False, help_text='{"rawcode": "…", "container": {"entrypoint": "python3 $ALGO"}}')
+    algorithmMeta = serializers.JSONField(
+        required=False, help_text='{"rawcode": "…", "container": {"entrypoint": "python3 $ALGO"}}'
+    )
     output = serializers.JSONField(required=False)
     nonce = serializers.CharField()
     signature = serializers.CharField()

@@ -157,8 +157,12 @@ class DownloadView(OceanView):
             response["Content-Length"] = str(opened.length)
         return response
 
-    @extend_schema(tags=["ocean"], request=s.DownloadRequestSerializer, responses={(200, "application/octet-stream"): bytes, **ERRORS},
-                   description="As GET, fields in the body.")
+    @extend_schema(
+        tags=["ocean"],
+        request=s.DownloadRequestSerializer,
+        responses={(200, "application/octet-stream"): bytes, **ERRORS},
+        description="As GET, fields in the body.",
+    )
     def post(self, request):
         return self.get(request)
 
@@ -310,6 +314,20 @@ class AlgorithmListView(StaffView):
             by=request.user,
         )
         return self.ok(s.algorithm_document(algorithm), status=201)
+
+
+class AlgorithmDetailView(StaffView):
+    def _algorithm(self, request, did: str, role=None) -> Algorithm:
+        return get_object_or_404(Algorithm.objects.for_user(request.user, role=role), did=did)
+
+    @extend_schema(tags=["ocean-staff"], responses={200: dict, 404: s.ErrorSerializer})
+    def get(self, request, did: str):
+        return self.ok(s.algorithm_document(self._algorithm(request, did)))
+
+    @extend_schema(tags=["ocean-staff"], responses={204: None, 404: s.ErrorSerializer}, description="Soft delete.")
+    def delete(self, request, did: str):
+        self._algorithm(request, did, role=Role.EDITOR).delete(by=request.user)
+        return self.ok(None, status=204)
 
 
 class OrderPaidView(StaffView):

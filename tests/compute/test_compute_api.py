@@ -18,7 +18,8 @@ def queued_job(dataset, account, tx) -> dict:
 
 
 def post_job(api, dataset, account, tx) -> str:
-    response = api(None).post("/api/v1/services/compute", signed("compute_start", account, queued_job(dataset, account, tx)), format="json")
+    body = signed("compute_start", account, queued_job(dataset, account, tx))
+    response = api(None).post("/api/v1/services/compute", body, format="json")
     assert response.status_code == 200, response.content
     return response.json()[0]["jobId"]
 

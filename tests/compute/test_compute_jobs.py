@@ -56,7 +56,9 @@ def worker(cluster_factory, allow_file_server):
     )
 
 
-def test_it_counts_a_csv_datasets_rows_and_serves_the_result_to_its_owner_only(api, worker, dataset, row_counter, consumer, stranger):
+def test_it_counts_a_csv_datasets_rows_and_serves_the_result_to_its_owner_only(
+    api, worker, dataset, row_counter, consumer, stranger
+):
     pay_for_compute(api, dataset, consumer, "0xc1")
     job_id = start(api, dataset, consumer, "0xc1", algorithmDid=row_counter.did)
     status = wait_until(lambda: (found := status_of(api, consumer, job_id))["status"] in (6, 7) and found, timeout=60)

@@ -65,3 +65,15 @@ def test_it_lists_only_datasets_of_the_staff_members_projects(api, charlie, proj
     charlie.save()
     assert api(charlie).get("/api/v1/services/datasets").json() == []
     assert api(charlie).get(f"/api/v1/services/datasets/{dataset.did}").status_code == 404
+
+
+def test_it_lets_staff_publish_and_delete_an_algorithm(api, alice, project_a):
+    alice.is_staff = True
+    alice.save()
+    payload = {"project": "alpha", "did": "did:op:algo", "name": "count", "code": "print(1)\n"}
+    response = api(alice).post("/api/v1/services/algorithms", payload, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["container"]["entrypoint"] == "python3 $ALGO"
+    assert api(alice).get("/api/v1/services/algorithms/did:op:algo").status_code == 200
+    assert api(alice).delete("/api/v1/services/algorithms/did:op:algo").status_code == 204
+    assert api(alice).get("/api/v1/services/algorithms").json() == []

@@ -51,7 +51,8 @@ def test_it_refuses_an_unpaid_order_with_400(api, dataset, consumer):
 
 def test_it_refuses_a_download_before_initialize(api, dataset, consumer):
     response = download(api, dataset, consumer, tx="0x1")
-    assert response.status_code == 400 and response.json()["error"] == "no order for this dataset and service: call initialize first"
+    assert response.status_code == 400
+    assert response.json()["error"] == "no order for this dataset and service: call initialize first"
 
 
 def test_it_refuses_a_transaction_paid_by_another_consumer(api, dataset, consumer, stranger):

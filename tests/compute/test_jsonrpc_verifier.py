@@ -49,7 +49,8 @@ class Chain:
 
     def transfer(self, sender, to: str, amount: int) -> str:
         data = keccak(text="transfer(address,uint256)")[:4] + bytes(12) + bytes.fromhex(to[2:]) + amount.to_bytes(32, "big")
-        return self.mine({"from": sender.address, "to": self.token, "data": "0x" + data.hex(), "gas": 100_000})["transaction_hash"]
+        receipt = self.mine({"from": sender.address, "to": self.token, "data": "0x" + data.hex(), "gas": 100_000})
+        return receipt["transaction_hash"]
 
     def receipt_json(self, tx_hash: str):
         try:

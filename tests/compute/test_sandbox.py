@@ -20,8 +20,13 @@ def limits(settings):
     settings.D2D_COMPUTE_MEMORY_MB = 256
 
 
+def paid_compute_order(dataset, consumer, tx_id: str):
+    quote = order_quote(dataset=dataset, service=dataset.service(1), consumer=consumer.address)
+    return order_mark_paid(order=quote, tx_id=tx_id)
+
+
 def run_raw(dataset, consumer, code: str) -> ComputeJob:
-    order = order_mark_paid(order=order_quote(dataset=dataset, service=dataset.service(1), consumer=consumer.address), tx_id=f"0x{id(code):x}")
+    order = paid_compute_order(dataset, consumer, f"0x{id(code):x}")
     job = ComputeJob.objects.create(
         project=dataset.project, dataset=dataset, owner_address=consumer.address, order=order, max_attempts=1,
         algorithm_meta={"rawcode": code, "container": {"entrypoint": "python3 $ALGO"}},
@@ -90,7 +95,7 @@ def test_it_publishes_regular_output_files_but_never_follows_a_symlink(dataset, 
 
 
 def test_it_refuses_a_second_job_on_one_compute_order(api, dataset, consumer):
-    order = order_mark_paid(order=order_quote(dataset=dataset, service=dataset.service(1), consumer=consumer.address), tx_id="0xonce")
+    order = paid_compute_order(dataset, consumer, "0xonce")
     ComputeJob.objects.create(project=dataset.project, dataset=dataset, owner_address=consumer.address, order=order)
     fields = {"documentId": dataset.did, "serviceId": 1, "transferTxId": "0xonce", "algorithmMeta": {"rawcode": "print(1)"}}
     response = api(None).post("/api/v1/services/compute", signed("compute_start", consumer, fields), format="json")
@@ -100,7 +105,7 @@ def test_it_refuses_a_second_job_on_one_compute_order(api, dataset, consumer):
 def test_it_refuses_raw_code_when_the_dataset_does_not_allow_it(api, dataset, consumer):
     dataset.services[1]["allowRawAlgorithm"] = False
     dataset.save()
-    order_mark_paid(order=order_quote(dataset=dataset, service=dataset.service(1), consumer=consumer.address), tx_id="0xraw")
+    paid_compute_order(dataset, consumer, "0xraw")
     fields = {"documentId": dataset.did, "serviceId": 1, "transferTxId": "0xraw", "algorithmMeta": {"rawcode": "print(1)"}}
     response = api(None).post("/api/v1/services/compute", signed("compute_start", consumer, fields), format="json")
     assert response.status_code == 400
