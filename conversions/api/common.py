@@ -1,5 +1,6 @@
 """The Common application API (001): /api/v1/task, /api/v1/assets, /api/v1/result, /api/v1/status."""
 
+from django.db.models import Count, Q
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 
@@ -28,15 +29,19 @@ def _task_id(request) -> str:
 
 
 def task_status(request, task) -> dict:
-    urls = task.inputs.exclude(download_url="")
-    total = urls.count()
-    done = urls.exclude(status=InputAsset.Status.PENDING).count()
+    has_url = ~Q(download_url="")
+    counts = task.inputs.aggregate(
+        inputs=Count("id"),
+        urls=Count("id", filter=has_url),
+        fetched=Count("id", filter=has_url & ~Q(status=InputAsset.Status.PENDING)),
+    )
+    total, done = counts["urls"], counts["fetched"]
     status = task.contract_status
     completed = status == Stage.COMPLETED
     return {
         "task_id": str(task.pk),
         "status": status,
-        "assets_downloaded": int(100 * done / total) if total else (100 if task.inputs.exists() else 0),
+        "assets_downloaded": int(100 * done / total) if total else (100 if counts["inputs"] else 0),
         "result_id": absolute_url(request, f"/api/v1/result?id={task.pk}") if completed else None,
         "result_type": task.result_type if completed else None,
         "reason": task.failure_reason,
