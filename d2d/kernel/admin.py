@@ -51,8 +51,8 @@ class SoftDeleteAdmin(admin.ModelAdmin):
     def get_list_filter(self, request):
         return [DeletedFilter, *super().get_list_filter(request)]
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
+    def get_actions(self, request, *args, **kwargs):
+        actions = super().get_actions(request, *args, **kwargs)
         actions.pop("delete_selected", None)  # Django's bulk delete would hard-delete
         return actions
 
