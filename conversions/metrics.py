@@ -12,6 +12,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
 from conversions.models import ConversionTask, InputAsset, Stage
+from conversions.services import all_services
 from d2d.kernel.models import FINISHED_STATUSES
 
 DURATION_BUCKETS = (1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 24 * 3600)
@@ -25,13 +26,11 @@ class ConversionCollector:
 
         by_status = GaugeMetricFamily("d2d_conversion_tasks", "Tasks by 001 status and service.", labels=["status", "service"])
         rows = live.with_contract_status().values("contract_status_db", "service").annotate(n=Count("id"))
-        seen = set()
-        for row in rows:
-            by_status.add_metric([row["contract_status_db"], row["service"]], row["n"])
-            seen.add(row["contract_status_db"])
-        for stage in Stage.values:
-            if stage not in seen:
-                by_status.add_metric([stage, ""], 0)
+        counts = {(row["contract_status_db"], row["service"]): row["n"] for row in rows}
+        # Every status of every service, zeros included, so dashboards see a series before its first task.
+        for service in sorted({*all_services(), *(service for _, service in counts)}):
+            for stage in Stage.values:
+                by_status.add_metric([stage, service], counts.get((stage, service), 0))
         yield by_status
 
         yield self._durations()

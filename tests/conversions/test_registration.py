@@ -59,3 +59,10 @@ def test_it_hides_tasks_of_other_projects(api, alice, charlie, project_a, projec
     assert api(bob).delete(f"/api/v1/task?id={task_id}").status_code == 403
     assert api(alice).get("/api/v1/task?id=not-a-uuid").status_code == 404
     assert api(alice).get("/api/v1/result?id=00000000-0000-0000-0000-000000000000").status_code == 404
+
+
+def test_it_answers_unknown_000_task_paths_in_000s_shape(api, alice, project_a):
+    response = api(alice).get("/api/v1/tasks/not-a-task")
+    assert response.status_code == 404 and "error" in response.json() and "success" not in response.json()
+    response = api(alice).get("/api/v1/task?id=not-a-task")
+    assert response.status_code == 404 and response.json()["success"] is False
