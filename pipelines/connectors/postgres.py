@@ -3,7 +3,6 @@
 import io
 import queue
 import threading
-import time
 import uuid
 
 import psycopg
@@ -95,25 +94,25 @@ class _CopyReader(io.RawIOBase):
         self._queue: queue.Queue = queue.Queue(maxsize=8)
         self._buffer = memoryview(b"")
         self._stop = threading.Event()
+        self._hungry = False
         self._thread = threading.Thread(target=self._pump, args=(cursor, statement, params), daemon=True)
         self._thread.start()
 
     def _pump(self, cursor, statement, params):
         try:
             with cursor.copy(statement, params) as copy:
-                parts, size, count, handed = [], 0, 0, time.monotonic()
-                for chunk in copy:
-                    parts.append(bytes(chunk))
-                    size += len(chunk)
-                    count += 1
-                    # Hand over a full block, or whatever a slow source gave in the last half second.
-                    if size >= self.BLOCK or (count % 256 == 0 and time.monotonic() - handed > 0.5):
-                        self._put(b"".join(parts))
-                        parts, size, handed = [], 0, time.monotonic()
+                read, block = copy.read, bytearray()
+                while chunk := read():
+                    block += chunk
+                    # A full block goes over; so does a partial one the reader is waiting for (a slow source).
+                    if len(block) >= self.BLOCK or self._hungry:
+                        self._hungry = False
+                        self._put(block)
+                        block = bytearray()
                         if self._stop.is_set():
                             return
-                if parts:
-                    self._put(b"".join(parts))
+                if block:
+                    self._put(block)
             self._put(None)
         except BaseException as exc:  # noqa: BLE001 - handed to the reading side, which raises it
             self._put(exc)
@@ -136,6 +135,7 @@ class _CopyReader(io.RawIOBase):
             except queue.Empty:
                 if self._stop.is_set():
                     return 0  # stopped early: end of file for Arrow's read-ahead thread
+                self._hungry = True
                 continue
             if item is None:
                 self._queue.put(None)
