@@ -8,10 +8,20 @@ from channels.db import database_sync_to_async
 
 @database_sync_to_async
 def _user_for_token(raw: str):
+    """A d2d API token's user; otherwise, with OIDC on, the provider's user for an access token."""
+    from django.conf import settings
+
+    from accounts.models import TOKEN_PREFIX
     from accounts.services import token_authenticate
 
-    token = token_authenticate(raw)
-    return token.user if token else None
+    if raw.startswith(TOKEN_PREFIX):
+        token = token_authenticate(raw)
+        return token.user if token else None
+    if settings.OIDC_ENABLED:
+        from accounts.oidc import user_for_access_token
+
+        return user_for_access_token(raw)
+    return None
 
 
 def _presented_token(scope) -> str | None:
