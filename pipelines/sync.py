@@ -120,7 +120,12 @@ def sync_stream(*, job: Job, stream: Stream, source, destination, reporter: _Rep
     cursor_after = None
     if incremental and state.cursor_field == stream.cursor_field:
         cursor_after = decode_cursor(state.cursor_value, stream.columns[stream.cursor_field])
-    mode = "replace" if not incremental else ("upsert" if stream.primary_key else "append")
+    # The first incremental run (no saved cursor) replaces the stream, so the destination starts
+    # as exactly the source and a retry of that run cannot duplicate it.
+    if not incremental or cursor_after is None:
+        mode = "replace"
+    else:
+        mode = "upsert" if stream.primary_key else "append"
     generation = state.generation + 1
     where = f" after {stream.cursor_field} = {encode_cursor(cursor_after)}" if cursor_after is not None else ""
     reporter.log(f"stream {stream.key}: {stream.sync_mode} into {stream.destination_name} ({mode}){where}")
