@@ -12,6 +12,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
+from conversions.lifecycle import visible_tasks
 from conversions.models import ConversionTask
 from d2d.kernel.notify import task_group_name
 
@@ -33,7 +34,7 @@ def snapshot(task: ConversionTask) -> dict:
 
 @database_sync_to_async
 def _visible_task(user, task_id):
-    return ConversionTask.objects.for_user(user).filter(pk=task_id).first()
+    return visible_tasks(user).filter(pk=task_id).first()
 
 
 @database_sync_to_async

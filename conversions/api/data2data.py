@@ -110,7 +110,7 @@ class TaskListView(ContractView):
         query = s.TaskFilterSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         filters = query.validated_data
-        tasks = ConversionTask.objects.for_user(request.user).with_contract_status()
+        tasks = lifecycle.visible_tasks(request.user).with_contract_status()
         if "status" in filters:
             tasks = tasks.filter(status=filters["status"])
         if "stage" in filters:
