@@ -9,6 +9,7 @@ from PIL import Image, ImageDraw, ImageFont
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
+from conversions.models import ConversionTask
 from tests.conversions.support import AsgiServer, session_for
 
 pytestmark = [pytest.mark.e2e]
@@ -43,6 +44,7 @@ def test_it_streams_progress_in_order_until_completed(cluster_factory, alice_tok
                 frame = json.loads(socket.recv(timeout=30))["task"]
                 frames.append((time.monotonic() - submitted_at, frame))
                 if frame["finished"]:
+                    received_final_at = time.time()
                     break
         statuses = [frame["status"] for _, frame in frames]
         progress = [frame["progress"] for _, frame in frames]
@@ -50,6 +52,9 @@ def test_it_streams_progress_in_order_until_completed(cluster_factory, alice_tok
         assert "running" in statuses
         assert progress == sorted(progress), progress
         assert len(set(progress)) >= 4, progress  # several steps of progress, not just start and end
+        # The worker wrote the final state in another process; the socket had it within a second.
+        finished_at = ConversionTask.objects.get(pk=task["id"]).finished_at.timestamp()
+        assert 0 <= received_final_at - finished_at < 1.0
         texts = [frame["status_text"] for _, frame in frames]
         assert any("page" in text for text in texts), texts
 
