@@ -52,10 +52,15 @@ def test_it_never_shows_a_secret_in_responses_logs_or_the_admin(project_a, alice
         "/admin/pipelines/source/",
         f"/admin/pipelines/job/{job.pk}/change/",
         f"/admin/pipelines/jobtask/{task.pk}/change/",
+        "/admin/pipelines/source/add/",
+        "/admin/pipelines/job/",
+        "/admin/pipelines/jobtask/",
     ):
         page = client.get(url)
         assert page.status_code == 200, url
         assert SECRET not in page.content.decode(), url
+    form = client.get(f"/admin/pipelines/source/{job.source_id}/change/").content.decode()
+    assert MASK in form, "the config is edited masked"
 
 
 def test_it_keeps_a_masked_secret_on_update_and_replaces_a_new_one(project_a, alice, api, pg):
