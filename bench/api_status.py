@@ -80,6 +80,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--keep", action="store_true", help="keep the scratch folder (server log in stack.log)")
     args = parser.parse_args()
 
     scratch = Path(tempfile.mkdtemp(prefix="d2d-bench-api-"))
@@ -112,7 +113,9 @@ def main() -> None:
         if minimal is not None:
             minimal.terminate()
             minimal.wait(timeout=20)
-        shutil.rmtree(scratch, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(scratch, ignore_errors=True)
+    print(f"scratch folder: {scratch}" if args.keep else "", end="\n" if args.keep else "")
     print(f"minimal Django JsonResponse: {base_rate:.0f} req/s ({base_errors} errors)")
     print(f"d2d GET /api/v1/task?id=:   {d2d_rate:.0f} req/s ({d2d_errors} errors), ratio {d2d_rate / base_rate:.2f}")
     print(json.dumps({"minimal_rps": round(base_rate), "d2d_rps": round(d2d_rate), "ratio": round(d2d_rate / base_rate, 2),

@@ -5,7 +5,7 @@ import io
 import pytest
 from PIL import Image
 
-from tests.conversions.support import AsgiServer, FileServer, session_for, wait_until
+from tests.conversions.support import AsgiServer, FileServer, session_for, slow, wait_until
 
 pytestmark = [pytest.mark.e2e]
 
@@ -37,9 +37,15 @@ def add(http, base, task_id, assets, last=True):
 
 
 def test_it_gives_each_result_type(cluster_factory, alice_token, tmp_path):
-    routes = {"/red.png": png("red"), "/blue.png": png("blue"), "/notes.txt": b"not a table"}
+    routes = {
+        "/red.png": png("red"), "/blue.png": png("blue"), "/notes.txt": b"not a table",
+        "/slow.png": slow(4, png("green")), "/huge.png": b"x" * 300_000,
+    }
     with FileServer(routes) as files:
-        env = {"D2D_CONVERSIONS_URL_ALLOWLIST": files.hostport, "D2D_CONVERSIONS_IDLE_SECONDS": "2"}
+        env = {
+            "D2D_CONVERSIONS_URL_ALLOWLIST": files.hostport, "D2D_CONVERSIONS_IDLE_SECONDS": "2",
+            "D2D_CONVERSIONS_URL_TIMEOUT": "2", "D2D_CONVERSIONS_URL_MAX_BYTES": "100000",
+        }
         cluster_factory(**env)
         with AsgiServer(tmp_path / "web.log", **env) as web:
             http, base = session_for(alice_token), web.base
@@ -56,6 +62,12 @@ def test_it_gives_each_result_type(cluster_factory, alice_token, tmp_path):
             add(http, base, one, [{"file_name": "red.png", "download_url": files.url("/red.png")}], last=False)
             bad = create(http, base, "tabular")
             add(http, base, bad, [{"file_name": "notes.txt", "download_url": files.url("/notes.txt")}])
+            capped = create(http, base, "image")
+            add(http, base, capped, [
+                {"file_name": "slow.png", "download_url": files.url("/slow.png")},
+                {"file_name": "huge.png", "download_url": files.url("/huge.png")},
+                {"file_name": "red.png", "download_url": files.url("/red.png")},
+            ])
 
             done = finish(http, base, geo)
             assert done["status"] == "COMPLETED" and done["result_type"] == "JSON"
@@ -86,3 +98,10 @@ def test_it_gives_each_result_type(cluster_factory, alice_token, tmp_path):
             done = finish(http, base, bad)
             assert done["status"] == "FAILED" and "notes.txt" in done["reason"] and done["result_id"] is None
             assert http.get(f"{base}/api/v1/result", params={"id": bad}).status_code == 409
+
+            done = finish(http, base, capped)
+            assert done["status"] == "COMPLETED" and done["assets_downloaded"] == 100
+            reasons = {item["file_name"]: item["failure_reason"] for item in http.get(f"{base}/api/v1/tasks/{capped}").json()["inputs"]}
+            assert reasons["slow.png"] == "failed: took longer than 2s"
+            assert reasons["huge.png"].startswith("failed: the file is 300000 bytes; the limit is 100000")
+            assert reasons["red.png"] == ""
