@@ -5,7 +5,7 @@ import secrets
 from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
-from eth_utils import is_address, to_checksum_address
+from eth_utils import is_hex_address, to_checksum_address
 
 from compute.fetch import Fetched, FetchRefused, fetch
 from compute.keys import provider_decrypt, provider_encrypt
@@ -20,6 +20,9 @@ class FileUnavailable(DomainError):
     code = "file_unavailable"
 
 
+MAX_PRICE = Decimal(10) ** 21  # fits Order.num_tokens (40 digits, 18 decimals)
+
+
 def new_did() -> str:
     return "did:op:" + secrets.token_hex(32)
 
@@ -27,7 +30,7 @@ def new_did() -> str:
 def _address(value: str, field: str, *, required: bool = True) -> str:
     if not value and not required:
         return ""
-    if not value or not is_address(value):
+    if not isinstance(value, str) or not is_hex_address(value):
         raise DomainError(f"{field} must be an Ethereum address", field=field)
     return to_checksum_address(value)
 
@@ -50,8 +53,8 @@ def services_clean(services) -> list[dict]:
             price = Decimal(str(service.get("price", "0")))
         except InvalidOperation:
             raise DomainError(f"service {index}: price must be a number of datatokens", field="services") from None
-        if price < 0:
-            raise DomainError(f"service {index}: price cannot be negative", field="services")
+        if not price.is_finite() or price < 0 or price >= MAX_PRICE or price.as_tuple().exponent < -18:
+            raise DomainError(f"service {index}: price must be 0 to {MAX_PRICE} datatokens, 18 decimals at most", field="services")
         entry = {**service, "index": int(index) if index.isdigit() else index, "type": kind, "price": str(price)}
         if kind == ServiceType.COMPUTE:
             entry["allowRawAlgorithm"] = bool(service.get("allowRawAlgorithm", False))
@@ -156,10 +159,11 @@ def algorithm_publish(
     return algorithm
 
 
-def dataset_by_did(did: str) -> Dataset:
+def dataset_by_did(did) -> Dataset:
     if not did:
         raise DomainError("documentId is required", field="documentId")
-    dataset = Dataset.objects.filter(did=did).select_related("project").first()
+    did = str(did)
+    dataset = None if "\x00" in did else Dataset.objects.filter(did=did).select_related("project").first()
     if dataset is None:
         raise NotFound(f"no dataset with documentId {did}")
     return dataset

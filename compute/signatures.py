@@ -12,7 +12,8 @@ from decimal import Decimal, InvalidOperation
 from django.db import IntegrityError, transaction
 from eth_account import Account
 from eth_account.messages import encode_defunct
-from eth_utils import is_address, keccak, to_checksum_address
+from eth_keys.exceptions import BadSignature
+from eth_utils import is_hex_address, keccak, to_checksum_address
 
 from compute.models import Nonce
 from d2d.kernel.errors import DomainError
@@ -52,7 +53,8 @@ def sign(message: str, private_key) -> str:
 def checksum(address: str, *, field: str) -> str:
     if not address:
         raise DomainError(f"{field} is required", field=field)
-    if not is_address(address):
+    # Like Ocean's provider, any-case hex is accepted and checksummed; a wrong checksum is not refused.
+    if not isinstance(address, str) or not is_hex_address(address):
         raise DomainError(f"{field} is not an Ethereum address", field=field)
     return to_checksum_address(address)
 
@@ -69,8 +71,23 @@ def parse_nonce(raw) -> Decimal:
         raise DomainError("nonce must be a non-negative integer", field="nonce") from None
 
 
-def recover_signer(message: str, signature: str) -> str:
-    raw = (signature or "").strip().removeprefix("0x")
+def refuse_nul(value, field: str = "") -> None:
+    """PostgreSQL stores no NUL in text or JSON: refuse it as a 400 before a lookup or a save would fail."""
+    if isinstance(value, str) and "\x00" in value:
+        raise DomainError(f"{field or 'a field'} contains a NUL character", field=field or None)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            refuse_nul(key, field or str(key))
+            refuse_nul(item, field or str(key))
+    elif isinstance(value, list):
+        for item in value:
+            refuse_nul(item, field)
+
+
+def recover_signer(message: str, signature) -> str:
+    if not isinstance(signature, str):
+        raise DomainError("signature must be a hex string", field="signature")
+    raw = signature.strip().removeprefix("0x")
     try:
         data = bytearray.fromhex(raw)
     except ValueError:
@@ -81,7 +98,7 @@ def recover_signer(message: str, signature: str) -> str:
         data[64] += 27
     try:
         return Account.recover_message(encode_defunct(primitive=message_hash(message)), signature=bytes(data))
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, BadSignature):
         raise SignatureRejected("invalid signature: no signer can be recovered") from None
 
 
@@ -119,4 +136,5 @@ def signed_request_verify(endpoint: str, data: dict, *, address_field: str = "co
     if signer != address:
         raise SignatureRejected(f"signature does not match {address_field}: the message was signed by another key")
     nonce_accept(address, nonce)
+    refuse_nul(data)  # only an authentic request gets this far; its fields go to the database next
     return address

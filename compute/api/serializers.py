@@ -58,10 +58,30 @@ def status_object(job: ComputeJob, request) -> dict:
 
 # --- schema-only serializers (what the OpenAPI document shows) -------------------------------
 
+ADDRESS = r"^0x[0-9a-fA-F]{40}$"
+SIGNATURE = r"^0x[0-9a-fA-F]{130}$"
+NONCE = r"^[0-9]{1,30}$"
+
+
+def address_field(**extra):
+    return serializers.RegexField(ADDRESS, help_text="Ethereum address", **extra)
+
+
+def signature_field():
+    return serializers.RegexField(SIGNATURE, help_text="0x + 65 bytes (r, s, v) of the EIP-191 signature")
+
+
+def nonce_field():
+    return serializers.RegexField(NONCE, help_text="greater than the last nonce accepted for the address")
+
 
 class ErrorSerializer(serializers.Serializer):
     error = serializers.CharField()
     errors = serializers.DictField(required=False)
+
+
+class NonceQuerySerializer(serializers.Serializer):
+    userAddress = address_field()
 
 
 class NonceSerializer(serializers.Serializer):
@@ -70,12 +90,12 @@ class NonceSerializer(serializers.Serializer):
 
 class EncryptRequestSerializer(serializers.Serializer):
     documentId = serializers.CharField()
-    publisherAddress = serializers.CharField()
+    publisherAddress = address_field()
     document = serializers.CharField(
         help_text='JSON list of file objects, e.g. [{"url": "https://…", "contentType": "text/csv"}]'
     )
-    nonce = serializers.CharField()
-    signature = serializers.CharField()
+    nonce = nonce_field()
+    signature = signature_field()
 
 
 class EncryptResponseSerializer(serializers.Serializer):
@@ -85,9 +105,9 @@ class EncryptResponseSerializer(serializers.Serializer):
 class InitializeRequestSerializer(serializers.Serializer):
     documentId = serializers.CharField()
     serviceId = serializers.CharField()
-    serviceType = serializers.ChoiceField(choices=["access", "compute"])
-    dataToken = serializers.CharField(required=False)
-    consumerAddress = serializers.CharField()
+    serviceType = serializers.ChoiceField(choices=["access", "compute"], required=False)
+    dataToken = address_field(required=False)
+    consumerAddress = address_field()
 
 
 class QuoteSerializer(serializers.Serializer):
@@ -104,28 +124,44 @@ QuoteSerializer._declared_fields["from"] = serializers.CharField()
 class DownloadRequestSerializer(serializers.Serializer):
     documentId = serializers.CharField()
     serviceId = serializers.CharField()
-    serviceType = serializers.CharField(required=False)
-    fileIndex = serializers.IntegerField()
-    consumerAddress = serializers.CharField()
+    serviceType = serializers.ChoiceField(choices=["access"], required=False)
+    fileIndex = serializers.IntegerField(min_value=0)
+    consumerAddress = address_field()
     transferTxId = serializers.CharField()
-    nonce = serializers.CharField()
-    signature = serializers.CharField()
+    nonce = nonce_field()
+    signature = signature_field()
 
 
 class ComputeStartRequestSerializer(serializers.Serializer):
     documentId = serializers.CharField()
-    consumerAddress = serializers.CharField()
+    consumerAddress = address_field()
     serviceId = serializers.CharField()
-    serviceType = serializers.CharField(required=False, default="compute")
-    dataToken = serializers.CharField(required=False)
+    serviceType = serializers.ChoiceField(choices=["compute"], required=False)
+    dataToken = address_field(required=False)
     transferTxId = serializers.CharField()
     algorithmDid = serializers.CharField(required=False)
     algorithmMeta = serializers.JSONField(
         required=False, help_text='{"rawcode": "…", "container": {"entrypoint": "python3 $ALGO"}}'
     )
     output = serializers.JSONField(required=False)
-    nonce = serializers.CharField()
-    signature = serializers.CharField()
+    nonce = nonce_field()
+    signature = signature_field()
+
+
+class ComputeQuerySerializer(serializers.Serializer):
+    consumerAddress = address_field()
+    jobId = serializers.CharField(required=False)
+    documentId = serializers.CharField(required=False)
+    nonce = nonce_field()
+    signature = signature_field()
+
+
+class ComputeResultQuerySerializer(serializers.Serializer):
+    consumerAddress = address_field()
+    jobId = serializers.CharField()
+    index = serializers.CharField(help_text="0, 1, … or log")
+    nonce = nonce_field()
+    signature = signature_field()
 
 
 class ComputeStatusSerializer(serializers.Serializer):
@@ -141,15 +177,36 @@ class ComputeStatusSerializer(serializers.Serializer):
     resultsDid = serializers.CharField()
 
 
+class DdoSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    project = serializers.CharField()
+    metadata = serializers.JSONField()
+    publisherAddress = serializers.CharField()
+    dataToken = serializers.CharField()
+    services = serializers.ListField(child=serializers.DictField())
+    files = serializers.ListField(child=serializers.DictField())
+    encryptedFiles = serializers.CharField()
+    created = serializers.CharField()
+
+
+class AlgorithmDocumentSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    project = serializers.CharField()
+    container = serializers.DictField()
+    created = serializers.CharField()
+
+
 class DatasetPublishSerializer(serializers.Serializer):
     project = serializers.CharField()
     did = serializers.CharField(required=False, allow_blank=True)
     name = serializers.CharField()
-    metadata = serializers.JSONField(required=False)
+    metadata = serializers.DictField(required=False)
     publisherAddress = serializers.CharField(required=False, allow_blank=True)
     dataToken = serializers.CharField()
-    services = serializers.JSONField()
-    files = serializers.JSONField(required=False)
+    services = serializers.ListField(child=serializers.DictField(), min_length=1, help_text="[{index, type, price, …}]")
+    files = serializers.ListField(child=serializers.DictField(), required=False, help_text="[{url, contentType}]: stored encrypted")
     encryptedFiles = serializers.CharField(required=False, allow_blank=True)
 
 
@@ -165,3 +222,10 @@ class AlgorithmPublishSerializer(serializers.Serializer):
 
 class MarkPaidSerializer(serializers.Serializer):
     txId = serializers.CharField()
+
+
+class MarkPaidResultSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    paid = serializers.BooleanField()
+    txId = serializers.CharField()
+    provider = serializers.CharField()

@@ -2,11 +2,13 @@
 
 import json
 
-from django.http import StreamingHttpResponse
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.http import content_disposition_header
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import permissions
+from rest_framework.exceptions import MethodNotAllowed
+from rest_framework.parsers import JSONParser
 
 from accounts.models import Role
 from accounts.scoping import project_for_user
@@ -14,12 +16,14 @@ from compute import jobs, orders, services
 from compute.api import serializers as s
 from compute.keys import provider_address, provider_encrypt
 from compute.models import Algorithm, Dataset, Order
-from compute.signatures import checksum, nonce_current, signed_request_verify
+from compute.signatures import checksum, nonce_current, refuse_nul, signed_request_verify
 from d2d.kernel.api.contracts import BARE
 from d2d.kernel.api.views import ContractView
 from d2d.kernel.errors import DomainError
 
 ERRORS = {400: s.ErrorSerializer, 401: s.ErrorSerializer, 404: s.ErrorSerializer}
+STAFF_ERRORS = {code: s.ErrorSerializer for code in (400, 401, 403, 404, 409)}
+FILE = {(200, "application/octet-stream"): bytes}
 SIGNING = (
     " Signed: the message is {fields} followed by the nonce, as strings; the client personal-signs "
     "(EIP-191) keccak-256 of its UTF-8 bytes. The nonce must be greater than the last one accepted for the "
@@ -37,6 +41,12 @@ def request_fields(request) -> dict:
     if isinstance(body, dict):
         fields.update(body)
     return fields
+
+
+def live_did(did: str) -> str:
+    if "\x00" in did:
+        raise Http404()
+    return did
 
 
 class OceanView(ContractView):
@@ -57,7 +67,7 @@ def _stream(opened, name: str, content_type: str) -> StreamingHttpResponse:
 class NonceView(OceanView):
     @extend_schema(
         tags=["ocean"],
-        parameters=[OpenApiParameter("userAddress", str, required=True)],
+        parameters=[s.NonceQuerySerializer],
         responses={200: s.NonceSerializer, 400: s.ErrorSerializer},
         description="The last nonce accepted from userAddress (0 if none). Sign the next request with a greater one.",
     )
@@ -65,20 +75,24 @@ class NonceView(OceanView):
         address = request_fields(request).get("userAddress", "")
         return self.ok({"nonce": int(nonce_current(checksum(address, field="userAddress")))})
 
-    @extend_schema(tags=["ocean"], request=None, responses={200: s.NonceSerializer, 400: s.ErrorSerializer},
-                   parameters=[OpenApiParameter("userAddress", str, required=True)], description="As GET (002's example posts).")
+    @extend_schema(
+        tags=["ocean"], parameters=[s.NonceQuerySerializer], request=None,
+        responses={200: s.NonceSerializer, 400: s.ErrorSerializer}, description="As GET (002's example posts).",
+    )
     def post(self, request):
         return self.get(request)
 
 
+ENCRYPT_DESCRIPTION = (
+    "Encrypt a files document with the provider's secp256k1 key (ECIES); only the provider can decrypt it. "
+    "Publish the answer as a dataset's encryptedFiles." + SIGNING.format(fields="documentId") + " The signer is publisherAddress."
+)
+
+
 class EncryptView(OceanView):
     @extend_schema(
-        tags=["ocean"],
-        request=s.EncryptRequestSerializer,
-        responses={200: s.EncryptResponseSerializer, **ERRORS},
-        description="Encrypt a files document with the provider's secp256k1 key (ECIES); only the provider can "
-        "decrypt it. Publish the answer as a dataset's encryptedFiles." + SIGNING.format(fields="documentId")
-        + " The signer is publisherAddress.",
+        tags=["ocean"], request=s.EncryptRequestSerializer, responses={200: s.EncryptResponseSerializer, **ERRORS},
+        description=ENCRYPT_DESCRIPTION,
     )
     def post(self, request):
         data = request_fields(request)
@@ -92,19 +106,24 @@ class EncryptView(OceanView):
             document = json.dumps(document)
         return self.ok({"encryptedDocument": provider_encrypt(document.encode())})
 
-    @extend_schema(tags=["ocean"], parameters=[OpenApiParameter(name, str) for name in s.EncryptRequestSerializer().fields],
-                   responses={200: s.EncryptResponseSerializer, **ERRORS}, description="As POST, fields in the query string.")
+    @extend_schema(
+        tags=["ocean"], parameters=[s.EncryptRequestSerializer], responses={200: s.EncryptResponseSerializer, **ERRORS},
+        description=ENCRYPT_DESCRIPTION + " Fields in the query string.",
+    )
     def get(self, request):
         return self.post(request)
 
 
+INITIALIZE_DESCRIPTION = (
+    "A quote: transfer numTokens of dataToken from consumerAddress to the provider ('to'), then pass the "
+    "transaction id as transferTxId to download or compute. Not signed; records the order."
+)
+
+
 class InitializeView(OceanView):
     @extend_schema(
-        tags=["ocean"],
-        request=s.InitializeRequestSerializer,
-        responses={200: s.QuoteSerializer, **ERRORS},
-        description="A quote: transfer numTokens of dataToken from consumerAddress to the provider ('to'), then "
-        "pass the transaction id as transferTxId to download or compute. Not signed; records the order.",
+        tags=["ocean"], request=s.InitializeRequestSerializer, responses={200: s.QuoteSerializer, **ERRORS},
+        description=INITIALIZE_DESCRIPTION,
     )
     def post(self, request):
         data = request_fields(request)
@@ -125,21 +144,26 @@ class InitializeView(OceanView):
             }
         )
 
-    @extend_schema(tags=["ocean"], parameters=[OpenApiParameter(name, str) for name in s.InitializeRequestSerializer().fields],
-                   responses={200: s.QuoteSerializer, **ERRORS}, description="As POST, fields in the query string.")
+    @extend_schema(
+        tags=["ocean"], parameters=[s.InitializeRequestSerializer], responses={200: s.QuoteSerializer, **ERRORS},
+        description=INITIALIZE_DESCRIPTION + " Fields in the query string.",
+    )
     def get(self, request):
         return self.post(request)
 
 
+DOWNLOAD_DESCRIPTION = (
+    "Stream file fileIndex of the dataset; its URL is never shown. Needs a paid order (transferTxId) for this "
+    'consumer and access service: 400 {"error": "no paid order …"} otherwise; a fileIndex outside the files list '
+    'is 400 {"error": "fileIndex N does not exist …"}; 502 when the file\'s own server fails.'
+    + SIGNING.format(fields="documentId")
+)
+
+
 class DownloadView(OceanView):
     @extend_schema(
-        tags=["ocean"],
-        parameters=[OpenApiParameter(name, str) for name in s.DownloadRequestSerializer().fields],
-        responses={(200, "application/octet-stream"): bytes, **ERRORS},
-        description="Stream file fileIndex of the dataset; its URL is never shown. Needs a paid order "
-        "(transferTxId) for this consumer and access service: 400 {\"error\": \"no paid order …\"} otherwise; "
-        "a fileIndex outside the files list is 400 {\"error\": \"fileIndex N does not exist …\"}."
-        + SIGNING.format(fields="documentId"),
+        tags=["ocean"], parameters=[s.DownloadRequestSerializer], responses={**FILE, **ERRORS, 502: s.ErrorSerializer},
+        description=DOWNLOAD_DESCRIPTION,
     )
     def get(self, request):
         data = request_fields(request)
@@ -158,20 +182,19 @@ class DownloadView(OceanView):
         return response
 
     @extend_schema(
-        tags=["ocean"],
-        request=s.DownloadRequestSerializer,
-        responses={(200, "application/octet-stream"): bytes, **ERRORS},
-        description="As GET, fields in the body.",
+        tags=["ocean"], request=s.DownloadRequestSerializer, responses={**FILE, **ERRORS, 502: s.ErrorSerializer},
+        description=DOWNLOAD_DESCRIPTION + " Fields in the body.",
     )
     def post(self, request):
         return self.get(request)
 
 
+STATUS_LIST = {200: s.ComputeStatusSerializer(many=True), **ERRORS}
+
+
 class ComputeView(OceanView):
     @extend_schema(
-        tags=["ocean"],
-        request=s.ComputeStartRequestSerializer,
-        responses={200: s.ComputeStatusSerializer(many=True), **ERRORS},
+        tags=["ocean"], request=s.ComputeStartRequestSerializer, responses=STATUS_LIST,
         description="Start a job running algorithmDid (takes precedence) or algorithmMeta.rawcode over the dataset's "
         "files in a sandbox without network. Needs a paid order of the compute service (transferTxId)."
         + SIGNING.format(fields="consumerAddress + documentId"),
@@ -181,9 +204,7 @@ class ComputeView(OceanView):
         return self.ok([s.status_object(job, request)])
 
     @extend_schema(
-        tags=["ocean"],
-        parameters=[OpenApiParameter(name, str) for name in ("consumerAddress", "jobId", "documentId", "nonce", "signature")],
-        responses={200: s.ComputeStatusSerializer(many=True), **ERRORS},
+        tags=["ocean"], parameters=[s.ComputeQuerySerializer], responses=STATUS_LIST,
         description="The signer's jobs, narrowed by jobId and documentId. Status: 1 started, 2 configuring volumes, "
         "3 running, 4 filtering, 5 publishing, 6 completed, 7 stopped (by request or a limit; statusText gives the "
         "reason), 8 deleted. Result URLs need the owner's signature (see computeResult)."
@@ -194,10 +215,7 @@ class ComputeView(OceanView):
         return self.ok([s.status_object(job, request) for job in found])
 
     @extend_schema(
-        tags=["ocean"],
-        parameters=[OpenApiParameter(name, str) for name in ("consumerAddress", "jobId", "documentId", "nonce", "signature")],
-        request=None,
-        responses={200: s.ComputeStatusSerializer(many=True), **ERRORS},
+        tags=["ocean"], parameters=[s.ComputeQuerySerializer], request=None, responses=STATUS_LIST,
         description="Stop the signer's matching jobs (status 7); a running sandbox is killed within a second."
         + SIGNING.format(fields="consumerAddress + jobId + documentId"),
     )
@@ -205,10 +223,7 @@ class ComputeView(OceanView):
         return self.ok([s.status_object(job, request) for job in jobs.compute_stop(data=request_fields(request))])
 
     @extend_schema(
-        tags=["ocean"],
-        parameters=[OpenApiParameter(name, str) for name in ("consumerAddress", "jobId", "documentId", "nonce", "signature")],
-        request=None,
-        responses={200: s.ComputeStatusSerializer(many=True), **ERRORS},
+        tags=["ocean"], parameters=[s.ComputeQuerySerializer], request=None, responses=STATUS_LIST,
         description="Stop the signer's matching jobs and delete their results and algorithm log (status 8)."
         + SIGNING.format(fields="consumerAddress + jobId + documentId"),
     )
@@ -218,9 +233,7 @@ class ComputeView(OceanView):
 
 class ComputeResultView(OceanView):
     @extend_schema(
-        tags=["ocean"],
-        parameters=[OpenApiParameter(name, str) for name in ("consumerAddress", "jobId", "index", "nonce", "signature")],
-        responses={(200, "application/octet-stream"): bytes, **ERRORS},
+        tags=["ocean"], parameters=[s.ComputeResultQuerySerializer], responses={**FILE, **ERRORS},
         description="One result file of a job (index 0, 1, …) or its algorithm log (index=log); only the job's "
         "owner can open it. The URLs in resultsUrls and algorithmLogUrl carry consumerAddress, jobId and index: "
         "add nonce and signature." + SIGNING.format(fields="consumerAddress + jobId + index"),
@@ -232,10 +245,12 @@ class ComputeResultView(OceanView):
 
 
 class DdoView(OceanView):
-    @extend_schema(tags=["ocean"], responses={200: dict, 404: s.ErrorSerializer})
+    @extend_schema(
+        tags=["ocean"], responses={200: s.DdoSerializer, 404: s.ErrorSerializer},
+        description="A published DID document, as a consumer needs it: services, prices, datatoken; file URLs only encrypted.",
+    )
     def get(self, request, did: str):
-        """A published DID document, as a consumer needs it (services, prices, datatoken; URLs encrypted)."""
-        return self.ok(s.ddo(services.dataset_by_did(did)))
+        return self.ok(s.ddo(services.dataset_by_did(live_did(did))))
 
 
 # --- staff publishing API ------------------------------------------------------------------------
@@ -244,10 +259,17 @@ class DdoView(OceanView):
 class StaffView(ContractView):
     contract = BARE
     permission_classes = [permissions.IsAdminUser]
+    parser_classes = [JSONParser]
+
+    def initial(self, request, *args, **kwargs):
+        # A method the view lacks is 405 for everyone, before the staff check would say 403.
+        if not hasattr(self, request.method.lower()):
+            raise MethodNotAllowed(request.method)
+        super().initial(request, *args, **kwargs)
 
 
 class DatasetListView(StaffView):
-    @extend_schema(tags=["ocean-staff"], responses={200: dict})
+    @extend_schema(tags=["ocean-staff"], responses={200: s.DdoSerializer(many=True), **STAFF_ERRORS})
     def get(self, request):
         datasets = Dataset.objects.for_user(request.user).select_related("project")
         return self.ok([s.ddo(dataset) for dataset in datasets])
@@ -255,7 +277,7 @@ class DatasetListView(StaffView):
     @extend_schema(
         tags=["ocean-staff"],
         request=s.DatasetPublishSerializer,
-        responses={201: dict, **ERRORS},
+        responses={201: s.DdoSerializer, **STAFF_ERRORS},
         description="Publish a dataset (staff, editor of the project). files (with URLs) are encrypted before they "
         "are stored; or pass encryptedFiles from /api/v1/services/encrypt.",
     )
@@ -263,8 +285,10 @@ class DatasetListView(StaffView):
         payload = s.DatasetPublishSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
+        project = project_for_user(request.user, data["project"], role=Role.EDITOR)
+        refuse_nul(data)
         dataset = services.dataset_publish(
-            project=project_for_user(request.user, data["project"], role=Role.EDITOR),
+            project=project,
             did=data.get("did", ""),
             name=data["name"],
             metadata=data.get("metadata") or {},
@@ -280,31 +304,35 @@ class DatasetListView(StaffView):
 
 class DatasetDetailView(StaffView):
     def _dataset(self, request, did: str, role=None) -> Dataset:
-        return get_object_or_404(Dataset.objects.for_user(request.user, role=role), did=did)
+        return get_object_or_404(Dataset.objects.for_user(request.user, role=role), did=live_did(did))
 
-    @extend_schema(tags=["ocean-staff"], responses={200: dict, 404: s.ErrorSerializer})
+    @extend_schema(tags=["ocean-staff"], responses={200: s.DdoSerializer, **STAFF_ERRORS})
     def get(self, request, did: str):
         return self.ok(s.ddo(self._dataset(request, did)))
 
-    @extend_schema(tags=["ocean-staff"], responses={204: None, 404: s.ErrorSerializer}, description="Soft delete.")
+    @extend_schema(tags=["ocean-staff"], responses={204: None, **STAFF_ERRORS}, description="Soft delete.")
     def delete(self, request, did: str):
         self._dataset(request, did, role=Role.EDITOR).delete(by=request.user)
         return self.ok(None, status=204)
 
 
 class AlgorithmListView(StaffView):
-    @extend_schema(tags=["ocean-staff"], responses={200: dict})
+    @extend_schema(tags=["ocean-staff"], responses={200: s.AlgorithmDocumentSerializer(many=True), **STAFF_ERRORS})
     def get(self, request):
         found = Algorithm.objects.for_user(request.user).select_related("project")
         return self.ok([s.algorithm_document(algorithm) for algorithm in found])
 
-    @extend_schema(tags=["ocean-staff"], request=s.AlgorithmPublishSerializer, responses={201: dict, **ERRORS})
+    @extend_schema(
+        tags=["ocean-staff"], request=s.AlgorithmPublishSerializer, responses={201: s.AlgorithmDocumentSerializer, **STAFF_ERRORS}
+    )
     def post(self, request):
         payload = s.AlgorithmPublishSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
+        project = project_for_user(request.user, data["project"], role=Role.EDITOR)
+        refuse_nul(data)
         algorithm = services.algorithm_publish(
-            project=project_for_user(request.user, data["project"], role=Role.EDITOR),
+            project=project,
             did=data.get("did", ""),
             name=data["name"],
             code=data["code"],
@@ -318,13 +346,13 @@ class AlgorithmListView(StaffView):
 
 class AlgorithmDetailView(StaffView):
     def _algorithm(self, request, did: str, role=None) -> Algorithm:
-        return get_object_or_404(Algorithm.objects.for_user(request.user, role=role), did=did)
+        return get_object_or_404(Algorithm.objects.for_user(request.user, role=role), did=live_did(did))
 
-    @extend_schema(tags=["ocean-staff"], responses={200: dict, 404: s.ErrorSerializer})
+    @extend_schema(tags=["ocean-staff"], responses={200: s.AlgorithmDocumentSerializer, **STAFF_ERRORS})
     def get(self, request, did: str):
         return self.ok(s.algorithm_document(self._algorithm(request, did)))
 
-    @extend_schema(tags=["ocean-staff"], responses={204: None, 404: s.ErrorSerializer}, description="Soft delete.")
+    @extend_schema(tags=["ocean-staff"], responses={204: None, **STAFF_ERRORS}, description="Soft delete.")
     def delete(self, request, did: str):
         self._algorithm(request, did, role=Role.EDITOR).delete(by=request.user)
         return self.ok(None, status=204)
@@ -334,10 +362,12 @@ class OrderPaidView(StaffView):
     @extend_schema(
         tags=["ocean-staff"],
         request=s.MarkPaidSerializer,
-        responses={200: dict, **ERRORS},
+        responses={200: s.MarkPaidResultSerializer, **STAFF_ERRORS},
         description="Local ledger: record that the order was paid by transaction txId.",
     )
     def post(self, request, order_id: int):
+        if order_id > 2**63 - 1:
+            raise Http404()
         scoped = Dataset.objects.for_user(request.user, role=Role.EDITOR)
         order = get_object_or_404(Order.objects.filter(dataset__in=scoped), pk=order_id)
         payload = s.MarkPaidSerializer(data=request.data)

@@ -70,3 +70,29 @@ def test_it_accepts_v_as_0_or_1(api, consumer):
     raw[64] -= 27
     body["signature"] = "0x" + raw.hex()
     assert api(None).post("/api/v1/services/encrypt", body, format="json").status_code == 200
+
+
+def test_it_answers_401_never_500_for_signatures_no_key_made(api, consumer):
+    body = signed("encrypt", consumer, {"documentId": "did:op:x", "document": "[]"}, address_field="publisherAddress")
+    for raw in ("ff" * 64 + "1b", "00" * 64 + "1c", "ff" * 32 + "00" * 32 + "99"):
+        response = api(None).post("/api/v1/services/encrypt", {**body, "signature": "0x" + raw}, format="json")
+        assert response.status_code == 401, (raw, response.content)
+
+
+def test_it_refuses_a_signature_that_is_not_a_string_with_400(api, consumer):
+    body = signed("encrypt", consumer, {"documentId": "did:op:x", "document": "[]"}, address_field="publisherAddress")
+    response = api(None).post("/api/v1/services/encrypt", {**body, "signature": [None, None]}, format="json")
+    assert response.status_code == 400 and response.json()["error"] == "signature must be a hex string"
+
+
+def test_it_accepts_a_lowercase_address(api, consumer):
+    body = signed("encrypt", consumer, {"documentId": "did:op:x", "document": "[]"}, address_field="publisherAddress")
+    body["publisherAddress"] = consumer.address.lower()
+    assert api(None).post("/api/v1/services/encrypt", body, format="json").status_code == 200
+
+
+def test_it_answers_404_for_a_nul_in_a_document_id_and_405_for_a_method_staff_views_lack(api, consumer, alice):
+    body = {"documentId": "did:op:\x00", "serviceId": 0, "consumerAddress": consumer.address}
+    assert api(None).post("/api/v1/services/initialize", body, format="json").status_code == 404
+    assert api(None).generic("TRACE", "/api/v1/services/datasets").status_code == 405
+    assert api(alice).patch("/api/v1/services/datasets", {}, format="json").status_code == 405
