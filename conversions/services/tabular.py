@@ -52,8 +52,7 @@ def _json_batches(path: Path) -> Iterator[pa.RecordBatch]:
         table = pa_json.read_json(_as_lines(rows)) if rows else pa.table({})
         yield from table.to_batches(BATCH_ROWS)
         return
-    table = pa_json.read_json(path, read_options=pa_json.ReadOptions(block_size=16 << 20))
-    yield from table.to_batches(BATCH_ROWS)
+    yield from pa_json.open_json(path, read_options=pa_json.ReadOptions(block_size=16 << 20))
 
 
 def _as_lines(rows: list[dict]) -> pa.BufferReader:
