@@ -94,6 +94,8 @@ class Fetched:
                 if total > self.limit:
                     raise FetchRefused(f"the file is over the {self.limit}-byte limit")
                 yield chunk
+        except urllib3.exceptions.HTTPError as exc:
+            raise FetchRefused(f"the file's transfer broke off: {type(exc).__name__}") from None
         finally:
             self.response.release_conn()
 

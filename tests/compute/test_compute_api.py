@@ -95,3 +95,11 @@ def test_it_refuses_a_malformed_provider_key(monkeypatch, fresh_key_cache):
     monkeypatch.setenv("D2D_PROVIDER_PRIVATE_KEY", "not-a-key")
     with pytest.raises(ImproperlyConfigured, match="64 hex digits"):
         keys.provider_address()
+
+
+def test_it_prints_the_provider_address_and_not_the_key(capsys):
+    from django.core.management import call_command
+
+    call_command("provider_address")
+    printed = capsys.readouterr().out.strip()
+    assert printed == keys.provider_address() and keys._private_key_hex() not in printed
