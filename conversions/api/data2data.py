@@ -1,6 +1,7 @@
 """The Data 2 Data services (000): uploads, tasks, downloads and ocr, each under /api/v1/{service}/."""
 
 from django.conf import settings
+from django.core.files.uploadhandler import FileUploadHandler
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import parsers, status
 
@@ -51,14 +52,35 @@ class UploadTaskView(ContractView):
         return self.ok(_register(request, None), status=status.HTTP_201_CREATED)
 
 
+class CappedUploadHandler(FileUploadHandler):
+    """Counts the bytes of every file as they arrive and stops the upload past the limit,
+    also when the client sent no Content-Length (chunked)."""
+
+    def __init__(self, request=None, *, limit: int):
+        super().__init__(request)
+        self.limit = limit
+        self.received = 0
+
+    def receive_data_chunk(self, raw_data, start):
+        self.received += len(raw_data)
+        if self.received > self.limit:
+            raise PayloadTooLarge(f"the upload is over the limit of {self.limit} bytes")
+        return raw_data
+
+    def file_complete(self, file_size):
+        return None
+
+
 class UploadFilesView(ContractView):
     parser_classes = [parsers.MultiPartParser]
 
     def initial(self, request, *args, **kwargs):
-        # Refuse an oversized body before Django parses (and spools) it.
+        limit = settings.D2D_MAX_UPLOAD_BYTES
+        # Refuse an oversized body before Django parses (and spools) it; count the bytes when it is not declared.
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
-        if declared > settings.D2D_MAX_UPLOAD_BYTES:
-            raise PayloadTooLarge(f"the upload is {declared} bytes; the limit is {settings.D2D_MAX_UPLOAD_BYTES}")
+        if declared > limit:
+            raise PayloadTooLarge(f"the upload is {declared} bytes; the limit is {limit}")
+        request.upload_handlers.insert(0, CappedUploadHandler(request, limit=limit))
         super().initial(request, *args, **kwargs)
 
     @extend_schema(

@@ -130,3 +130,12 @@ def test_it_documents_each_service_under_its_own_prefix(api, alice):
         paths = list(document.json()["paths"])
         assert any(p.startswith(path) for p in paths), (service, paths)
         assert all(p.startswith(f"/api/v1/{service}/") for p in paths)
+
+
+def test_it_stops_an_undeclared_upload_at_the_limit(settings):
+    from conversions.api.data2data import CappedUploadHandler, PayloadTooLarge
+
+    handler = CappedUploadHandler(limit=10)
+    assert handler.receive_data_chunk(b"x" * 6, 0) == b"x" * 6
+    with pytest.raises(PayloadTooLarge):
+        handler.receive_data_chunk(b"x" * 6, 6)
