@@ -7,6 +7,7 @@ import pytest
 from django.core.management import call_command
 from PIL import Image
 from pypdf import PdfReader, PdfWriter
+from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 
 from conversions.archives import safe_extract, write_zip
 from conversions.services import service_get
@@ -76,6 +77,27 @@ def _pdf(path, pages):
     with open(path, "wb") as handle:
         writer.write(handle)
     return path
+
+
+def _text_pdf(path, text: str):
+    writer = PdfWriter()
+    page = writer.add_blank_page(width=300, height=200)
+    font = DictionaryObject(
+        {NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"), NameObject("/BaseFont"): NameObject("/Helvetica")}
+    )
+    page[NameObject("/Resources")] = DictionaryObject({NameObject("/Font"): DictionaryObject({NameObject("/F1"): writer._add_object(font)})})
+    content = DecodedStreamObject()
+    content.set_data(f"BT /F1 18 Tf 20 100 Td ({text}) Tj ET".encode())
+    page[NameObject("/Contents")] = writer._add_object(content)
+    with open(path, "wb") as handle:
+        writer.write(handle)
+    return path
+
+
+def test_it_extracts_pdf_text(tmp_path):
+    source = _text_pdf(tmp_path / "letter.pdf", "Hello from a PDF")
+    job = run_service("pdf", [InputFile("letter.pdf", source)], {"operation": "text"}, tmp_path / "t")
+    assert job.outputs[0].name == "letter.txt" and job.outputs[0].path.read_text().strip() == "Hello from a PDF"
 
 
 def test_it_merges_and_splits_pdfs(tmp_path):
