@@ -16,6 +16,16 @@ _MONTHS = {name: index for index, name in enumerate("Jan Feb Mar Apr May Jun Jul
 
 def parse_time(value: str) -> datetime:
     """An aware datetime, or ValueError naming the forms that are understood."""
+    parsed = _parse(value)
+    try:
+        # Year 1 at +14:00 or year 9999 at -05:00 has no UTC instant: it could be neither stored nor shown.
+        parsed.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"time {value!r} is out of range") from None
+    return parsed
+
+
+def _parse(value: str) -> datetime:
     text = (value or "").strip()
     match = _JAVA_DATE.match(text)
     if match:

@@ -1,10 +1,33 @@
 """Reading 003's request bodies and query strings into typed values, with its "json error" wording."""
 
+import re
+
 from labeling import conf
 from labeling.errors import AccessDenied, CreateTaskFail, JsonError
 from labeling.formatter import formatter_clean
 from labeling.models import TaskType
 from labeling.timefmt import parse_time
+
+_INTEGER = re.compile(r"-?[0-9]+")
+# The columns' ranges: PositiveIntegerField (size, goal) and the 64-bit OFFSET a page turns into.
+MAX_COUNT = 2**31 - 1
+MAX_OFFSET = 2**63 - 1
+
+
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
+def nul_check(value, what: str = "the body") -> None:
+    """PostgreSQL text and jsonb cannot hold U+0000: refuse it as bad input rather than fail to store it."""
+    if _has_nul(value):
+        raise JsonError(f"{what} contains a NUL character (\\u0000), which cannot be stored")
 
 
 def body_data(request) -> dict:
@@ -15,11 +38,15 @@ def body_data(request) -> dict:
     if "data" in body:
         if not isinstance(body["data"], dict):
             raise JsonError('"data" must be a JSON object')
+        nul_check(body["data"])
         return body["data"]
+    nul_check(body)
     return body
 
 
-def int_field(data: dict, name: str, *, required: bool = False, minimum: int | None = None) -> int | None:
+def int_field(
+    data: dict, name: str, *, required: bool = False, minimum: int | None = None, maximum: int | None = None
+) -> int | None:
     value = data.get(name)
     if value is None or value == "":
         if required:
@@ -27,12 +54,14 @@ def int_field(data: dict, name: str, *, required: bool = False, minimum: int | N
         return None
     if isinstance(value, bool):
         raise JsonError(f"{name} must be an integer")
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
         value = int(value)
     if not isinstance(value, int):
         raise JsonError(f"{name} must be an integer")
     if minimum is not None and value < minimum:
         raise JsonError(f"{name} must be at least {minimum}")
+    if maximum is not None and value > maximum:
+        raise JsonError(f"{name} must be at most {maximum}")
     return value
 
 
@@ -42,6 +71,7 @@ def text_field(data: dict, name: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise JsonError(f"{name} must be a string")
+    nul_check(value, name)
     return value
 
 
@@ -92,12 +122,12 @@ def task_fields(data: dict, *, partial: bool) -> dict:
     if "description" in data:
         fields["description"] = text_field(data, "description") or ""
     if "size" in data or not partial:
-        size = int_field(data, "size", minimum=1)
+        size = int_field(data, "size", minimum=1, maximum=MAX_COUNT)
         if size is None and partial:
             raise JsonError("size can not be null")
         fields["size"] = size if size is not None else 10
     if "goal" in data:
-        fields["goal"] = int_field(data, "goal", minimum=1)
+        fields["goal"] = int_field(data, "goal", minimum=1, maximum=MAX_COUNT)
     for name in ("start_time", "deadline"):
         if name in data:
             fields[name] = time_field(data, name)
@@ -119,4 +149,6 @@ def page_params(query) -> tuple[int, int]:
 def page(queryset, query):
     page_num, page_size = page_params(query)
     start = page_num * page_size
+    if start + page_size > MAX_OFFSET:
+        raise JsonError("pageNum is too large")
     return queryset[start : start + page_size]

@@ -67,7 +67,7 @@ class TasksView(LabelingView):
         query = request.query_params
         tasks = selectors.tasks_for_listing(
             request.user,
-            project_id=query.get("project") or None,
+            project_id=payload.text_field(query, "project") or None,
             task_type=payload.type_field(query, required=False),
         )
         tasks = selectors.with_previews(list(payload.page(tasks, query)))

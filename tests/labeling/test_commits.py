@@ -211,3 +211,13 @@ def test_it_takes_short_videos_for_collection_tasks_only(api, alice, bob, make_t
     annotation_task = make_task()
     refused = api(alice).post(f"/api/tasks/{annotation_task.pk}/pictures/", {"file": SimpleUploadedFile("clip.mp4", mp4)})
     assert refused.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "query", ["pageNum=--1", "pageNum=%C2%B2", "pageNum=100000000000000000000", "pageSize=101", "user=--5", "task=x"]
+)
+def test_it_refuses_bad_commit_queries_as_json_errors(api, bob, make_task, query):
+    make_task()
+    response = api(bob).get(f"/api/commits?{query}")
+    assert response.status_code == 400
+    assert response.json()["errors"]["title"] == "json error"

@@ -23,7 +23,17 @@ def test_it_reads_003s_time_forms(text, instant):
     assert format_time(parse_time(text)) == instant
 
 
-@pytest.mark.parametrize("text", ["", "tomorrow", "Sat Jun 30 15:04:20 CST 2018", "2018-13-01"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "tomorrow",
+        "Sat Jun 30 15:04:20 CST 2018",
+        "2018-13-01",
+        "0001-01-01T00:00:00+14:00",  # before the first UTC instant Python has
+        "Fri Dec 31 23:59:59 GMT-05:00 9999",
+    ],
+)
 def test_it_refuses_other_time_forms(text):
     with pytest.raises(ValueError):
         parse_time(text)

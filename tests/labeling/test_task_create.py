@@ -93,6 +93,13 @@ def test_it_answers_name_null_with_003s_title(api, alice, project_a):
         ({"formatter": {"tags": [{"description": "no name"}]}}, "formatter.tags[0].name can not be null"),
         ({"formatter": {"tags": [{"name": "a", "attributes": [{"name": "x", "values": [{"no": 1}]}]}]}}, "values must be"),
         ({"deadline": "2018-01-01", "start_time": "2018-02-01"}, "deadline is before start_time"),
+        ({"size": 2**31}, "size must be at most 2147483647"),
+        ({"size": "--3"}, "size must be an integer"),
+        ({"goal": 10**12}, "goal must be at most 2147483647"),
+        ({"start_time": "0001-01-01T00:00:00+14:00"}, "start_time: time '0001-01-01T00:00:00+14:00' is out of range"),
+        ({"deadline": "Fri Dec 31 23:59:59 GMT-05:00 9999"}, "is out of range"),
+        ({"name": "ca\u0000ts"}, "contains a NUL character"),
+        ({"formatter": {"tags": [{"name": "a\u0000"}]}}, "contains a NUL character"),
     ],
 )
 def test_it_refuses_bad_fields_as_json_errors(api, alice, project_a, fields, detail):

@@ -83,3 +83,20 @@ def test_it_answers_a_viewer_with_003s_403_body(api, bob, make_task):
     assert response.status_code == 403
     assert response.json()["message"] == "Access Denied"
     assert response.json()["path"] == f"/api/tasks/{task.pk}/"
+
+
+@pytest.mark.parametrize(
+    ("fields", "detail"),
+    [
+        ({"size": 10**12}, "size must be at most 2147483647"),
+        ({"deadline": "9999-12-31T23:59:59-05:00"}, "out of range"),
+        ({"description": "a\u0000b"}, "contains a NUL character"),
+    ],
+)
+def test_it_refuses_values_that_cannot_be_stored(api, alice, make_task, fields, detail):
+    task = make_task(size=4)
+    response = api(alice).patch(f"/api/tasks/{task.pk}/", {"data": {"id": task.pk, **fields}}, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"]["title"] == "json error" and detail in response.json()["errors"]["detail"]
+    task.refresh_from_db()
+    assert (task.size, task.deadline, task.description) == (4, None, "")

@@ -43,8 +43,24 @@ def test_it_hides_deleted_tasks(api, bob, make_task):
     assert api(bob).get("/api/tasks/").json() == {"data": {"tasks": []}}
 
 
-@pytest.mark.parametrize("query", ["pageNum=-1", "pageNum=x", "pageSize=0", "pageSize=100000"])
-def test_it_refuses_bad_paging(api, bob, project_a, query):
+BAD_QUERIES = [
+    "pageNum=-1",
+    "pageNum=x",
+    "pageNum=--1",
+    "pageNum=%C2%B2",  # a digit to str.isdigit, not to int()
+    "pageNum=1.5",
+    "pageNum=100000000000000000000",  # past a 64-bit OFFSET
+    "pageNum=9223372036854775807&pageSize=2",
+    "pageSize=0",
+    "pageSize=100000",
+    "type=--1",
+    "project=al%00pha",  # PostgreSQL cannot compare text with a NUL in it
+]
+
+
+@pytest.mark.parametrize("query", BAD_QUERIES)
+def test_it_refuses_bad_paging(api, bob, make_task, query):
+    make_task()
     response = api(bob).get(f"/api/tasks/?{query}")
     assert response.status_code == 400
     assert response.json()["errors"]["title"] == "json error"
