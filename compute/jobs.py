@@ -34,7 +34,7 @@ def _algorithm_meta(raw) -> dict:
 def _choose_algorithm(data: dict, service: dict) -> tuple[Algorithm | None, dict]:
     did = data.get("algorithmDid")
     if did:  # takes precedence over algorithmMeta, as 002 says
-        algorithm = Algorithm.objects.filter(did=did).first()
+        algorithm = Algorithm.objects.filter(did=str(did)).first()
         if algorithm is None:
             raise NotFound(f"no algorithm with algorithmDid {did}")
         trusted = service.get("trustedAlgorithms") or []
@@ -92,9 +92,9 @@ def compute_jobs_of(*, data: dict):
     owner = signed_request_verify("compute_status", data)
     jobs = ComputeJob.objects.filter(owner_address=owner).select_related("dataset").order_by("created_at")
     if data.get("jobId"):
-        jobs = jobs.filter(job_id=data["jobId"])
+        jobs = jobs.filter(job_id=str(data["jobId"]))
     if data.get("documentId"):
-        jobs = jobs.filter(dataset__did=data["documentId"])
+        jobs = jobs.filter(dataset__did=str(data["documentId"]))
     return jobs
 
 
@@ -141,7 +141,7 @@ def job_results_remove(*, job: ComputeJob) -> ComputeJob:
 def job_result_open(*, data: dict):
     """The owner's result file (index 0..n) or algorithm log (index "log"): (file, name)."""
     owner = signed_request_verify("compute_result", data)
-    job = ComputeJob.objects.filter(job_id=data.get("jobId") or "", owner_address=owner).first()
+    job = ComputeJob.objects.filter(job_id=str(data.get("jobId") or ""), owner_address=owner).first()
     if job is None:
         raise NotFound("no compute job of this owner with this jobId")
     index = str(data.get("index", ""))

@@ -51,7 +51,7 @@ def order_quote(*, dataset: Dataset, service: dict, consumer: str) -> Order:
 
 def order_mark_paid(*, order: Order, tx_id: str, verified_by: str = "ledger") -> Order:
     """Record a payment; a transaction id pays for one order only."""
-    tx_id = (tx_id or "").strip()
+    tx_id = str(tx_id or "").strip()
     if not tx_id:
         raise DomainError("a transaction id is required", field="tx_id")
     if Order.objects.filter(tx_id=tx_id).exclude(pk=order.pk).exists():
@@ -121,9 +121,11 @@ def verifier():
 
 def order_require_paid(*, dataset: Dataset, service: dict, consumer: str, tx_id: str) -> Order:
     """The paid order behind ``tx_id`` for this consumer and service, verifying the payment once if needed."""
-    tx_id = (tx_id or "").strip()
+    tx_id = str(tx_id or "").strip()
     if not tx_id:
         raise DomainError("transferTxId is required", field="transferTxId")
+    if len(tx_id) > 100:
+        raise DomainError("transferTxId is longer than a transaction id", field="transferTxId")
     service_index = str(service["index"])
     existing = Order.objects.filter(tx_id=tx_id).first()
     if existing is not None:
