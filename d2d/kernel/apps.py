@@ -11,5 +11,6 @@ class KernelConfig(AppConfig):
 
     def ready(self):
         from d2d.kernel import schedules
+        from d2d.kernel.api import schema  # noqa: F401  registers the OpenAPI auth extensions
 
         post_migrate.connect(schedules.ensure_housekeeping_schedules, sender=self)
