@@ -25,6 +25,7 @@ BWRAP = "/usr/bin/bwrap"
 PRLIMIT = "/usr/bin/prlimit"
 TMP_BYTES = 64 * 1024 * 1024
 LOG_TAIL_BYTES = 4000
+MAX_OUTPUT_ENTRIES = 1000  # each output becomes a stored file: bound the count, not only the bytes
 
 
 @dataclass(frozen=True)
@@ -62,15 +63,18 @@ def command_for(entrypoint: str) -> list[str]:
     return [runtimes[argv[0]], *(arg.replace("$ALGO", algo) for arg in argv[1:])]
 
 
-def output_size(folder: Path) -> int:
-    total = 0
-    for root, _dirs, names in os.walk(folder, followlinks=False):
+def output_usage(folder: Path) -> tuple[int, int]:
+    """(bytes, entries) under ``folder``, symlinks not followed."""
+    total, entries = 0, 0
+    for root, dirs, names in os.walk(folder, followlinks=False):
+        entries += len(dirs) + len(names)
         for name in names:
             try:
                 total += os.lstat(os.path.join(root, name)).st_size
             except OSError:
                 continue
-    return total
+    return total, entries
+
 
 
 def regular_files(folder: Path) -> list[Path]:
@@ -163,10 +167,13 @@ class Sandbox:
         assert self.process is not None
         code = self.process.poll()
         if code is None:
+            used, entries = output_usage(self.outputs)
             if time.monotonic() - self.started > self.limits.wall_seconds:
                 self.kill(f"wall-clock limit of {self.limits.wall_seconds} s exceeded")
-            elif output_size(self.outputs) > self.limits.output_bytes:
+            elif used > self.limits.output_bytes:
                 self.kill(f"output size limit of {self.limits.output_bytes} bytes exceeded")
+            elif entries > MAX_OUTPUT_ENTRIES:
+                self.kill(f"more than {MAX_OUTPUT_ENTRIES} files and folders in /data/outputs")
             else:
                 return None
             code = self.process.returncode
@@ -175,8 +182,11 @@ class Sandbox:
     def reason_for(self, code: int) -> str:
         if self.killed_for:
             return self.killed_for
-        if output_size(self.outputs) >= self.limits.output_bytes:
+        used, entries = output_usage(self.outputs)
+        if used >= self.limits.output_bytes:
             return f"output size limit of {self.limits.output_bytes} bytes exceeded"
+        if entries > MAX_OUTPUT_ENTRIES:
+            return f"more than {MAX_OUTPUT_ENTRIES} files and folders in /data/outputs"
         if code == 0:
             return ""
         tail = self.log_tail()

@@ -110,3 +110,8 @@ def test_it_refuses_raw_code_when_the_dataset_does_not_allow_it(api, dataset, co
     response = api(None).post("/api/v1/services/compute", signed("compute_start", consumer, fields), format="json")
     assert response.status_code == 400
     assert response.json()["error"] == "this dataset's compute service does not allow raw algorithms"
+
+
+def test_it_stops_an_algorithm_that_writes_too_many_files(dataset, consumer, limits):
+    job = run_raw(dataset, consumer, "for n in range(1500):\n    open(f'/data/outputs/{n}', 'w').close()\n")
+    assert job.stop_reason == "more than 1000 files and folders in /data/outputs" and job.results == []
