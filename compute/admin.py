@@ -5,6 +5,8 @@ import uuid
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.files.storage import default_storage
+from django.utils.html import format_html
 
 from compute.jobs import job_results_remove, job_stop
 from compute.models import Algorithm, ComputeJob, Dataset, Nonce, Order
@@ -12,6 +14,9 @@ from compute.orders import OrderNotPaid, order_mark_paid
 from compute.services import services_clean, dataset_set_files
 from d2d.kernel.admin import SoftDeleteAdmin, TrackedTaskAdmin
 from d2d.kernel.errors import DomainError
+
+
+ALGORITHM_LOG_PREVIEW = 20_000
 
 
 class DatasetForm(forms.ModelForm):
@@ -112,9 +117,18 @@ class ComputeJobAdmin(TrackedTaskAdmin):
     search_fields = ["job_id", "owner_address", "dataset__did", "stop_reason"]
     raw_id_fields = ["project", "owner", "dataset", "order", "algorithm"]
     readonly_fields = [
-        *TrackedTaskAdmin.readonly_fields, "job_id", "stage", "results", "log_path", "stop_reason", "sandbox_pid", "removed_at"
+        *TrackedTaskAdmin.readonly_fields,
+        "job_id", "stage", "results", "log_path", "algorithm_log", "stop_reason", "sandbox_pid", "removed_at",
     ]
     actions = ["stop_selected", "delete_results_selected"]
+
+    @admin.display(description="algorithm output (stdout and stderr, first 20 kB)")
+    def algorithm_log(self, obj):
+        if not obj.log_path or not default_storage.exists(obj.log_path):
+            return "(none)"
+        with default_storage.open(obj.log_path, "rb") as handle:
+            text = handle.read(ALGORITHM_LOG_PREVIEW).decode("utf-8", errors="replace")
+        return format_html('<pre style="max-height:30em;overflow:auto;white-space:pre-wrap">{}</pre>', text)
 
     def has_add_permission(self, request):
         return False  # jobs start through the signed compute endpoint, after the order check

@@ -4,6 +4,8 @@ orders are marked paid by an action."""
 import json
 
 import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.test import Client
 
 from compute.keys import provider_decrypt
@@ -27,7 +29,11 @@ def admin_client(make_user):
 def test_it_opens_every_compute_page(admin_client, dataset, row_counter, consumer, allow_file_server):
     order_quote(dataset=dataset, service=dataset.service(0), consumer=consumer.address)
     job = ComputeJob.objects.create(project=dataset.project, dataset=dataset, owner_address=consumer.address)
-    assert admin_client.get(f"/admin/compute/computejob/{job.pk}/change/").status_code == 200
+    job.log_path = default_storage.save(f"compute/{job.job_id}/algorithm.log", ContentFile(b"counted <5>\n"))
+    job.save()
+    page = admin_client.get(f"/admin/compute/computejob/{job.pk}/change/")
+    assert page.status_code == 200 and b"counted &lt;5&gt;" in page.content
+    default_storage.delete(job.log_path)
     for model in ("dataset", "algorithm", "order", "nonce", "computejob"):
         assert admin_client.get(f"/admin/compute/{model}/").status_code == 200, model
     page = admin_client.get(f"/admin/compute/dataset/{dataset.pk}/change/")
