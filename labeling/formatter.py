@@ -7,6 +7,17 @@ import nh3
 from labeling.errors import AnnotationError, JsonError
 
 
+def has_nul(value) -> bool:
+    """Whether a string anywhere in a JSON value holds U+0000, which PostgreSQL text and jsonb refuse."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(has_nul(key) or has_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(has_nul(item) for item in value)
+    return False
+
+
 def description_clean(html: str) -> str:
     """Descriptions are shown as HTML in clients: keep formatting and images, drop scripts and handlers."""
     return nh3.clean(html or "")
@@ -84,9 +95,13 @@ def annotation_read(raw) -> tuple[str, object | None]:
     if not isinstance(raw, str):
         raise AnnotationError("annotation_json must be a string (JSON or XML)")
     try:
-        return raw, json.loads(raw)
+        parsed = json.loads(raw)
     except ValueError:
         return raw, None  # XML or free text: stored as given, reviewed by a person
+    if has_nul(parsed):
+        # The text can be stored, its JSON reading cannot (PostgreSQL jsonb has no U+0000).
+        raise AnnotationError("annotation_json contains \\u0000, which cannot be stored")
+    return raw, parsed
 
 
 def annotation_check(parsed, formatter: dict, *, where: str) -> None:
@@ -98,7 +113,7 @@ def annotation_check(parsed, formatter: dict, *, where: str) -> None:
     allowed = {tag["name"]: {a["name"]: a["values"] for a in tag["attributes"]} for tag in formatter["tags"]}
     for index, tag in enumerate(parsed.get("tags", [])):
         at = f"{where}.tags[{index}]"
-        if not isinstance(tag, dict) or tag.get("name") not in allowed:
+        if not isinstance(tag, dict) or not isinstance(tag.get("name"), str) or tag["name"] not in allowed:
             name = tag.get("name") if isinstance(tag, dict) else tag
             raise AnnotationError(f"{at}: tag {name!r} is not one of the task's tags")
         attributes = allowed[tag["name"]]
@@ -108,7 +123,11 @@ def annotation_check(parsed, formatter: dict, *, where: str) -> None:
             raise AnnotationError(f"{at}.attributes must be a list")
         for number, attribute in enumerate(chosen):
             spot = f"{at}.attributes[{number}]"
-            if not isinstance(attribute, dict) or attribute.get("name") not in attributes:
+            if (
+                not isinstance(attribute, dict)
+                or not isinstance(attribute.get("name"), str)
+                or attribute["name"] not in attributes
+            ):
                 name = attribute.get("name") if isinstance(attribute, dict) else attribute
                 raise AnnotationError(f"{spot}: attribute {name!r} is not one of tag {tag['name']!r}'s attributes")
             values = attribute.get("values", [])

@@ -129,13 +129,13 @@ def picture_url(picture: Picture, *, base: str) -> str:
 
 def picture_id_from_url(url: str) -> int | None:
     """Which picture a URL handed out earlier names (any host: clients may reach us by another name)."""
-    if isinstance(url, int):
+    if isinstance(url, int) and not isinstance(url, bool):
         return url
     if not isinstance(url, str) or not url:
         return None
     try:
         match = resolve(urlsplit(url).path)
-    except Resolver404:
+    except (Resolver404, ValueError):  # ValueError: urlsplit on "http://[not-an-address/"
         return None
     if match.view_name != "labeling:picture-file":
         return None

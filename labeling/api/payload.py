@@ -4,7 +4,7 @@ import re
 
 from labeling import conf
 from labeling.errors import AccessDenied, CreateTaskFail, JsonError
-from labeling.formatter import formatter_clean
+from labeling.formatter import formatter_clean, has_nul
 from labeling.models import TaskType
 from labeling.timefmt import parse_time
 
@@ -14,19 +14,9 @@ MAX_COUNT = 2**31 - 1
 MAX_OFFSET = 2**63 - 1
 
 
-def _has_nul(value) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(item) for item in value)
-    return False
-
-
 def nul_check(value, what: str = "the body") -> None:
     """PostgreSQL text and jsonb cannot hold U+0000: refuse it as bad input rather than fail to store it."""
-    if _has_nul(value):
+    if has_nul(value):
         raise JsonError(f"{what} contains a NUL character (\\u0000), which cannot be stored")
 
 

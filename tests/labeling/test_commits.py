@@ -221,3 +221,26 @@ def test_it_refuses_bad_commit_queries_as_json_errors(api, bob, make_task, query
     response = api(bob).get(f"/api/commits?{query}")
     assert response.status_code == 400
     assert response.json()["errors"]["title"] == "json error"
+
+
+@pytest.mark.parametrize(
+    ("item", "detail"),
+    [
+        ({"picture_url": "http://[not-an-address/x.png", "annotation_json": "{}"}, "is not a picture of commit"),
+        ({"annotation_json": json.dumps({"tags": [{"name": ["tag1"]}]})}, "is not one of the task's tags"),
+        (
+            {"annotation_json": json.dumps({"tags": [{"name": "tag1", "attributes": [{"name": {"a": 1}}]}]})},
+            "attribute {'a': 1} is not one of tag",
+        ),
+        ({"annotation_json": '{"tags": [], "note": "\\u0000"}'}, "annotation_json contains \\u0000"),
+        ({"annotation_json": "<a>\u0000</a>"}, "contains a NUL character"),
+    ],
+)
+def test_it_refuses_malformed_results_without_storing_any(api, bob, make_task, item, detail):
+    task = make_task(pictures=1, size=1, formatter=FORMATTER)
+    data = apply(api(bob), task.pk)
+    item = {"picture_url": data["pictures"][0], **item}
+    response = upload(api(bob), data["commit_id"], [item])
+    assert response.status_code == 400, response.content
+    assert detail in response.json()["errors"]["detail"]
+    assert not Annotation.objects.exists() and Commit.objects.get().status == "open"

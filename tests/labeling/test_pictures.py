@@ -201,3 +201,13 @@ def test_it_answers_file_not_found_for_a_missing_remote_picture(api, alice, make
     assert response.status_code == 404
     assert response.json()["errors"]["title"] == "File not found"
     assert response.json()["errors"]["detail"].startswith("picture url not exists")
+
+
+def test_it_reads_picture_ids_only_from_our_urls_and_integers():
+    from labeling.pictures import picture_id_from_url
+
+    assert picture_id_from_url("http://any.host/api/tasks/3/pictures/7/x.png") == 7
+    assert picture_id_from_url(7) == 7
+    assert picture_id_from_url(True) is None  # a bool is an int to Python, not a picture id
+    assert picture_id_from_url("http://[not-an-address/api/tasks/3/pictures/7/x.png") is None
+    assert picture_id_from_url("http://any.host/api/tasks/3/") is None
