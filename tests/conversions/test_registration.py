@@ -66,3 +66,8 @@ def test_it_answers_unknown_000_task_paths_in_000s_shape(api, alice, project_a):
     assert response.status_code == 404 and "error" in response.json() and "success" not in response.json()
     response = api(alice).get("/api/v1/task?id=not-a-task")
     assert response.status_code == 404 and response.json()["success"] is False
+
+
+def test_it_needs_the_id_parameter(api, alice, project_a):
+    response = api(alice).get("/api/v1/task")
+    assert response.status_code == 400 and response.json()["success"] is False and "id" in response.json()["message"]

@@ -29,8 +29,8 @@ def redis_url(tmp_path):
 
 
 def test_it_pushes_the_final_state_at_once_through_redis(cluster_factory, alice_token, redis_url, tmp_path):
-    # Polling once a second would deliver the final frame 0.5 s late on average; the group message wakes it at once.
-    env = {"REDIS_URL": redis_url, "D2D_CONVERSIONS_WS_POLL_MS": "1000"}
+    # Polling every 5 s would deliver the final frame 2.5 s late on average; the group message wakes it at once.
+    env = {"REDIS_URL": redis_url, "D2D_CONVERSIONS_WS_POLL_MS": "5000"}
     cluster_factory(**env)
     with AsgiServer(tmp_path / "web.log", **env) as web:
         http = session_for(alice_token)
@@ -47,4 +47,4 @@ def test_it_pushes_the_final_state_at_once_through_redis(cluster_factory, alice_
                 received = time.time()
             assert frame["stage"] == "COMPLETED"
             delays.append(received - ConversionTask.objects.get(pk=task["id"]).finished_at.timestamp())
-    assert max(delays) < 0.5, delays
+    assert max(delays) < 1.0, delays
