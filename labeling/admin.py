@@ -193,7 +193,9 @@ class CommitAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "task__name", "review_note"]
     raw_id_fields = ["task", "user", "reviewed_by"]
     date_hierarchy = "created_at"
-    readonly_fields = ["task", "user", "size", "created_at", "uploaded_at", "reviewed_at", "reviewed_by"]
+    # status changes only through the actions (services): an edited status would skip the holds and the
+    # one-open-commit rule.
+    readonly_fields = ["task", "user", "status", "size", "created_at", "uploaded_at", "reviewed_at", "reviewed_by"]
     inlines = [AnnotationInline, PictureHoldInline]
     actions = ["accept_selected", "reject_selected", "expire_due"]
 

@@ -90,7 +90,9 @@ def export_coco(task: LabelingTask, *, base: str, accepted_only: bool = False) -
 
 
 def _coco_annotation(number: int, annotation: Annotation, category_id: int, tag: dict) -> dict:
-    points = [point for point in tag.get("position") or [] if isinstance(point, list) and len(point) == 2]
+    # Without a formatter results are stored unchecked: only [x, y] pairs of numbers make geometry.
+    position = tag.get("position")
+    points = [point for point in position if _is_point(point)] if isinstance(position, list) else []
     segmentation: list = []
     if len(points) >= 2:
         xs, ys = [p[0] for p in points], [p[1] for p in points]
@@ -118,3 +120,11 @@ def _coco_annotation(number: int, annotation: Annotation, category_id: int, tag:
         "attributes": attributes,
         "commit_id": annotation.commit_id,
     }
+
+
+def _is_point(point) -> bool:
+    return (
+        isinstance(point, list)
+        and len(point) == 2
+        and all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in point)
+    )

@@ -162,3 +162,53 @@ def test_it_adds_checked_pictures_in_the_admin(staff, make_task):
 
     bad = staff.post("/admin/labeling/picture/add/", {**form, "file": SimpleUploadedFile("x.png", b"nope")})
     assert bad.status_code == 200 and Picture.objects.count() == 1
+
+
+def test_it_exports_unchecked_results_of_a_task_without_formatter(api, alice, bob, make_task):
+    """Without a formatter nothing checks positions; COCO keeps the numeric points and skips the rest."""
+    task = make_task(pictures=1, size=1)
+    data = api(bob).post("/api/tasks/apply/", {"data": {"task_id": task.pk}}, format="json").json()["data"]
+    result = {
+        "tags": [
+            {"name": "mixed", "position": [[0, "a"], [1, 2], [5, 6]]},
+            {"name": "scalar", "position": 5},
+            {"name": "words", "position": [["a", "b"], ["c", "d"]]},
+            {"name": "flags", "position": [[True, False], [3, 4]]},
+        ]
+    }
+    results = [{"picture_url": data["pictures"][0], "annotation_json": json.dumps(result)}]
+    body = {"data": {"commit_id": data["commit_id"], "result": results}}
+    assert api(bob).post("/api/commits/", body, format="json").status_code == 201
+    response = api(alice).get(f"/api/tasks/{task.pk}/export/coco/")
+    assert response.status_code == 200
+    boxes = {annotation["category_id"]: annotation["bbox"] for annotation in response.json()["annotations"]}
+    names = {category["id"]: category["name"] for category in response.json()["categories"]}
+    assert {names[number]: box for number, box in boxes.items()} == {
+        "mixed": [1, 2, 4, 4],
+        "scalar": [0, 0, 0, 0],
+        "words": [0, 0, 0, 0],
+        "flags": [3, 4, 0, 0],
+    }
+
+
+def test_it_changes_a_commits_status_only_through_the_review_actions(api, bob, staff, make_task):
+    """An editable status would let the admin reopen a commit beside the user's open one (a unique-index 500)."""
+    task = make_task(pictures=2, size=1)
+    api(bob).post("/api/tasks/apply/", {"data": {"task_id": task.pk}}, format="json")
+    Commit.objects.update(status="uploaded")
+    api(bob).post("/api/tasks/apply/", {"data": {"task_id": task.pk}}, format="json")
+    uploaded = Commit.objects.get(status="uploaded")
+    form = {
+        "status": "open",
+        "expires_at_0": "2030-01-01",
+        "expires_at_1": "00:00:00",
+        "review_note": "looked at it",
+        "annotations-TOTAL_FORMS": "0",
+        "annotations-INITIAL_FORMS": "0",
+        "holds-TOTAL_FORMS": "0",
+        "holds-INITIAL_FORMS": "0",
+    }
+    response = staff.post(f"/admin/labeling/commit/{uploaded.pk}/change/", form)
+    assert response.status_code == 302
+    uploaded.refresh_from_db()
+    assert uploaded.status == "uploaded" and uploaded.review_note == "looked at it"
