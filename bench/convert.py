@@ -120,7 +120,7 @@ def make_csv(path: Path, megabytes: int) -> int:
     rng = np.random.default_rng(7)
     rows = 200_000
     target = megabytes * 1024 * 1024
-    with pa_csv.CSVWriter(path, schema=None or _schema()) as writer:
+    with pa_csv.CSVWriter(path, schema=_schema()) as writer:
         written, start = 0, 0
         while path.stat().st_size < target:
             ids = np.arange(start, start + rows)
