@@ -11,6 +11,7 @@ from accounts.scoping import project_for_user
 from conversions import files
 from conversions.models import ConversionTask, InputAsset, Stage
 from conversions.services import service_get
+from conversions.services.base import extension_of
 from d2d.kernel.errors import Conflict, DomainError, NotFound, PermissionDenied
 from d2d.kernel.models import ACTIVE_STATUSES
 from d2d.kernel.runner import task_cancel, task_enqueue, task_transition
@@ -131,6 +132,13 @@ def assets_add(*, task: ConversionTask, assets: list[dict], last_batch: bool = F
 
 def files_upload(*, task: ConversionTask, uploads) -> list[InputAsset]:
     """000 uploads: store each file under a generated name; the client's name is kept only as a label."""
+    declared = service_get(task.service)
+    for upload in uploads:
+        ext = extension_of(upload.name or "")
+        # ZIPs are expanded at processing time; tabular's "from" parameter names the format itself.
+        if ext != "zip" and not task.params.get("from") and ext not in declared.accepts:
+            accepted = ", ".join(declared.accepts)
+            raise DomainError(f"{upload.name}: the {declared.name} service accepts {accepted} (or a ZIP of them)", field="files")
     total = sum(upload.size for upload in uploads)
     if total > settings.D2D_MAX_UPLOAD_BYTES:
         raise DomainError(f"uploads total {total} bytes; the limit is {settings.D2D_MAX_UPLOAD_BYTES}", field="files")

@@ -139,3 +139,11 @@ def test_it_stops_an_undeclared_upload_at_the_limit(settings):
     assert handler.receive_data_chunk(b"x" * 6, 0) == b"x" * 6
     with pytest.raises(PayloadTooLarge):
         handler.receive_data_chunk(b"x" * 6, 6)
+
+
+def test_it_refuses_an_upload_the_service_does_not_accept(api, alice, project_a):
+    client = api(alice)
+    task = client.post("/api/v1/ocr/tasks", {}, format="json").json()
+    response = upload(client, task["id"], ("notes.docx", b"PK..."))
+    assert response.status_code == 400 and "notes.docx" in response.json()["error"] and "png" in response.json()["error"]
+    assert not ConversionTask.objects.get(pk=task["id"]).inputs.exists()
