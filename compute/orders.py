@@ -17,6 +17,8 @@ from eth_utils import keccak, to_checksum_address
 from compute import conf
 from compute.keys import provider_address
 from compute.models import Dataset, Order
+from compute.services import dataset_by_did, dataset_service
+from compute.signatures import checksum, nonce_current
 from d2d.kernel.errors import DomainError
 
 TRANSFER_TOPIC = "0x" + keccak(text="Transfer(address,address,uint256)").hex()
@@ -47,6 +49,24 @@ def order_quote(*, dataset: Dataset, service: dict, consumer: str) -> Order:
         datatoken_address=dataset.datatoken_address,
         num_tokens=Decimal(str(service.get("price", 0))),
     )
+
+
+def order_initialize(*, data: dict) -> dict:
+    """002's initialize: check the request, record the quote, answer {from, to, numTokens, dataToken, nonce}."""
+    consumer = checksum(data.get("consumerAddress", ""), field="consumerAddress")
+    dataset = dataset_by_did(data.get("documentId"))
+    service = dataset_service(dataset, data.get("serviceId"), data.get("serviceType") or None)
+    token = data.get("dataToken")
+    if token and checksum(token, field="dataToken") != dataset.datatoken_address:
+        raise DomainError("dataToken is not this dataset's datatoken", field="dataToken")
+    order = order_quote(dataset=dataset, service=service, consumer=consumer)
+    return {
+        "from": consumer,
+        "to": order.provider_address,
+        "numTokens": token_amount_number(order.num_tokens),
+        "dataToken": order.datatoken_address,
+        "nonce": int(nonce_current(consumer)),
+    }
 
 
 def order_mark_paid(*, order: Order, tx_id: str, verified_by: str = "ledger") -> Order:

@@ -44,6 +44,7 @@ def request_fields(request) -> dict:
 
 
 def live_did(did: str) -> str:
+    """A DID from the path; one holding NUL cannot exist (PostgreSQL stores none): 404 without a query."""
     if "\x00" in did:
         raise Http404()
     return did
@@ -126,23 +127,7 @@ class InitializeView(OceanView):
         description=INITIALIZE_DESCRIPTION,
     )
     def post(self, request):
-        data = request_fields(request)
-        consumer = checksum(data.get("consumerAddress", ""), field="consumerAddress")
-        dataset = services.dataset_by_did(data.get("documentId"))
-        service = services.dataset_service(dataset, data.get("serviceId"), data.get("serviceType") or None)
-        token = data.get("dataToken")
-        if token and checksum(token, field="dataToken") != dataset.datatoken_address:
-            raise DomainError("dataToken is not this dataset's datatoken", field="dataToken")
-        order = orders.order_quote(dataset=dataset, service=service, consumer=consumer)
-        return self.ok(
-            {
-                "from": consumer,
-                "to": order.provider_address,
-                "numTokens": orders.token_amount_number(order.num_tokens),
-                "dataToken": order.datatoken_address,
-                "nonce": int(nonce_current(consumer)),
-            }
-        )
+        return self.ok(orders.order_initialize(data=request_fields(request)))
 
     @extend_schema(
         tags=["ocean"], parameters=[s.InitializeRequestSerializer], responses={200: s.QuoteSerializer, **ERRORS},
