@@ -61,8 +61,10 @@ def provider_metadata() -> dict:
         )
         response.raise_for_status()
         document = response.json()
-        if document.get("issuer", "").rstrip("/") != issuer:
-            named = document.get("issuer")
+        if not isinstance(document, dict):
+            raise ImproperlyConfigured(f"{issuer}/.well-known/openid-configuration is not a JSON object")
+        named = document.get("issuer")
+        if not isinstance(named, str) or named.rstrip("/") != issuer:
             raise ImproperlyConfigured(f"OIDC_OP_ISSUER is {issuer!r} but the provider calls itself {named!r}")
         _metadata.update(issuer=issuer, fetched_at=time.monotonic(), document=document)
         return document
@@ -333,10 +335,14 @@ class OIDCBearerAuthentication(OIDCAuthentication):
 
 
 def user_for_access_token(access_token: str):
-    """For callers outside DRF (websocket auth): the token's user, or None when the provider refuses it."""
+    """For callers outside DRF (websocket auth): the token's user, or None when it cannot be vouched for.
+
+    A provider that cannot be reached also gives None (logged in _validate): outside DRF there is no
+    503 to answer, and an exception would tear down the websocket handshake instead of refusing it.
+    """
     try:
         return OIDCBearerAuthentication().user_for(access_token)
-    except exceptions.AuthenticationFailed:
+    except (exceptions.AuthenticationFailed, ProviderUnavailable):
         return None
 
 

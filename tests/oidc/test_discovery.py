@@ -60,3 +60,40 @@ def test_it_offers_the_same_check_to_callers_outside_drf(provider, db):
     with issuer_only(provider):
         assert oidc.user_for_access_token(token).username == "nora"
         assert oidc.user_for_access_token(f"unknown-{token[:8]}") is None
+
+
+@pytest.mark.parametrize("document", [b'{"issuer": null}', b'["not", "an", "object"]', b'{"userinfo_endpoint": "x"}'])
+def test_it_answers_503_for_a_discovery_document_it_cannot_use(db, document):
+    """A broken provider is an outage (503), never a 500 from inside the authentication class."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from rest_framework.exceptions import APIException
+
+    class Discovery(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(document)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Discovery)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    token = f"discovery-{document.hex()}"
+    cache.delete(oidc.token_cache_key(token))
+    request = APIRequestFactory().get("/auth", HTTP_AUTHORIZATION=f"Bearer {token}")
+    issuer = f"http://127.0.0.1:{server.server_address[1]}/o"
+    try:
+        with override_settings(
+            OIDC_OP_ISSUER=issuer, OIDC_OP_AUTHORIZATION_ENDPOINT="", OIDC_OP_TOKEN_ENDPOINT="",
+            OIDC_OP_USER_ENDPOINT="", OIDC_OP_JWKS_ENDPOINT="",
+        ):
+            with pytest.raises(APIException) as raised:
+                oidc.OIDCBearerAuthentication().authenticate(request)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert isinstance(raised.value, oidc.ProviderUnavailable) and raised.value.status_code == 503
