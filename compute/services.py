@@ -10,6 +10,7 @@ from eth_utils import is_hex_address, to_checksum_address
 from compute.fetch import Fetched, FetchRefused, fetch
 from compute.keys import provider_decrypt, provider_encrypt
 from compute.models import Algorithm, Dataset, ServiceType
+from compute.signatures import signed_request_verify
 from d2d.kernel.errors import Conflict, DomainError, NotFound
 
 
@@ -196,3 +197,31 @@ def dataset_file_open(*, dataset: Dataset, file_index) -> tuple[Fetched, str]:
         raise FileUnavailable(f"file {index} cannot be served: {exc.message}") from None
     name = str(item.get("name") or f"{dataset.did.rsplit(':', 1)[-1][:16]}-{index}")
     return opened, name
+
+
+def document_encrypt(*, data: dict) -> str:
+    """002's encrypt: a signed request from the publisher; only the provider can decrypt the answer."""
+    if not data.get("documentId"):
+        raise DomainError("documentId is required", field="documentId")
+    signed_request_verify("encrypt", data, address_field="publisherAddress")
+    document = data.get("document")
+    if not document:
+        raise DomainError("document is required", field="document")
+    if not isinstance(document, str):
+        document = json.dumps(document)
+    return provider_encrypt(document.encode())
+
+
+def download_open(*, data: dict) -> tuple[Fetched, str]:
+    """002's download: signature, dataset and access service, a paid order, then the file itself."""
+    from compute.orders import order_require_paid  # orders builds on this module
+
+    consumer = signed_request_verify("download", data)
+    dataset = dataset_by_did(data.get("documentId"))
+    service = dataset_service(dataset, data.get("serviceId"), data.get("serviceType") or ServiceType.ACCESS)
+    if data.get("fileIndex") in (None, ""):
+        raise DomainError("fileIndex is required", field="fileIndex")
+    order_require_paid(
+        dataset=dataset, service=service, consumer=consumer, tx_id=data.get("transferTxId") or data.get("transactionId")
+    )
+    return dataset_file_open(dataset=dataset, file_index=data["fileIndex"])

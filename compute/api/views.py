@@ -1,7 +1,5 @@
 """002's Ocean Provider endpoints (signed by Ethereum keys, not d2d accounts) and the staff publishing API."""
 
-import json
-
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.http import content_disposition_header
@@ -14,12 +12,11 @@ from accounts.models import Role
 from accounts.scoping import project_for_user
 from compute import jobs, orders, services
 from compute.api import serializers as s
-from compute.keys import provider_address, provider_encrypt
+from compute.keys import provider_address
 from compute.models import Algorithm, Dataset, Order
-from compute.signatures import checksum, nonce_current, refuse_nul, signed_request_verify
+from compute.signatures import checksum, nonce_current, refuse_nul
 from d2d.kernel.api.contracts import BARE
 from d2d.kernel.api.views import ContractView
-from d2d.kernel.errors import DomainError
 
 ERRORS = {400: s.ErrorSerializer, 401: s.ErrorSerializer, 404: s.ErrorSerializer}
 STAFF_ERRORS = {code: s.ErrorSerializer for code in (400, 401, 403, 404, 409)}
@@ -96,16 +93,7 @@ class EncryptView(OceanView):
         description=ENCRYPT_DESCRIPTION,
     )
     def post(self, request):
-        data = request_fields(request)
-        if not data.get("documentId"):
-            raise DomainError("documentId is required", field="documentId")
-        signed_request_verify("encrypt", data, address_field="publisherAddress")
-        document = data.get("document")
-        if not document:
-            raise DomainError("document is required", field="document")
-        if not isinstance(document, str):
-            document = json.dumps(document)
-        return self.ok({"encryptedDocument": provider_encrypt(document.encode())})
+        return self.ok({"encryptedDocument": services.document_encrypt(data=request_fields(request))})
 
     @extend_schema(
         tags=["ocean"], parameters=[s.EncryptRequestSerializer], responses={200: s.EncryptResponseSerializer, **ERRORS},
@@ -151,16 +139,7 @@ class DownloadView(OceanView):
         description=DOWNLOAD_DESCRIPTION,
     )
     def get(self, request):
-        data = request_fields(request)
-        consumer = signed_request_verify("download", data)
-        dataset = services.dataset_by_did(data.get("documentId"))
-        service = services.dataset_service(dataset, data.get("serviceId"), data.get("serviceType") or "access")
-        if data.get("fileIndex") in (None, ""):
-            raise DomainError("fileIndex is required", field="fileIndex")
-        orders.order_require_paid(
-            dataset=dataset, service=service, consumer=consumer, tx_id=data.get("transferTxId") or data.get("transactionId")
-        )
-        opened, name = services.dataset_file_open(dataset=dataset, file_index=data["fileIndex"])
+        opened, name = services.download_open(data=request_fields(request))
         response = _stream(opened.chunks(), name, opened.content_type)
         if opened.length is not None:
             response["Content-Length"] = str(opened.length)
