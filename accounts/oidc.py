@@ -90,7 +90,11 @@ def claim_groups(claims: dict) -> set[str]:
         return set()
     if isinstance(value, str):
         value = value.replace(",", " ").split()
-    return {str(item) for item in value}
+    elif isinstance(value, dict):
+        value = list(value)  # role maps such as Zitadel's {"role": {...}}: the keys are the names
+    elif not isinstance(value, (list, tuple)):
+        value = [value]  # one group sent bare (a number, say)
+    return {str(item) for item in value if isinstance(item, (str, int)) and not isinstance(item, bool)}
 
 
 def project_roles_for(groups: set[str]) -> tuple[dict[str, str], set[str]]:

@@ -120,3 +120,23 @@ def test_it_makes_superuser_groups_staff_too(db):
     assert user.is_superuser and user.is_staff
     user = signed_in({"sub": "q", "preferred_username": "quinn", "groups": ["d2d-staff"]})
     assert user.is_staff and not user.is_superuser
+
+
+@MAPPING
+@pytest.mark.parametrize(
+    ("value", "groups"),
+    [
+        ("d2d-staff alpha-editors", {"d2d-staff", "alpha-editors"}),
+        ("d2d-staff,alpha-editors", {"d2d-staff", "alpha-editors"}),
+        (["d2d-staff", 42, {"name": "x"}, None, True], {"d2d-staff", "42"}),
+        (42, {"42"}),
+        ({"d2d-staff": {"id": "1"}}, {"d2d-staff"}),
+        (True, set()),
+    ],
+)
+def test_it_reads_whatever_shape_the_groups_claim_has_without_failing(alpha, value, groups):
+    from accounts.oidc import claim_groups
+
+    assert claim_groups({"groups": value}) == groups
+    user = signed_in({"sub": f"shape-{value!r}", "preferred_username": "shape", "groups": value})
+    assert user.is_staff is ("d2d-staff" in groups)
