@@ -9,7 +9,8 @@ import pytest
 from django.core.files.storage import storages
 
 from d2d.kernel.runner import execute
-from pipelines.services import job_sync_start
+from pipelines.models import Destination, Source
+from pipelines.services import connector_create, job_create, job_sync_start
 
 PG = {"host": "127.0.0.1", "port": 5432, "username": "postgres", "password": "pg-Secret-42"}
 MARIADB = {"host": "127.0.0.1", "port": 3306, "username": "root", "password": ""}
@@ -85,3 +86,20 @@ def run_sync(job, user=None):
     execute("pipelines.JobTask", str(task.pk))
     task.refresh_from_db()
     return task
+
+
+def make_job(project, user, source_type, source_config, dest_type, dest_config, streams_config=None, name="job"):
+    source = connector_create(
+        model=Source, project=project, user=user, name=f"{name}-src", type=source_type, version="latest", config=source_config
+    )
+    destination = connector_create(
+        model=Destination, project=project, user=user, name=f"{name}-dst", type=dest_type, version="latest", config=dest_config
+    )
+    return job_create(
+        project=project,
+        user=user,
+        name=name,
+        source={"name": source.name},
+        destination={"name": destination.name},
+        streams_config=streams_config,
+    )

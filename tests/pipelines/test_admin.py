@@ -6,8 +6,7 @@ from django_q.models import Schedule
 from d2d.kernel.models import TaskStatus
 from pipelines.models import Job, JobTask, Source
 from pipelines.secrets import MASK
-from tests.pipelines.conftest import PG
-from tests.pipelines.test_sync_incremental import make_job
+from tests.pipelines.conftest import PG, make_job
 
 pytestmark = pytest.mark.django_db
 

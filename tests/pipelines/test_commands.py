@@ -8,8 +8,7 @@ from django.core.management import CommandError, call_command
 
 from d2d.kernel.models import TaskStatus
 from pipelines.models import JobTask
-from tests.pipelines.conftest import PG
-from tests.pipelines.test_sync_incremental import make_job
+from tests.pipelines.conftest import PG, make_job
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -2,8 +2,7 @@
 
 import pytest
 
-from tests.pipelines.conftest import run_sync
-from tests.pipelines.test_sync_incremental import make_job
+from tests.pipelines.conftest import make_job, run_sync
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

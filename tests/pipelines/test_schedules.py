@@ -15,7 +15,7 @@ from d2d.kernel.runner import execute
 from pipelines.models import JobTask
 from pipelines.schedules import frequency_to_cron
 from pipelines.services import job_delete, job_set_active
-from tests.pipelines.test_sync_incremental import make_job
+from tests.pipelines.conftest import make_job
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -3,7 +3,7 @@
 import pytest
 
 from pipelines.models import Destination, Job, Source
-from tests.pipelines.test_sync_incremental import make_job
+from tests.pipelines.conftest import make_job
 
 pytestmark = pytest.mark.django_db
 A = "/api/v1/project/alpha"

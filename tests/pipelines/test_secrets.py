@@ -6,8 +6,7 @@ from django.db import connection
 
 from pipelines.models import Source
 from pipelines.secrets import MASK
-from tests.pipelines.conftest import PG, run_sync
-from tests.pipelines.test_sync_incremental import make_job
+from tests.pipelines.conftest import PG, make_job, run_sync
 
 pytestmark = pytest.mark.django_db(transaction=True)
 BASE = "/api/v1/project/alpha"

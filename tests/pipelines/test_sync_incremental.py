@@ -4,28 +4,9 @@ import pyarrow.dataset as ds
 import pytest
 
 from d2d.kernel.models import TaskStatus
-from pipelines.services import connector_create, job_create
-from pipelines.models import Destination, Source
-from tests.pipelines.conftest import run_sync
+from tests.pipelines.conftest import make_job, run_sync
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def make_job(project, user, source_type, source_config, dest_type, dest_config, streams_config=None, name="job"):
-    source = connector_create(
-        model=Source, project=project, user=user, name=f"{name}-src", type=source_type, version="latest", config=source_config
-    )
-    destination = connector_create(
-        model=Destination, project=project, user=user, name=f"{name}-dst", type=dest_type, version="latest", config=dest_config
-    )
-    return job_create(
-        project=project,
-        user=user,
-        name=name,
-        source={"name": source.name},
-        destination={"name": destination.name},
-        streams_config=streams_config,
-    )
 
 
 def pg_rows(conn, table):

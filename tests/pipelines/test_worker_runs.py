@@ -10,7 +10,7 @@ from d2d.kernel.models import TaskStatus
 from d2d.kernel.runner import recover_stale_tasks
 from pipelines.models import JobTask
 from pipelines.services import job_cancel, job_sync_start
-from tests.pipelines.test_sync_incremental import make_job
+from tests.pipelines.conftest import make_job
 from tests.support.processes import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -20,12 +20,12 @@ ROWS = 1500
 
 @pytest.fixture
 def slow_source(pg):
-    """A view that yields a row every ~2 ms, so a sync is still inside the stream when the test acts."""
+    """A view that yields a row every ~4 ms (6 s in all), so a sync is still inside the stream when the test acts."""
     config, conn, schema = pg
     conn.execute("CREATE TABLE base (id int PRIMARY KEY, payload text)")
     conn.execute(f"INSERT INTO base SELECT g, md5(g::text) FROM generate_series(1, {ROWS}) g")
     conn.execute(
-        "CREATE FUNCTION slow(n int) RETURNS int LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.002); RETURN n; END $$"
+        "CREATE FUNCTION slow(n int) RETURNS int LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.004); RETURN n; END $$"
     )
     conn.execute("CREATE VIEW slow_rows AS SELECT slow(id) AS id, payload FROM base")
     return {**config, "read_block_bytes": 2048}, conn, schema
