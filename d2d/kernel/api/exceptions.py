@@ -3,6 +3,7 @@
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -46,6 +47,10 @@ def exception_handler(exc, context):
     elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
 
+    if isinstance(exc, RequestDataTooBig):
+        return contract.error(413, "the request body is larger than this server accepts", request=request)
+    if isinstance(exc, (TooManyFilesSent, TooManyFieldsSent)):
+        return contract.error(413, f"too many parts in the request: {exc}", request=request)
     if isinstance(exc, DomainError):
         errors = {exc.field: [exc.message]} if exc.field else None
         return contract.error(exc.status, exc.message, errors=errors, request=request)
