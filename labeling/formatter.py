@@ -1,6 +1,7 @@
 """The task formatter (which tags and attributes annotators may use) and the check of results against it."""
 
 import json
+import math
 
 import nh3
 
@@ -88,20 +89,38 @@ def _text(item: dict, key: str, where: str) -> str:
     return value
 
 
+def _has_non_finite(value) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_has_non_finite(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_has_non_finite(item) for item in value)
+    return False
+
+
+def _strict_constant(name: str):
+    raise ValueError(f"{name} is not JSON")  # NaN, Infinity: Python reads them, JSON (and jsonb) does not
+
+
 def annotation_read(raw) -> tuple[str, object | None]:
     """(the text to store, its JSON reading or None); an object sent instead of a string is stored as JSON text."""
     if isinstance(raw, (dict, list)):
-        return json.dumps(raw, ensure_ascii=False), raw
-    if not isinstance(raw, str):
+        parsed, raw = raw, None
+    elif not isinstance(raw, str):
         raise AnnotationError("annotation_json must be a string (JSON or XML)")
-    try:
-        parsed = json.loads(raw)
-    except ValueError:
-        return raw, None  # XML or free text: stored as given, reviewed by a person
+    else:
+        try:
+            parsed = json.loads(raw, parse_constant=_strict_constant)
+        except ValueError:
+            return raw, None  # XML or free text: stored as given, reviewed by a person
     if has_nul(parsed):
         # The text can be stored, its JSON reading cannot (PostgreSQL jsonb has no U+0000).
         raise AnnotationError("annotation_json contains \\u0000, which cannot be stored")
-    return raw, parsed
+    if _has_non_finite(parsed):
+        # 1e400 reads as infinity, which neither jsonb nor SQLite's JSON can hold.
+        raise AnnotationError("annotation_json holds a number too large for JSON")
+    return (json.dumps(parsed, ensure_ascii=False) if raw is None else raw), parsed
 
 
 def annotation_check(parsed, formatter: dict, *, where: str) -> None:

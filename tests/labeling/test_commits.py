@@ -244,3 +244,44 @@ def test_it_refuses_malformed_results_without_storing_any(api, bob, make_task, i
     assert response.status_code == 400, response.content
     assert detail in response.json()["errors"]["detail"]
     assert not Annotation.objects.exists() and Commit.objects.get().status == "open"
+
+
+@pytest.mark.parametrize(
+    "annotation_json",
+    [
+        '{"tags": [{"name": "tag1", "position": [[1e400, 0], [1, 1]]}]}',
+        '{"tags": [], "score": -1e999}',
+    ],
+)
+def test_it_refuses_numbers_json_cannot_hold(api, bob, make_task, annotation_json):
+    task = make_task(pictures=1, size=1)
+    data = apply(api(bob), task.pk)
+    response = upload(api(bob), data["commit_id"], [{"picture_url": data["pictures"][0], "annotation_json": annotation_json}])
+    assert response.status_code == 400
+    assert response.json()["errors"] == {
+        "status": 400,
+        "title": "annotation error",
+        "detail": "annotation_json holds a number too large for JSON",
+    }
+    assert not Annotation.objects.exists() and Commit.objects.get().status == "open"
+
+
+def test_it_stores_python_only_constants_as_text_not_json(api, bob, make_task):
+    """NaN and Infinity are not JSON: the text is kept as given (like XML), without a JSON reading."""
+    task = make_task(pictures=1, size=1)
+    data = apply(api(bob), task.pk)
+    text = '{"tags": [], "score": NaN}'
+    assert upload(api(bob), data["commit_id"], [{"picture_url": data["pictures"][0], "annotation_json": text}]).status_code == 201
+    assert list(Annotation.objects.values_list("annotation_json", "parsed")) == [(text, None)]
+
+
+def test_it_refuses_an_object_result_with_an_infinite_number(api, bob, make_task):
+    task = make_task(pictures=1, size=1)
+    data = apply(api(bob), task.pk)
+    body = (
+        f'{{"data": {{"commit_id": {data["commit_id"]}, "result": '
+        f'[{{"picture_url": "{data["pictures"][0]}", "annotation_json": {{"score": 1e400}}}}]}}}}'
+    )
+    response = api(bob).post("/api/commits/", body, content_type="application/json")
+    assert response.status_code == 400 and response.json()["errors"]["title"] == "annotation error"
+    assert not Annotation.objects.exists()
