@@ -94,6 +94,12 @@ def database_from_url(url: str) -> dict:
         name = unquote(parts.path.lstrip("/"))
         if not name:
             raise ImproperlyConfigured("DATABASE_URL must name a database, e.g. postgres://user@host:5432/d2d")
+        # Under ASGI every sync view runs in a thread of its own, so persistent per-thread
+        # connections (CONN_MAX_AGE) pile up until PostgreSQL refuses clients; a psycopg pool
+        # per process bounds them instead. D2D_DB_POOL_MAX_SIZE=0 turns the pool off.
+        pool_max = env_int("D2D_DB_POOL_MAX_SIZE", 10, minimum=0)
+        if pool_max > 0:
+            options.setdefault("pool", {"min_size": 1, "max_size": pool_max, "timeout": 30})
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": name,
@@ -102,8 +108,7 @@ def database_from_url(url: str) -> dict:
             "HOST": parts.hostname or "",
             "PORT": str(parts.port or ""),
             "OPTIONS": options,
-            "CONN_MAX_AGE": 60,
-            "CONN_HEALTH_CHECKS": True,
+            "CONN_MAX_AGE": 0,
         }
     if scheme == "sqlite":
         # sqlite:////abs/path.db is absolute; sqlite:///rel.db is relative to the working directory.

@@ -39,7 +39,7 @@ def test_it_parses_database_urls():
         "db.internal",
         "6543",
     )
-    assert db["OPTIONS"] == {"sslmode": "require"}
+    assert db["OPTIONS"]["sslmode"] == "require" and db["OPTIONS"]["pool"]["max_size"] == 10
     assert env.database_from_url("sqlite:////tmp/x.db")["NAME"] == "/tmp/x.db"
     for bad in ("mysql://x/y", "postgres://host/", "sqlite://relative.db"):
         with pytest.raises(ImproperlyConfigured):
