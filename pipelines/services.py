@@ -7,7 +7,7 @@ from d2d.kernel.errors import Conflict, DomainError
 from d2d.kernel.models import ACTIVE_STATUSES, TaskStatus
 from d2d.kernel.runner import task_cancel, task_enqueue, task_transition
 from pipelines import catalog
-from pipelines.connectors import connector_class
+from pipelines.connectors import connector_class, storage_root
 from pipelines.connectors.base import CheckFailed
 from pipelines.models import Destination, Job, JobTask, Source
 from pipelines.schedules import frequency_to_cron, job_schedule_sync
@@ -36,24 +36,29 @@ def connector_config_clean(*, kind: str, type: str, version: str | None, config)
     return config
 
 
-def connector_test(*, kind: str, type: str, version: str | None, config: dict, stored: dict | None = None) -> dict:
-    """Check that a config works; with ``stored``, masked secrets are taken from it."""
+def connector_test(
+    *, kind: str, type: str, version: str | None, config: dict, stored: dict | None = None, project_id: str | None = None
+) -> dict:
+    """Check that a config works; with ``stored``, masked secrets are taken from it.
+
+    ``project_id`` roots file paths in the project's storage folder; None (operators only) is all of it.
+    """
     cls = connector_class(kind, type, version)
     if stored is not None:
         config = keep_masked_secrets(cls.spec, config, stored)
     config = connector_config_clean(kind=kind, type=type, version=version, config=config)
     try:
-        cls(config).check()
+        cls(config, root=storage_root(project_id)).check()
     except CheckFailed as exc:
         raise DomainError(f"connection test failed: {exc}") from exc
     return config
 
 
-def source_discover(*, type: str, version: str | None, config: dict, saved_catalog=None) -> dict:
+def source_discover(*, type: str, version: str | None, config: dict, saved_catalog=None, project_id: str | None = None) -> dict:
     """The source's catalog; merged with ``saved_catalog`` so the user's choices survive."""
     config = connector_config_clean(kind="source", type=type, version=version, config=config)
     try:
-        streams = connector_class("source", type, version)(config).discover()
+        streams = connector_class("source", type, version)(config, root=storage_root(project_id)).discover()
     except CheckFailed as exc:
         raise DomainError(f"cannot discover the source: {exc}") from exc
     return catalog.merge(saved_catalog, streams) if saved_catalog else {"streams": streams}
@@ -147,7 +152,9 @@ def _connector_for_job(model, *, project, user, spec: dict | None):
 
 
 def _job_catalog(source: Source, streams_config, *, saved=None) -> dict:
-    discovered = source_discover(type=source.type, version=source.version, config=source.config)["streams"]
+    discovered = source_discover(
+        type=source.type, version=source.version, config=source.config, project_id=source.project_id
+    )["streams"]
     return catalog.validate(streams_config if streams_config not in (None, "", {}) else saved, discovered)
 
 

@@ -84,8 +84,10 @@ def run_job_task(run: TaskRun) -> None:
     if job.is_deleted:
         raise DomainError(f"job {job.name} was deleted")
     source_config, destination_config = job.source.config, job.destination.config
-    source = source_connector(job.source.type, source_config, job.source.version)
-    destination = destination_connector(job.destination.type, destination_config, job.destination.version)
+    source = source_connector(job.source.type, source_config, job.source.version, project_id=job.project_id)
+    destination = destination_connector(
+        job.destination.type, destination_config, job.destination.version, project_id=job.project_id
+    )
     secrets = secret_values(source.spec, source_config) + secret_values(destination.spec, destination_config)
     streams = catalog.selected_streams(job.streams_config)
     reporter = _Reporter(run, secrets, len(streams))

@@ -69,7 +69,8 @@ class ConnectorTestView(PipelinesView):
             stored = get_object_or_404(self.model.objects.filter(project=project), pk=body["id"]).config
         kind = services.KIND_OF_MODEL[self.model]
         config = services.connector_test(
-            kind=kind, type=body["type"], version=body["version"] or None, config=body["config"], stored=stored
+            kind=kind, type=body["type"], version=body["version"] or None, config=body["config"], stored=stored,
+            project_id=project.pk,
         )
         spec = services.connector_spec(kind=kind, type=body["type"], version=None)
         return self.ok(
@@ -150,7 +151,9 @@ class StreamsView(PipelinesView):
         elif body.get("id"):
             source = get_object_or_404(Source.objects.filter(project=project), pk=body["id"])
             config = keep_masked_secrets(services.connector_spec(kind="source", type=body["type"], version=None), config, source.config)
-        catalog = services.source_discover(type=body["type"], version=body["version"] or None, config=config, saved_catalog=saved)
+        catalog = services.source_discover(
+            type=body["type"], version=body["version"] or None, config=config, saved_catalog=saved, project_id=project.pk
+        )
         return self.ok({"streams_config": catalog}, message=f"{len(catalog['streams'])} stream(s) discovered")
 
     get = post

@@ -38,9 +38,14 @@ def connector_class(kind: str, type_name: str, version: str | None = None):
     return cls
 
 
-def source_connector(type_name: str, config: dict, version: str | None = None) -> SourceConnector:
-    return connector_class("source", type_name, version)(config)
+def storage_root(project_id: str | None) -> str:
+    """Where a project's file connectors live in storage: they cannot read or write outside it."""
+    return f"pipelines/{project_id}" if project_id else ""
 
 
-def destination_connector(type_name: str, config: dict, version: str | None = None) -> DestinationConnector:
-    return connector_class("destination", type_name, version)(config)
+def source_connector(type_name: str, config: dict, version: str | None = None, *, project_id=None) -> SourceConnector:
+    return connector_class("source", type_name, version)(config, root=storage_root(project_id))
+
+
+def destination_connector(type_name: str, config: dict, version: str | None = None, *, project_id=None) -> DestinationConnector:
+    return connector_class("destination", type_name, version)(config, root=storage_root(project_id))

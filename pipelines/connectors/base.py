@@ -120,8 +120,10 @@ class Connector:
     versions: tuple[str, ...] = ("latest", "v1.0.0")
     spec: dict = {}
 
-    def __init__(self, config: dict):
+    def __init__(self, config: dict, *, root: str = ""):
+        # root: the storage folder file paths are relative to (a project's own), "" for all of it
         self.config = config
+        self.root = root
 
     def check(self) -> None:
         """Raise CheckFailed with the cause when the config cannot be used."""

@@ -63,7 +63,9 @@ class FileDestination(DestinationConnector):
     }
 
     def base(self) -> str:
-        base = clean_path(self.config["path"])
+        if not (self.config.get("path") or "").strip(". /"):
+            raise CheckFailed("path must name a folder inside the storage")
+        base = clean_path(self.config["path"], self.root)
         if not base:
             raise CheckFailed("path must name a folder inside the storage")
         return base

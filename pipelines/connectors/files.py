@@ -32,7 +32,7 @@ class FileSource(SourceConnector):
     def _files(self) -> dict[str, str]:
         """Stream name -> storage name."""
         storage = default_storage()
-        path = clean_path(self.config["path"])
+        path = clean_path(self.config["path"], self.root)
         extensions = EXTENSIONS[self.config["format"]]
         if path.lower().endswith(extensions):
             if not storage.exists(path):

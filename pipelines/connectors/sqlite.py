@@ -54,7 +54,7 @@ class SQLiteSource(SourceConnector):
     @contextmanager
     def connect(self):
         storage = default_storage()
-        name = clean_path(self.config["path"])
+        name = clean_path(self.config["path"], self.root)
         if not name or not storage.exists(name):
             raise CheckFailed(f"no SQLite file at {name!r} in storage")
         path, temporary = local_path(storage, name), None

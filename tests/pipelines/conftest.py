@@ -1,6 +1,7 @@
 """Real sources for pipeline tests: a scratch PostgreSQL database and MariaDB databases on loopback, files in storage."""
 
 import os
+import posixpath
 import uuid
 
 import psycopg
@@ -69,15 +70,40 @@ def storage():
     return storages["default"]
 
 
+class RootedStorage:
+    """Storage as project alpha's file connectors see it: rooted at pipelines/alpha/."""
+
+    def __init__(self, storage, root: str):
+        self.storage, self.root = storage, root
+
+    def path(self, name: str) -> str:
+        path = self.storage.path(posixpath.join(self.root, name))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        return path
+
+    def exists(self, name: str) -> bool:
+        return self.storage.exists(posixpath.join(self.root, name))
+
+    def save(self, name: str, content) -> str:
+        return self.storage.save(posixpath.join(self.root, name), content)
+
+
+@pytest.fixture
+def project_storage(storage):
+    return RootedStorage(storage, "pipelines/alpha")
+
+
 @pytest.fixture
 def folder(storage):
-    """A fresh folder name in storage, removed afterwards."""
+    """A fresh folder name, made in storage (for connectors used directly), removed afterwards with its twin in alpha's root."""
     import shutil
 
     name = f"pipelines-test/{uuid.uuid4().hex[:10]}"
     os.makedirs(storage.path(name), exist_ok=True)
     yield name
     shutil.rmtree(storage.path(name), ignore_errors=True)
+    for project in ("alpha", "beta"):
+        shutil.rmtree(storage.path(f"pipelines/{project}/{name}"), ignore_errors=True)
 
 
 def run_sync(job, user=None):

@@ -126,3 +126,17 @@ def test_it_answers_errors_in_the_envelope(project_a, project_b, api, alice, bob
     assert bad.status_code == 400 and bad.json()["success"] is False and "type" in bad.json()["message"]
     bad_config = api(alice).post(f"{BASE}/sources", {**body, "config": {"path": 3}}, format="json")
     assert bad_config.status_code == 400 and "config.path" in bad_config.json()["message"]
+
+
+def test_it_keeps_file_connectors_inside_the_projects_own_storage_folder(project_a, project_b, api, alice, storage, folder):
+    from django.core.files.base import ContentFile
+
+    storage.save(f"pipelines/beta/{folder}/secret.csv", ContentFile(b"id\n1\n"))
+    storage.save(f"{folder}/other-app.csv", ContentFile(b"id\n1\n"))
+    client = api(alice)
+    for path in (f"../beta/{folder}", f"../../{folder}", f"/{folder}"):
+        body = {"type": "file", "version": "latest", "config": {"path": path, "format": "csv"}}
+        response = client.post(f"{BASE}/source/streams", body, format="json")
+        assert response.status_code == 400 and "stay inside" in response.json()["message"], path
+    body = {"type": "file", "version": "latest", "config": {"path": folder, "format": "csv"}}
+    assert client.post(f"{BASE}/source/streams", body, format="json").status_code == 400, "alpha's root has no such folder"

@@ -42,7 +42,7 @@ def test_it_refuses_frequencies_that_mean_nothing(frequency):
         frequency_to_cron(frequency)
 
 
-def test_it_fires_a_due_schedule_which_syncs_the_job_once_at_a_time(project_a, alice, pg, folder, storage):
+def test_it_fires_a_due_schedule_which_syncs_the_job_once_at_a_time(project_a, alice, pg, folder, project_storage):
     config, conn, _ = pg
     conn.execute("CREATE TABLE t (id int)")
     conn.execute("INSERT INTO t VALUES (1), (2)")
@@ -71,7 +71,7 @@ def test_it_fires_a_due_schedule_which_syncs_the_job_once_at_a_time(project_a, a
     execute("pipelines.JobTask", str(run.pk))
     run.refresh_from_db()
     assert run.status == TaskStatus.SUCCEEDED and run.rows_synced == 2
-    assert storage.exists(f"{folder}/t")
+    assert project_storage.exists(f"{folder}/t")
 
     job_set_active(job=job, user=alice, activate=False)
     assert not Schedule.objects.filter(name=job.schedule_name).exists()

@@ -49,7 +49,7 @@ def test_it_syncs_incrementally_with_upserts_so_the_destination_equals_the_sourc
     assert any("stream " + schema + ".orders: 2 rows" in m for m in messages), messages
 
 
-def test_it_replaces_the_stream_on_each_full_refresh(project_a, alice, pg, folder, storage):
+def test_it_replaces_the_stream_on_each_full_refresh(project_a, alice, pg, folder, project_storage):
     source_config, src, schema = pg
     src.execute("CREATE TABLE items (id bigint PRIMARY KEY, label text, price double precision, day date, flag boolean, raw bytea)")
     src.execute("INSERT INTO items SELECT g, 'item ' || g, g / 4.0, '2024-01-01'::date + g, g % 2 = 0, '\\x00ff'::bytea FROM generate_series(1, 30) g")
@@ -57,7 +57,7 @@ def test_it_replaces_the_stream_on_each_full_refresh(project_a, alice, pg, folde
     for run, extra in enumerate(["INSERT INTO items VALUES (31, '', NULL, NULL, NULL, NULL)", "DELETE FROM items WHERE id <= 10", None]):
         task = run_sync(job)
         assert task.status == TaskStatus.SUCCEEDED, task.error
-        table = ds.dataset(storage.path(f"{folder}/items"), format="parquet").to_table()
+        table = ds.dataset(project_storage.path(f"{folder}/items"), format="parquet").to_table()
         expected = src.execute("SELECT id, label, price, day, flag, raw FROM items ORDER BY id").fetchall()
         got = sorted(table.to_pylist(), key=lambda r: r["id"])
         assert [tuple(r.values()) for r in got] == [tuple(bytes(v) if isinstance(v, memoryview) else v for v in row) for row in expected]

@@ -59,7 +59,7 @@ def test_it_leaves_exactly_the_source_rows_after_a_sigkill_mid_stream_and_a_retr
     assert any("attempt 1 stopped without finishing" in line.message for line in task.log_lines())
 
 
-def test_it_cancels_a_running_sync_which_stops_reading_and_publishes_nothing(project_a, alice, api, cluster_factory, slow_source, folder, storage):
+def test_it_cancels_a_running_sync_which_stops_reading_and_publishes_nothing(project_a, alice, api, cluster_factory, slow_source, folder, project_storage):
     config, src, _ = slow_source
     job = make_job(project_a, alice, "postgres", config, "parquet", {"path": folder}, {"streams": [{"name": "slow_rows"}]})
     cluster_factory()
@@ -71,7 +71,7 @@ def test_it_cancels_a_running_sync_which_stops_reading_and_publishes_nothing(pro
     wait_until(lambda: refreshed(task).is_finished, timeout=30, message="the cancel")
     assert task.status == TaskStatus.CANCELLED
     assert task.rows_synced < ROWS
-    assert not storage.exists(f"{folder}/slow_rows"), "a cancelled full refresh publishes nothing"
+    assert not project_storage.exists(f"{folder}/slow_rows"), "a cancelled full refresh publishes nothing"
     copies = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY%%slow_rows%%' AND state = 'active'"
     wait_until(lambda: src.execute(copies).fetchone()[0] == 0, timeout=10, message="the source's COPY to stop")
     assert any("cancel" in line.message for line in task.log_lines())

@@ -37,10 +37,10 @@ class Command(BaseCommand):
         failed = False
         for obj in targets:
             if obj is None:
-                label, call = f"{kind} {type}", {"kind": kind, "type": type, "version": connector_version, "config": json.loads(config or "{}")}
+                label, call = f"{kind} {type}", {"kind": kind, "type": type, "version": connector_version, "config": json.loads(config or "{}"), "project_id": project}
             else:
                 label = f"{obj._meta.verbose_name} {obj.name}"
-                call = {"kind": KIND_OF_MODEL[obj.__class__], "type": obj.type, "version": obj.version, "config": obj.config}
+                call = {"kind": KIND_OF_MODEL[obj.__class__], "type": obj.type, "version": obj.version, "config": obj.config, "project_id": obj.project_id}
             try:
                 connector_test(**call)
                 self.stdout.write(self.style.SUCCESS(f"{label}: OK"))

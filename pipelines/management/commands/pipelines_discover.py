@@ -28,16 +28,19 @@ class Command(BaseCommand):
             if job:
                 job_obj = by_ref(Job, job, project)
                 src = job_obj.source
-                catalog = source_discover(type=src.type, version=src.version, config=src.config, saved_catalog=job_obj.streams_config)
+                catalog = source_discover(
+                    type=src.type, version=src.version, config=src.config, saved_catalog=job_obj.streams_config,
+                    project_id=src.project_id,
+                )
                 if save:
                     job_update(job=job_obj, user=None, streams_config=catalog)
             elif source:
                 src = by_ref(Source, source, project)
-                catalog = source_discover(type=src.type, version=src.version, config=src.config)
+                catalog = source_discover(type=src.type, version=src.version, config=src.config, project_id=src.project_id)
             else:
                 if not config:
                     raise CommandError("--type needs --config")
-                catalog = source_discover(type=type, version=connector_version, config=json.loads(config))
+                catalog = source_discover(type=type, version=connector_version, config=json.loads(config), project_id=project)
         except DomainError as exc:
             raise CommandError(exc.message) from exc
         self.stdout.write(json.dumps({"streams_config": catalog}, indent=2))
