@@ -10,7 +10,9 @@ class KernelConfig(AppConfig):
     verbose_name = "Platform"
 
     def ready(self):
-        from d2d.kernel import schedules
+        from d2d.kernel import forking, schedules
+
+        forking.install()
         from d2d.kernel.api import schema  # noqa: F401  registers the OpenAPI auth extensions
 
         post_migrate.connect(schedules.ensure_housekeeping_schedules, sender=self)
