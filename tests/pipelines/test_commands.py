@@ -44,3 +44,14 @@ def test_it_checks_connections_and_discovers_streams(project_a, alice, pg, folde
     merged = json.loads(run("pipelines_discover", "--job", job.name))
     assert merged["streams_config"]["streams"][0]["selected"] is True
     assert PG["password"] not in run("pipelines_check", "--source", job.source.name)
+
+
+def test_it_refuses_a_foreground_sync_while_the_job_runs(project_a, alice, pg, folder):
+    from pipelines.services import job_sync_start
+
+    config, conn, _ = pg
+    conn.execute("CREATE TABLE t (id int)")
+    job = make_job(project_a, alice, "postgres", config, "parquet", {"path": folder})
+    job_sync_start(job=job, user=alice)
+    with pytest.raises(CommandError, match="already running"):
+        run("pipelines_sync", str(job.pk))

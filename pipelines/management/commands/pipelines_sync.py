@@ -5,6 +5,7 @@ import logging
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from d2d.kernel.errors import DomainError
 from d2d.kernel.models import TaskLogLine, TaskStatus
 from d2d.kernel.notify import task_changed
 from d2d.kernel.runner import execute, task_transition
@@ -37,7 +38,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, job, project, attempts, no_progress, **options):
         job = by_ref(Job, job, project)
-        task = job_sync_start(job=job, trigger=JobTask.Trigger.COMMAND, publish=False)
+        try:
+            task = job_sync_start(job=job, trigger=JobTask.Trigger.COMMAND, publish=False)
+        except DomainError as exc:
+            raise CommandError(exc.message) from exc
         JobTask.objects.filter(pk=task.pk).update(max_attempts=max(1, attempts))
         self.stdout.write(f"job {job.name} ({job.source.name} -> {job.destination.name}): run {task.pk}")
 
