@@ -17,6 +17,7 @@ from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
 from django.db import IntegrityError, transaction
+from django.http import HttpResponseRedirect
 from django.urls import path
 from mozilla_django_oidc import views as oidc_views
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
@@ -146,12 +147,39 @@ class OIDCBackend(OIDCAuthenticationBackend):
     # give groups: there a missing claim leaves staff and memberships as the last sign-in set them.
     claims_from_sign_in = True
 
+    def __init__(self, *args, **kwargs):
+        # No provider call here. Django builds every backend for each password login and the
+        # session's backend on each request: with discovery, a provider that is down would
+        # otherwise break password logins and every SSO session. Endpoints resolve on first use.
+        self.OIDC_RP_CLIENT_ID = import_from_settings("OIDC_RP_CLIENT_ID")
+        self.OIDC_RP_CLIENT_SECRET = import_from_settings("OIDC_RP_CLIENT_SECRET")
+        self.OIDC_RP_SIGN_ALGO = import_from_settings("OIDC_RP_SIGN_ALGO", "HS256")
+        self.OIDC_RP_IDP_SIGN_KEY = import_from_settings("OIDC_RP_IDP_SIGN_KEY", None)
+        self.UserModel = get_user_model()
+
+    @property
+    def OIDC_OP_TOKEN_ENDPOINT(self):  # noqa: N802 (mozilla-django-oidc's attribute names)
+        return oidc_setting("OIDC_OP_TOKEN_ENDPOINT")
+
+    @property
+    def OIDC_OP_USER_ENDPOINT(self):  # noqa: N802
+        return oidc_setting("OIDC_OP_USER_ENDPOINT")
+
+    @property
+    def OIDC_OP_JWKS_ENDPOINT(self):  # noqa: N802
+        return oidc_setting("OIDC_OP_JWKS_ENDPOINT", None)
+
     def authenticate(self, request, **kwargs):
         # Only the callback view passes nonce and code_verifier; a password login that happens to
         # carry ?code=&state= in its URL must not start a token exchange.
         if "nonce" not in kwargs:
             return None
-        return super().authenticate(request, **kwargs)
+        try:
+            return super().authenticate(request, **kwargs)
+        except (requests.RequestException, ImproperlyConfigured, ValueError) as exc:
+            # The callback view then sends the browser to LOGIN_REDIRECT_URL_FAILURE, not a 500.
+            logger.warning("OIDC sign-in failed, provider unavailable: %s", exc)
+            return None
 
     def get_userinfo(self, access_token, id_token, payload):
         userinfo = super().get_userinfo(access_token, id_token, payload)
@@ -355,6 +383,21 @@ def user_for_access_token(access_token: str):
 
 class OIDCAuthenticateView(oidc_views.OIDCAuthenticationRequestView):
     get_settings = staticmethod(oidc_setting)
+
+    def __init__(self, *args, **kwargs):
+        # The authorization endpoint may come from discovery: a provider that is down sends the
+        # browser back to the login page with "Single sign-on did not complete", not to a 500.
+        self.provider_error = None
+        try:
+            super().__init__(*args, **kwargs)
+        except (requests.RequestException, ImproperlyConfigured, ValueError) as exc:
+            self.provider_error = exc
+
+    def get(self, request):
+        if self.provider_error is not None:
+            logger.warning("OIDC sign-in cannot start, provider unavailable: %s", self.provider_error)
+            return HttpResponseRedirect(import_from_settings("LOGIN_REDIRECT_URL_FAILURE", "/"))
+        return super().get(request)
 
 
 urlpatterns = (
