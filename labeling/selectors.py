@@ -158,6 +158,31 @@ def tasks_progress(tasks: list[LabelingTask]) -> dict[int, Progress]:
     return result
 
 
+def _count_of(pictures: QuerySet) -> Subquery:
+    counted = pictures.order_by().values("task_id").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def with_progress_counts(tasks: QuerySet) -> QuerySet:
+    """Tasks annotated with what progress needs, read by progress_from_counts (lists without N+1)."""
+    counted = Annotation.objects.filter(picture=OuterRef("pk"), commit__status__in=COUNTED_STATUSES)
+    own = Picture.objects.filter(task=OuterRef("pk")).exclude(source=PictureSource.COLLECTED)
+    collected = Picture.objects.filter(
+        task=OuterRef("pk"), source=PictureSource.COLLECTED, commit__status__in=COUNTED_STATUSES
+    )
+    return tasks.annotate(
+        own_count=_count_of(own),
+        annotated_count=_count_of(own.filter(Exists(counted))),
+        collected_count=_count_of(collected),
+    )
+
+
+def progress_from_counts(task: LabelingTask) -> Progress:
+    if task.type == TaskType.COLLECTION:
+        return Progress(task.collected_count, task.goal)
+    return Progress(task.annotated_count, task.own_count)
+
+
 def commit_rest(commit: Commit) -> int:
     """What is left to do in a commit: held pictures without a result, or the quota not yet collected."""
     if commit.task.type == TaskType.COLLECTION:

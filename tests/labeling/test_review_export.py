@@ -212,3 +212,26 @@ def test_it_changes_a_commits_status_only_through_the_review_actions(api, bob, s
     assert response.status_code == 302
     uploaded.refresh_from_db()
     assert uploaded.status == "uploaded" and uploaded.review_note == "looked at it"
+
+
+def test_it_lists_task_progress_in_the_admin_without_a_query_per_row(api, bob, staff, make_task, annotated):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.labeling.conftest import png_upload
+
+    task, _ = annotated  # 2 of 3 pictures annotated
+    collection = make_task(name="collect", type=LabelingTask.Type.COLLECTION, size=2, goal=4)
+    applied = api(bob).post("/api/tasks/apply/", {"data": {"task_id": collection.pk}}, format="json")
+    commit_id = applied.json()["data"]["commit_id"]
+    api(bob).post(f"/api/commits/pictures/{commit_id}", {"file": [png_upload("a.png"), png_upload("b.png")]})
+    page = staff.get("/admin/labeling/labelingtask/").content.decode()
+    assert "2 / 3 (67%)" in page and "2 / 4 (50%)" in page
+
+    with CaptureQueriesContext(connection) as few:
+        staff.get("/admin/labeling/labelingtask/")
+    for number in range(10):
+        make_task(name=f"more {number}", pictures=1)
+    with CaptureQueriesContext(connection) as many:
+        staff.get("/admin/labeling/labelingtask/")
+    assert len(many.captured_queries) == len(few.captured_queries)
