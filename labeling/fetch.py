@@ -116,7 +116,9 @@ def _read_capped(response, max_bytes: int, deadline: float, url: str) -> bytes:
     while True:
         if time.monotonic() > deadline:
             raise PictureError(f"fetching {url} took too long")
-        chunk = response.read(64 * 1024)
+        # read1: what one receive brings. read(n) would wait for n bytes, so a server trickling a byte
+        # at a time under the socket timeout could hold the request far past the deadline.
+        chunk = response.read1(64 * 1024)
         if not chunk:
             return b"".join(chunks)
         total += len(chunk)

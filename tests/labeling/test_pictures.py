@@ -3,6 +3,7 @@
 import ipaddress
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -154,6 +155,19 @@ class _Pictures(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+        elif self.path == "/trickle.png":
+            body = png_bytes()
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            for index in range(len(body)):
+                try:
+                    self.wfile.write(body[index : index + 1])
+                    self.wfile.flush()
+                except OSError:
+                    return  # the client gave up, as it should
+                time.sleep(0.1)
         elif self.path == "/hop":
             self.send_response(302)
             self.send_header("Location", f"http://localhost:{self.server.server_port}/cat.png")
@@ -211,3 +225,15 @@ def test_it_reads_picture_ids_only_from_our_urls_and_integers():
     assert picture_id_from_url(True) is None  # a bool is an int to Python, not a picture id
     assert picture_id_from_url("http://[not-an-address/api/tasks/3/pictures/7/x.png") is None
     assert picture_id_from_url("http://any.host/api/tasks/3/") is None
+
+
+def test_it_gives_up_on_a_server_that_trickles_past_the_time_limit(api, alice, make_task, picture_server, settings):
+    """Each byte comes well within the socket timeout; only the overall deadline stops the download."""
+    settings.D2D_LABELING_FETCH_TIMEOUT = 1
+    task = make_task()
+    started = time.monotonic()
+    body = {"data": {"urls": [f"{picture_server}/trickle.png"]}}
+    response = api(alice).post(f"/api/tasks/{task.pk}/pictures/", body, format="json")
+    assert response.status_code == 400 and "took too long" in response.json()["errors"]["detail"]
+    assert time.monotonic() - started < 3
+    assert not Picture.objects.exists()
