@@ -5,7 +5,7 @@ import socket
 
 import pytest
 
-from conversions import urlimport
+from d2d.kernel import safe_http
 from conversions.urlimport import FetchFailed, UrlRefused, address_is_public, fetch
 from tests.conversions.support import FileServer, redirect_to, slow
 
@@ -93,7 +93,7 @@ def no_connections(monkeypatch):
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket.socket, "connect_ex", refuse)
-    monkeypatch.setattr(urlimport, "_connect", refuse)
+    monkeypatch.setattr(safe_http, "_connect", refuse)
     return attempts
 
 
@@ -121,7 +121,7 @@ def test_it_connects_to_the_address_it_checked(monkeypatch):
         connected.append((address, port))
         raise OSError("stop here: the test never leaves this machine")
 
-    monkeypatch.setattr(urlimport, "_connect", record)
+    monkeypatch.setattr(safe_http, "_connect", record)
     monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: pytest.fail("resolved twice"))
     with pytest.raises(FetchFailed, match="cannot connect"):
         fetch("http://files.example.com:8080/a.png", io.BytesIO(), resolver=lambda host, port: ["93.184.216.34"], allowlist=[])
