@@ -8,7 +8,7 @@ from labeling.formatter import formatter_clean, has_nul
 from labeling.models import TaskType
 from labeling.timefmt import parse_time
 
-_INTEGER = re.compile(r"-?[0-9]+")
+_INTEGER = re.compile(r"-?[0-9]{1,30}")  # int() refuses (ValueError) past 4300 digits
 # The columns' ranges: PositiveIntegerField (size, goal) and the 64-bit OFFSET a page turns into.
 MAX_COUNT = 2**31 - 1
 MAX_OFFSET = 2**63 - 1

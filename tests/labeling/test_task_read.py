@@ -50,6 +50,7 @@ BAD_QUERIES = [
     "pageNum=%C2%B2",  # a digit to str.isdigit, not to int()
     "pageNum=1.5",
     "pageNum=100000000000000000000",  # past a 64-bit OFFSET
+    "pageNum=" + "9" * 5000,  # past the digits int() will convert
     "pageNum=9223372036854775807&pageSize=2",
     "pageSize=0",
     "pageSize=100000",
