@@ -235,7 +235,10 @@ class CommitsView(LabelingView):
     def get(self, request):
         query = request.query_params
         commits = selectors.commits_for_listing(
-            request.user, user_id=payload.int_field(query, "user"), task_id=payload.int_field(query, "task")
+            request.user,
+            # Bounded: SQLite cannot even compare a column with an integer past 64 bits (OverflowError).
+            user_id=payload.int_field(query, "user", maximum=payload.MAX_OFFSET),
+            task_id=payload.int_field(query, "task", maximum=payload.MAX_OFFSET),
         )
         return self.ok({"commits": [commit_json(commit) for commit in payload.page(commits, query)]})
 

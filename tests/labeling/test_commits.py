@@ -214,7 +214,17 @@ def test_it_takes_short_videos_for_collection_tasks_only(api, alice, bob, make_t
 
 
 @pytest.mark.parametrize(
-    "query", ["pageNum=--1", "pageNum=%C2%B2", "pageNum=100000000000000000000", "pageSize=101", "user=--5", "task=x"]
+    "query",
+    [
+        "pageNum=--1",
+        "pageNum=%C2%B2",
+        "pageNum=100000000000000000000",
+        "pageSize=101",
+        "user=--5",
+        "task=x",
+        "user=" + "9" * 25,  # past 64 bits: SQLite raises OverflowError on the comparison
+        "task=" + "9" * 25,
+    ],
 )
 def test_it_refuses_bad_commit_queries_as_json_errors(api, bob, make_task, query):
     make_task()
