@@ -160,7 +160,8 @@ class Opened:
     """A 200 response being read: ``url`` (after redirects), ``content_type``, ``length`` (declared
     or None), ``file_name``, and ``chunks()``, which enforces the size and time caps and closes."""
 
-    def __init__(self, connection, sock, response, url: str, *, max_bytes: int, remaining, timeout: float):
+    def __init__(self, connection, sock, response, url: str, *, max_bytes: int, remaining, timeout: str):
+        # timeout: the message a timed-out read raises with
         self._connection, self._response, self._remaining, self._timeout = connection, response, remaining, timeout
         self._sock = sock
         self.url = url
@@ -186,7 +187,7 @@ class Opened:
                     raise FetchFailed(f"the file is larger than the limit of {self.max_bytes} bytes", kind="size")
                 yield chunk
         except (TimeoutError, socket.timeout) as exc:
-            raise FetchFailed(f"took longer than {self._timeout}s", kind="timeout") from exc
+            raise FetchFailed(self._timeout, kind="timeout") from exc
         except (OSError, http.client.HTTPException) as exc:
             raise FetchFailed(f"network error: {exc}") from exc
         finally:
@@ -207,19 +208,29 @@ def open_url(
     *,
     allowlist: Iterable[str] = (),
     max_bytes: int,
-    timeout: float,
+    timeout: float | None,
+    idle_timeout: float | None = None,
     max_redirects: int = 5,
     resolver: Resolver | None = None,
     user_agent: str = "d2d",
 ) -> Opened:
-    """Open ``url`` for reading under the caps; UrlRefused or FetchFailed say why not."""
-    deadline = time.monotonic() + timeout
+    """Open ``url`` for reading under the caps; UrlRefused or FetchFailed say why not.
+
+    ``timeout`` caps the whole fetch (None: no total cap); ``idle_timeout`` caps each wait
+    for data, for large files streamed on (compute's downloads). At least one is required.
+    """
+    if timeout is None and idle_timeout is None:
+        raise ValueError("open_url needs a timeout or an idle_timeout")
+    deadline = time.monotonic() + timeout if timeout is not None else None
+    timed_out = f"took longer than {timeout}s" if timeout is not None else f"no data for {idle_timeout}s"
 
     def remaining() -> float:
+        if deadline is None:
+            return idle_timeout
         left = deadline - time.monotonic()
         if left <= 0:
             raise FetchFailed(f"took longer than {timeout}s", kind="timeout")
-        return left
+        return min(left, idle_timeout) if idle_timeout else left
 
     for _hop in range(max_redirects + 1):
         target = check_url(url, allowlist=allowlist, resolver=resolver)
@@ -230,7 +241,7 @@ def open_url(
             response = connection.getresponse()
         except (TimeoutError, socket.timeout) as exc:
             connection.close()
-            raise FetchFailed(f"took longer than {timeout}s", kind="timeout") from exc
+            raise FetchFailed(timed_out, kind="timeout") from exc
         except (OSError, http.client.HTTPException) as exc:
             connection.close()
             raise FetchFailed(f"network error: {exc}") from exc
@@ -244,7 +255,7 @@ def open_url(
         if response.status != 200:
             connection.close()
             raise FetchFailed(f"HTTP {response.status} {response.reason}", kind="status", status=response.status)
-        return Opened(connection, sock, response, url, max_bytes=max_bytes, remaining=remaining, timeout=timeout)
+        return Opened(connection, sock, response, url, max_bytes=max_bytes, remaining=remaining, timeout=timed_out)
     raise FetchFailed(f"more than {max_redirects} redirects", kind="redirects")
 
 

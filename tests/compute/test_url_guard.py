@@ -46,3 +46,13 @@ def test_it_refuses_other_schemes(url):
 def test_it_stops_a_file_over_the_size_limit(allow_file_server):
     with pytest.raises(FetchRefused, match="over the 5-byte limit"):
         fetch(allow_file_server.url("/data.csv"), limit=5)
+
+
+def test_it_caps_the_wait_for_data_not_the_whole_transfer(settings, allow_file_server):
+    """Large datasets stream to the consumer for as long as data keeps coming (a total cap would fail here)."""
+    import time
+
+    settings.D2D_COMPUTE_FETCH_TIMEOUT = 1
+    opened = fetch(allow_file_server.url("/data.csv"))
+    time.sleep(1.5)  # longer than the idle cap, but before reading: nothing is waited for yet
+    assert b"".join(opened.chunks()) == CSV
