@@ -16,8 +16,8 @@ def _role_filter(prefix: str, user, role: str | None) -> models.Q:
     return query
 
 
-class ProjectScopedQuerySet(SoftDeleteQuerySet):
-    """For models with a ``project`` foreign key."""
+class ScopedQuerySet(models.QuerySet):
+    """For models with a ``project`` foreign key that are never soft-deleted (runs, logs)."""
 
     def for_user(self, user, role: str | None = None):
         if not user or not user.is_authenticated:
@@ -25,6 +25,14 @@ class ProjectScopedQuerySet(SoftDeleteQuerySet):
         if user.is_superuser:
             return self
         return self.filter(_role_filter("project__", user, role)).distinct()
+
+
+class ProjectScopedQuerySet(SoftDeleteQuerySet, ScopedQuerySet):
+    """For soft-deletable models with a ``project`` foreign key.
+
+    Use ``LiveManager.from_queryset(ProjectScopedQuerySet)()`` for a manager that hides
+    deleted rows and scopes with ``for_user``.
+    """
 
 
 def membership_of(user, project: Project) -> Membership | None:
