@@ -1,6 +1,7 @@
 """Admin building blocks: soft-delete restore, tracked tasks as an operations console, task logs."""
 
 from django.contrib import admin, messages
+from django.contrib.admin.options import ActionLocation
 from django.contrib.contenttypes.models import ContentType
 from django.core.paginator import Paginator
 from django.db import transaction
@@ -51,8 +52,8 @@ class SoftDeleteAdmin(admin.ModelAdmin):
     def get_list_filter(self, request):
         return [DeletedFilter, *super().get_list_filter(request)]
 
-    def get_actions(self, request, *args, **kwargs):
-        actions = super().get_actions(request, *args, **kwargs)
+    def get_actions(self, request, action_location=ActionLocation.CHANGE_LIST):
+        actions = super().get_actions(request, action_location=action_location)
         actions.pop("delete_selected", None)  # Django's bulk delete would hard-delete
         return actions
 
