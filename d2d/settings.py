@@ -181,6 +181,8 @@ if OIDC_ENABLED:
     from django.core.exceptions import ImproperlyConfigured
 
     _endpoints = [OIDC_OP_AUTHORIZATION_ENDPOINT, OIDC_OP_TOKEN_ENDPOINT, OIDC_OP_USER_ENDPOINT, OIDC_OP_JWKS_ENDPOINT]
+    if not OIDC_RP_CLIENT_SECRET:
+        raise ImproperlyConfigured("OIDC_RP_CLIENT_ID needs OIDC_RP_CLIENT_SECRET (or OIDC_RP_CLIENT_SECRET_FILE)")
     if not OIDC_OP_ISSUER and not all(_endpoints):
         raise ImproperlyConfigured("OIDC_RP_CLIENT_ID needs OIDC_OP_ISSUER or all four OIDC_OP_*_ENDPOINT variables")
     for _entry in D2D_OIDC_PROJECT_ROLES:

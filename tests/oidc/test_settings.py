@@ -20,18 +20,28 @@ def test_it_is_off_without_a_client_id():
 
 
 def test_it_puts_bearer_tokens_after_d2d_tokens_when_configured():
-    answer = settings_with(OIDC_RP_CLIENT_ID="d2d", OIDC_OP_ISSUER="https://id.example.com/realms/corp")
+    answer = settings_with(
+        OIDC_RP_CLIENT_ID="d2d", OIDC_RP_CLIENT_SECRET="s", OIDC_OP_ISSUER="https://id.example.com/realms/corp"
+    )
     assert answer.returncode == 0, answer.stderr
     assert answer.stdout.split() == ["True", "accounts.oidc.OIDCBearerAuthentication"]
 
 
 def test_it_refuses_a_client_id_without_a_provider():
-    answer = settings_with(OIDC_RP_CLIENT_ID="d2d")
+    answer = settings_with(OIDC_RP_CLIENT_ID="d2d", OIDC_RP_CLIENT_SECRET="s")
     assert answer.returncode != 0 and "needs OIDC_OP_ISSUER or all four" in answer.stderr
+
+
+def test_it_refuses_a_client_id_without_its_secret():
+    answer = settings_with(OIDC_RP_CLIENT_ID="d2d", OIDC_OP_ISSUER="https://id.example.com/realms/corp")
+    assert answer.returncode != 0 and "needs OIDC_RP_CLIENT_SECRET" in answer.stderr
 
 
 def test_it_refuses_a_malformed_project_role_mapping():
     answer = settings_with(
-        OIDC_RP_CLIENT_ID="d2d", OIDC_OP_ISSUER="https://id.example.com", D2D_OIDC_PROJECT_ROLES="staff=alpha:admin"
+        OIDC_RP_CLIENT_ID="d2d",
+        OIDC_RP_CLIENT_SECRET="s",
+        OIDC_OP_ISSUER="https://id.example.com",
+        D2D_OIDC_PROJECT_ROLES="staff=alpha:admin",
     )
     assert answer.returncode != 0 and "'staff=alpha:admin' is not group=project:viewer|editor|owner" in answer.stderr

@@ -62,7 +62,8 @@ class LabelingContract(Contract):
     def error_body(self, status: int, message: str, *, errors=None, request=None, title: str | None = None) -> dict:
         if status == 403:
             return {
-                "timestamp": timezone.now().isoformat(timespec="milliseconds"),
+                # 003 shows Spring's form: 2018-06-08T08:20:04.158+0000
+                "timestamp": timezone.now().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000",
                 "status": 403,
                 "error": "Forbidden",
                 "message": "Access Denied",
