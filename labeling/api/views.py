@@ -16,13 +16,18 @@ from d2d.kernel.api.contracts import LABELING
 from d2d.kernel.api.views import ContractView
 from d2d.kernel.errors import DomainError
 from labeling import conf, export, selectors, services
-from labeling.api import payload
+from labeling.api import payload, schemas
 from labeling.api.representations import apply_json, base_url, commit_json, picture_json, task_json
 from labeling.errors import FileNotFound, JsonError
 from labeling.models import Picture, TaskType
 from labeling.pictures import INLINE_TYPES, picture_url
 
 JSON_SCHEMA = {"request": OpenApiTypes.OBJECT, "responses": {200: OpenApiTypes.OBJECT}}
+
+
+# 003's bodies are {"data": {...}}: only JSON can carry them, so these views (and their
+# OpenAPI request schemas) take JSON alone; the picture uploads take multipart.
+JSON_ONLY = [JSONParser]
 
 
 class LabelingView(ContractView):
@@ -57,6 +62,8 @@ def _task_body(task, request, *, with_pictures: bool, limit: int) -> dict:
 
 
 class TasksView(LabelingView):
+    parser_classes = JSON_ONLY
+
     @extend_schema(
         operation_id="labeling_tasks_list",
         tags=["labeling"],
@@ -85,7 +92,8 @@ class TasksView(LabelingView):
     @extend_schema(
         operation_id="labeling_task_create",
         tags=["labeling"],
-        **JSON_SCHEMA,
+        request=schemas.TASK_CREATE,
+        responses={201: OpenApiTypes.OBJECT},
         description="003: publish a task in `project` (default D2D_LABELING_DEFAULT_PROJECT); editors only.",
     )
     def post(self, request):
@@ -98,6 +106,8 @@ class TasksView(LabelingView):
 
 
 class TaskView(LabelingView):
+    parser_classes = JSON_ONLY
+
     @extend_schema(
         operation_id="labeling_task_retrieve",
         tags=["labeling"],
@@ -111,7 +121,8 @@ class TaskView(LabelingView):
     @extend_schema(
         operation_id="labeling_task_update",
         tags=["labeling"],
-        **JSON_SCHEMA,
+        request=schemas.TASK_PATCH,
+        responses={200: OpenApiTypes.OBJECT},
         description="003: change only the fields sent; never progress or labels (the formatter). Editors only.",
     )
     def patch(self, request, task_id: int):
@@ -126,10 +137,13 @@ class TaskView(LabelingView):
 
 
 class TaskApplyView(LabelingView):
+    parser_classes = JSON_ONLY
+
     @extend_schema(
         operation_id="labeling_task_apply",
         tags=["labeling"],
-        **JSON_SCHEMA,
+        request=schemas.APPLY,
+        responses={200: OpenApiTypes.OBJECT},
         description="003: a commit with up to `size` held pictures (annotation) or a quota (collection).",
     )
     def post(self, request):
@@ -226,6 +240,8 @@ class TaskExportView(LabelingView):
 
 
 class CommitsView(LabelingView):
+    parser_classes = JSON_ONLY
+
     @extend_schema(
         operation_id="labeling_commits_list",
         tags=["labeling"],
@@ -245,7 +261,7 @@ class CommitsView(LabelingView):
     @extend_schema(
         operation_id="labeling_commit_upload",
         tags=["labeling"],
-        request=OpenApiTypes.OBJECT,
+        request=schemas.COMMIT,
         responses={201: None},
         description="003: upload a commit's results (annotation); with task_type 1, submit a collection commit.",
     )

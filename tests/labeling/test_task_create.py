@@ -162,3 +162,9 @@ def test_it_writes_the_403_timestamp_in_springs_form():
 
     body = LABELING.error_body(403, "x", request=None)
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000", body["timestamp"])
+
+
+def test_it_takes_json_only_where_003_sends_data_envelopes(api, alice, project_a):
+    response = api(alice).post("/api/tasks/", {"data": "x"}, format="multipart")
+    assert response.status_code == 415
+    assert response.json()["errors"]["status"] == 415
