@@ -9,6 +9,7 @@ from d2d.kernel.runner import task_cancel, task_enqueue, task_transition
 from pipelines import catalog
 from pipelines.connectors import connector_class, storage_root
 from pipelines.connectors.base import CheckFailed
+from pipelines.connectors.storage import clean_path
 from pipelines.models import Destination, Job, JobTask, Source
 from pipelines.schedules import frequency_to_cron, job_schedule_sync
 from pipelines.secrets import keep_masked_secrets
@@ -33,6 +34,11 @@ def connector_config_clean(*, kind: str, type: str, version: str | None, config)
     if error is not None:
         where = ".".join(str(p) for p in error.absolute_path)
         raise DomainError(f"config{'.' + where if where else ''}: {error.message}", field="config")
+    if "path" in cls.spec.get("properties", {}):  # file connectors: a storage path that stays in the project's folder
+        try:
+            clean_path(config.get("path") or "")
+        except CheckFailed as exc:
+            raise DomainError(f"config.path: {exc}", field="config") from exc
     return config
 
 
