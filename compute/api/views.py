@@ -268,7 +268,11 @@ class DatasetListView(StaffView):
 
 class DatasetDetailView(StaffView):
     def _dataset(self, request, did: str, role=None) -> Dataset:
-        return get_object_or_404(Dataset.objects.for_user(request.user, role=role), did=live_did(did))
+        # Visible to every member (others: 404); a role too low for the change is a 403, as everywhere.
+        dataset = get_object_or_404(Dataset.objects.for_user(request.user), did=live_did(did))
+        if role:
+            project_for_user(request.user, dataset.project_id, role=role)
+        return dataset
 
     @extend_schema(tags=["ocean-staff"], responses={200: s.DdoSerializer, **STAFF_ERRORS})
     def get(self, request, did: str):
@@ -310,7 +314,10 @@ class AlgorithmListView(StaffView):
 
 class AlgorithmDetailView(StaffView):
     def _algorithm(self, request, did: str, role=None) -> Algorithm:
-        return get_object_or_404(Algorithm.objects.for_user(request.user, role=role), did=live_did(did))
+        algorithm = get_object_or_404(Algorithm.objects.for_user(request.user), did=live_did(did))
+        if role:
+            project_for_user(request.user, algorithm.project_id, role=role)
+        return algorithm
 
     @extend_schema(tags=["ocean-staff"], responses={200: s.AlgorithmDocumentSerializer, **STAFF_ERRORS})
     def get(self, request, did: str):
@@ -332,8 +339,9 @@ class OrderPaidView(StaffView):
     def post(self, request, order_id: int):
         if order_id > 2**63 - 1:
             raise Http404()
-        scoped = Dataset.objects.for_user(request.user, role=Role.EDITOR)
-        order = get_object_or_404(Order.objects.filter(dataset__in=scoped), pk=order_id)
+        scoped = Dataset.objects.for_user(request.user)
+        order = get_object_or_404(Order.objects.filter(dataset__in=scoped).select_related("dataset"), pk=order_id)
+        project_for_user(request.user, order.dataset.project_id, role=Role.EDITOR)
         payload = s.MarkPaidSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         order = orders.order_mark_paid(order=order, tx_id=payload.validated_data["txId"])
