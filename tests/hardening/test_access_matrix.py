@@ -502,3 +502,42 @@ def test_it_keeps_one_consumers_jobs_and_results_from_another(matrix, row, signe
     elif row.message == "compute_status" and row.method == "GET":
         jobs = [job["jobId"] for job in response.json()]
         assert jobs == ([ids["compute_job"]] if signer == "owner" else [])
+
+
+# --- 000's task websocket: the same rule on the websocket route ------------------------------------
+
+WEBSOCKET = {"owner": True, "viewer": True, "outsider": False, "anonymous": False}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_it_opens_a_tasks_websocket_only_to_members_of_its_project(matrix, role, monkeypatch):
+    import channels.db
+    from asgiref.sync import async_to_sync
+    from asgiref.testing import ApplicationCommunicator  # channels.testing needs daphne, which d2d does not install
+
+    from d2d.asgi import application
+
+    # The consumer's queries run on this thread, inside the cell's transaction: channels must not
+    # close that connection between them (what it does for a real server's long-lived threads).
+    monkeypatch.setattr(channels.db, "close_old_connections", lambda: None)
+    token = matrix.tokens.get(role)
+    scope = {
+        "type": "websocket", "path": f"/api/v1/tasks/{matrix.ids['conv']}/ws", "raw_path": b"",
+        "query_string": f"token={token}".encode() if token else b"", "headers": [(b"host", b"127.0.0.1")],
+        "subprotocols": [], "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 80),
+    }
+
+    async def talk():
+        communicator = ApplicationCommunicator(application, scope)
+        await communicator.send_input({"type": "websocket.connect"})
+        answer = await communicator.receive_output(timeout=5)
+        frame = await communicator.receive_output(timeout=5) if answer["type"] == "websocket.accept" else None
+        await communicator.send_input({"type": "websocket.disconnect", "code": 1000})
+        await communicator.wait(timeout=5)
+        return answer, frame
+
+    answer, frame = async_to_sync(talk)()
+    assert (answer["type"] == "websocket.accept") is WEBSOCKET[role], (role, answer)
+    if frame is not None:
+        task = json.loads(frame["text"])["task"]
+        assert task["id"] == str(matrix.ids["conv"]) and task["finished"] is True
