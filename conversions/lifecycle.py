@@ -85,9 +85,12 @@ def _next_position(task) -> int:
 
 
 def _check_count(task, adding: int) -> None:
+    """A task holds at most D2D_CONVERSIONS_MAX_INPUTS inputs: more than the room it has left is a conflict
+    with the task (409), like adding to a task that is already processing."""
     limit = settings.D2D_CONVERSIONS_MAX_INPUTS
-    if task.inputs.count() + adding > limit:
-        raise DomainError(f"a task takes at most {limit} inputs", field="data")
+    held = task.inputs.count()
+    if held + adding > limit:
+        raise Conflict(f"a task takes at most {limit} inputs; task {task.pk} has {held} and this request adds {adding}")
 
 
 def assets_add(*, task: ConversionTask, assets: list[dict], last_batch: bool = False, start: bool = True) -> list[InputAsset]:
@@ -178,7 +181,8 @@ def task_submit(*, task: ConversionTask) -> ConversionTask:
         locked = _lock(task)
         _check_open(locked)
         if not locked.inputs.exists():
-            raise DomainError("the task has no inputs; upload files or add URLs first")
+            # The request is fine; the task is not ready for it yet (a state conflict, like submitting twice).
+            raise Conflict("the task has no inputs; upload files or add URLs first")
         ConversionTask._base_manager.filter(pk=locked.pk).update(last_batch=True)
         locked.last_batch = True
         if locked.status not in ACTIVE_STATUSES:

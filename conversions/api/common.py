@@ -2,10 +2,13 @@
 
 from django.db.models import Count, Q
 from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.parsers import JSONParser
 
 from accounts.models import Role
 from conversions import lifecycle
+from conversions.api import schema as _schema  # noqa: F401 - registers the request schemas' extensions
 from conversions.api import serializers as s
 from conversions.api.responses import absolute_url, primary_result, stored_file_response
 from conversions.metrics import metrics_text
@@ -16,7 +19,8 @@ from d2d.kernel.api.serializers import EnvelopeErrorSerializer, envelope_of
 from d2d.kernel.api.views import ContractView
 from d2d.kernel.errors import Conflict, DomainError, NotFound
 
-ID = OpenApiParameter("id", str, OpenApiParameter.QUERY, required=True, description="the task id (UUID)")
+# A malformed id is answered like an unknown one (404); a missing or empty one is a 400.
+ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.QUERY, required=True, description="the task id (UUID)")
 ERRORS = {400: EnvelopeErrorSerializer, 401: EnvelopeErrorSerializer, 404: EnvelopeErrorSerializer}
 TAGS = ["common application API (001)"]
 
@@ -50,6 +54,7 @@ def task_status(request, task) -> dict:
 
 class TaskView(ContractView):
     contract = ENVELOPE
+    parser_classes = [JSONParser]  # params is a JSON object, which a form cannot carry
 
     @extend_schema(
         tags=TAGS,
@@ -81,6 +86,7 @@ class TaskView(ContractView):
 
 class AssetsView(ContractView):
     contract = ENVELOPE
+    parser_classes = [JSONParser]  # data is a list of objects, which a form cannot carry
 
     @extend_schema(
         tags=TAGS,

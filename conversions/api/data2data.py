@@ -2,11 +2,13 @@
 
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from django.db import transaction
+from drf_spectacular.utils import OpenApiRequest, OpenApiResponse, extend_schema
 from rest_framework import parsers, status
 
 from accounts.models import Role
 from conversions import lifecycle
+from conversions.api import schema as _schema  # also registers the request schemas' extensions
 from conversions.api import serializers as s
 from conversions.api.responses import primary_result, stored_file_response
 from conversions.models import ConversionTask
@@ -26,7 +28,7 @@ def _detail(request, task) -> dict:
 
 
 def _register(request, service: str | None) -> dict:
-    payload = s.TaskCreateSerializer(data=request.data)
+    payload = (s.OcrTaskCreateSerializer if service == "ocr" else s.TaskCreateSerializer)(data=request.data)
     payload.is_valid(raise_exception=True)
     data = payload.validated_data
     task = lifecycle.task_register(
@@ -42,6 +44,8 @@ class ServiceListView(ContractView):
 
 
 class UploadTaskView(ContractView):
+    parser_classes = [parsers.JSONParser]  # params is a JSON object, which a form cannot carry
+
     @extend_schema(
         tags=["uploads"],
         request=s.TaskCreateSerializer,
@@ -85,9 +89,27 @@ class UploadFilesView(ContractView):
 
     @extend_schema(
         tags=["uploads"],
-        request={"multipart/form-data": {"type": "object", "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"}}}}},
+        request={
+            "multipart/form-data": OpenApiRequest(
+                s.UploadFilesSerializer,
+                encoding={
+                    "files": {
+                        "contentType": "application/octet-stream",
+                        "headers": {
+                            "Content-Disposition": {
+                                "description": "the part's filename: its extension must be one the task's service "
+                                "accepts, or .zip (every service takes a ZIP of its inputs)",
+                                "schema": {"type": "string"},
+                                "example": 'form-data; name="files"; filename="inputs.zip"',
+                            }
+                        },
+                    }
+                },
+            )
+        },
         responses={201: s.InputAssetSerializer(many=True), 413: OpenApiResponse(description="over D2D_MAX_UPLOAD_BYTES")},
-        description="Upload one or more files (form field 'files', repeated). Size-capped by D2D_MAX_UPLOAD_BYTES.",
+        description="Upload one or more files (form field 'files', repeated). Size-capped by D2D_MAX_UPLOAD_BYTES. "
+        "A file the task's service does not accept is a 400 naming it; a submitted task takes no more files (409).",
     )
     def post(self, request, task_id):
         task = lifecycle.task_for_user(request.user, task_id, role=Role.EDITOR)
@@ -99,6 +121,9 @@ class UploadFilesView(ContractView):
 
 
 class UploadUrlsView(ContractView):
+    parser_classes = [parsers.JSONParser]  # assets are objects, which a form cannot carry
+    schema = _schema.RequiredBodySchema()  # an empty body names no URL: 400
+
     @extend_schema(
         tags=["uploads"],
         request=s.UrlsSerializer,
@@ -113,13 +138,19 @@ class UploadUrlsView(ContractView):
         if not assets:
             raise DomainError("give urls or assets", field="urls")
         created = []
-        for start in range(0, len(assets), task.assets_per_batch):
-            created += lifecycle.assets_add(task=task, assets=assets[start : start + task.assets_per_batch], start=False)
+        with transaction.atomic():  # all of them or none (a later batch may find the task full: 409)
+            for start in range(0, len(assets), task.assets_per_batch):
+                created += lifecycle.assets_add(task=task, assets=assets[start : start + task.assets_per_batch], start=False)
         return self.ok(s.InputAssetSerializer(created, many=True).data, status=status.HTTP_201_CREATED)
 
 
 class UploadSubmitView(ContractView):
-    @extend_schema(tags=["uploads"], request=None, responses={202: s.TaskDetailSerializer})
+    @extend_schema(
+        tags=["uploads"],
+        request=None,
+        responses={202: s.TaskDetailSerializer},
+        description="Queue the task. A task without inputs yet, or one that is processing or finished, is a 409.",
+    )
     def post(self, request, task_id):
         task = lifecycle.task_for_user(request.user, task_id, role=Role.EDITOR)
         lifecycle.task_submit(task=task)
@@ -127,9 +158,9 @@ class UploadSubmitView(ContractView):
 
 
 class TaskListView(ContractView):
-    @extend_schema(tags=["tasks"], parameters=[s.TaskFilterSerializer], responses={200: s.TaskSummarySerializer(many=True)})
+    @extend_schema(tags=["tasks"], parameters=[s.TaskFilterSerializer], responses={200: s.TaskPageSerializer})
     def get(self, request):
-        query = s.TaskFilterSerializer(data=request.query_params)
+        query = s.TaskFilterSerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         filters = query.validated_data
         tasks = lifecycle.visible_tasks(request.user).with_contract_status()
@@ -233,9 +264,11 @@ class OcrServiceView(ContractView):
 
 
 class OcrTaskView(ContractView):
+    parser_classes = [parsers.JSONParser]  # params is a JSON object, which a form cannot carry
+
     @extend_schema(
         tags=["ocr"],
-        request=s.TaskCreateSerializer,
+        request=s.OcrTaskCreateSerializer,
         responses={201: s.TaskDetailSerializer},
         description="Register an OCR task (params: lang, format); then upload files and submit through the uploads service.",
     )

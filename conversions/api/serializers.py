@@ -1,22 +1,116 @@
-"""Request and response shapes of the conversion APIs."""
+"""Request and response shapes of the conversion APIs.
 
-from urllib.parse import urlsplit
+The request fields say in the OpenAPI schema exactly what the server accepts (see conversions/api/schema.py
+for the bodies whose shape depends on the service); the server keeps checking every one of them.
+"""
 
+import math
+import re
+
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from conversions.models import ConversionTask, InputAsset, ResultFile, ResultType, Stage
 
+HTTP_URL = re.compile(r"^[Hh][Tt][Tt][Pp][Ss]?:")
+# ECMA and Python regex alike: no NUL anywhere (DRF refuses it; PostgreSQL cannot store it).
+NO_NUL = "^[^\\u0000]*$"
+HTTP_URL_PATTERN = "^[Hh][Tt][Tt][Pp][Ss]?:[^\\u0000]*$"
+PROJECT_PATTERN = "^([a-z0-9][a-z0-9_-]{0,62})?$"
+
 
 def _http_url(value: str) -> str:
-    if urlsplit(value).scheme.lower() not in ("http", "https"):
+    # On the value as sent (no trimming), so the server and the schema's pattern agree; the URL guard
+    # checks the rest (host, address, redirects) when the server downloads it.
+    if not HTTP_URL.match(value):
         raise serializers.ValidationError("only http and https URLs can be imported")
     return value
 
 
+class StrictCharField(serializers.CharField):
+    """A JSON string only: DRF's CharField would also take a number or a boolean and stringify it."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """A JSON true or false only: DRF's BooleanField would also take "yes", "1", 0 and the like."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+@extend_schema_field({"type": "string", "minLength": 1, "pattern": NO_NUL})
+class NoNulCharField(StrictCharField):
+    """A non-blank string; DRF refuses a NUL character in it, and the schema says so."""
+
+
+@extend_schema_field(
+    {"type": "string", "minLength": 1, "maxLength": 2000, "pattern": HTTP_URL_PATTERN, "description": "an http or https URL"}
+)
+class HttpUrlField(StrictCharField):
+    def __init__(self, **kwargs):
+        super().__init__(max_length=2000, trim_whitespace=False, validators=[_http_url], **kwargs)
+
+
+@extend_schema_field({"type": "string", "maxLength": 255, "pattern": NO_NUL, "description": "the asset's name (a label, never a path)"})
+class FileNameField(StrictCharField):
+    def __init__(self, **kwargs):
+        super().__init__(max_length=255, required=False, allow_blank=True, default="", **kwargs)
+
+
+@extend_schema_field(
+    {"type": "string", "pattern": PROJECT_PATTERN, "description": "a project id; blank or absent: D2D_CONVERSIONS_PROJECT, "
+     "else your first project you can edit"}
+)
+class ProjectField(StrictCharField):
+    def __init__(self, **kwargs):
+        super().__init__(required=False, allow_blank=True, trim_whitespace=False, **kwargs)
+
+
+def storable_json(value):
+    """``value`` as PostgreSQL can store it: a NUL character (in a name or a string) becomes U+FFFD, the
+    replacement character; a number out of float range (JSON's 1e400) is refused."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise serializers.ValidationError("a number out of range")
+    if isinstance(value, dict):
+        return {storable_json(key): storable_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [storable_json(item) for item in value]
+    return value
+
+
+class AttributesField(serializers.DictField):
+    """001's attributes: names to any JSON values. Taken as sent, except what the database cannot hold
+    (see storable_json): OpenAPI 3.0 cannot rule out a NUL in a name, so the server does not refuse one."""
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, default=dict, help_text="attribute names to any JSON values (001)", **kwargs)
+
+    def to_internal_value(self, data):
+        return storable_json(super().to_internal_value(data))
+
+
 class TaskCreateSerializer(serializers.Serializer):
-    service = serializers.CharField(required=False, allow_blank=True, help_text="default: D2D_CONVERSIONS_DEFAULT_SERVICE")
+    """Its schema is one object per service, each with that service's params (conversions/api/schema.py)."""
+
+    service = StrictCharField(required=False, allow_blank=True, trim_whitespace=False, help_text="default: D2D_CONVERSIONS_DEFAULT_SERVICE")
     params = serializers.JSONField(required=False, default=dict, help_text="checked against the service's JSON schema")
-    project = serializers.CharField(required=False, allow_blank=True, help_text="default: your first project you can edit")
+    project = ProjectField()
+
+
+class OcrTaskCreateSerializer(serializers.Serializer):
+    """POST /api/v1/ocr/tasks: the service is ocr; a ``service`` field is ignored."""
+
+    params = serializers.JSONField(required=False, default=dict, help_text="checked against the ocr service's JSON schema")
+    project = ProjectField()
 
 
 class TaskCreatedSerializer(serializers.Serializer):
@@ -26,15 +120,15 @@ class TaskCreatedSerializer(serializers.Serializer):
 
 
 class AssetDataSerializer(serializers.Serializer):
-    file_name = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
-    attributes = serializers.DictField(required=False, default=dict)
-    download_url = serializers.CharField(max_length=2000, validators=[_http_url])
+    file_name = FileNameField()
+    attributes = AttributesField()
+    download_url = HttpUrlField()
 
 
 class AssetsSerializer(serializers.Serializer):
     task_id = serializers.UUIDField()
     data = AssetDataSerializer(many=True, allow_empty=True)
-    last_batch = serializers.BooleanField(
+    last_batch = StrictBooleanField(
         required=False,
         default=False,
         help_text="d2d extension: true when this is the client's last batch, so processing starts as soon as the "
@@ -56,21 +150,40 @@ class WebsiteResultSerializer(serializers.Serializer):
 
 
 class UrlsSerializer(serializers.Serializer):
-    urls = serializers.ListField(child=serializers.CharField(max_length=2000, validators=[_http_url]), required=False, default=list)
+    """At least one URL or asset (its schema says so with anyOf, conversions/api/schema.py)."""
+
+    urls = serializers.ListField(child=HttpUrlField(), required=False, default=list)
     assets = AssetDataSerializer(many=True, required=False, default=list)
 
 
+class UploadFilesSerializer(serializers.Serializer):
+    """The multipart body of POST /api/v1/uploads/tasks/{id}/files, for the schema (the view reads request.FILES)."""
+
+    files = serializers.ListField(
+        child=serializers.FileField(),
+        min_length=1,
+        help_text="one part per file; each file's name ends with an extension the task's service accepts "
+        "(GET /api/v1/uploads/services: accepts), or .zip for a ZIP of such files",
+    )
+
+
 class TaskFilterSerializer(serializers.Serializer):
+    """Query filters of GET /api/v1/tasks/. Validate a plain dict (``query_params.dict()``), so an empty value
+    (``?status=``) is refused like any other value outside the schema instead of being read as absent."""
+
     status = serializers.ChoiceField(choices=ConversionTask.Status.choices, required=False)
     stage = serializers.ChoiceField(choices=Stage.choices, required=False)
-    service = serializers.CharField(required=False)
+    service = NoNulCharField(required=False)
     created_after = serializers.DateTimeField(required=False)
     created_before = serializers.DateTimeField(required=False)
     limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=50)
-    offset = serializers.IntegerField(required=False, min_value=0, default=0)
+    offset = serializers.IntegerField(required=False, min_value=0, max_value=10**9, default=0)  # PostgreSQL OFFSET is a bigint
 
 
 class InputAssetSerializer(serializers.ModelSerializer):
+    # What the client sent (http or https, checked again when it is fetched), not necessarily a well-formed URI.
+    download_url = serializers.CharField(max_length=2000, allow_blank=True, help_text="blank for an uploaded file")
+
     class Meta:
         model = InputAsset
         fields = ["id", "file_name", "attributes", "download_url", "status", "failure_reason", "size"]
@@ -114,3 +227,10 @@ class TaskDetailSerializer(serializers.ModelSerializer):
 class TaskSummarySerializer(TaskDetailSerializer):
     class Meta(TaskDetailSerializer.Meta):
         fields = [name for name in TaskDetailSerializer.Meta.fields if name not in ("inputs", "results")]
+
+
+class TaskPageSerializer(serializers.Serializer):
+    """GET /api/v1/tasks/: one page of tasks (limit and offset) and how many match the filters in all."""
+
+    count = serializers.IntegerField(min_value=0, help_text="tasks matching the filters, on every page")
+    results = TaskSummarySerializer(many=True, help_text="this page, newest first")

@@ -148,5 +148,19 @@ def _unexpected_name(error) -> str | None:
     return None
 
 
+# No NUL character (PostgreSQL cannot store one in JSON); the same regex in JSON Schema, OpenAPI and Python.
+NO_NUL_PATTERN = "^[^\\u0000]*$"
+
+
+def _no_nul(spec: dict) -> dict:
+    kinds = spec.get("type")
+    is_string = kinds == "string" or (isinstance(kinds, list) and "string" in kinds)
+    if is_string and "enum" not in spec and "pattern" not in spec:
+        return {**spec, "pattern": NO_NUL_PATTERN}
+    return spec
+
+
 def object_schema(properties: dict, required: tuple = ()) -> dict:
+    """A service's params schema: only the named parameters; free-text ones cannot hold a NUL character."""
+    properties = {name: _no_nul(spec) for name, spec in properties.items()}
     return {"type": "object", "properties": properties, "required": list(required), "additionalProperties": False}
