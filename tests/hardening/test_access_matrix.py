@@ -136,6 +136,11 @@ def member_put(ids, role, response):
     assert list(Membership.objects.filter(project_id="beta").values_list("user__username", "role")) == [("charlie", "owner")]
 
 
+def member_unmoved():
+    assert not Membership.objects.filter(project_id="alpha", user__username="charlie").exists()
+    assert Membership.objects.get(project_id="beta", user__username="charlie").role == "owner"
+
+
 def member_added(ids, role, response):
     assert Membership.objects.get(project_id="alpha", user__username="charlie").role == "viewer"
     assert Membership.objects.get(project_id="beta", user__username="charlie").role == "owner"
@@ -185,6 +190,9 @@ ROWS = [
     R("POST", "/api/v1/projects/alpha/members", CREATE, body={"username": "charlie", "role": "viewer", **READ_ONLY}, check=member_added),
     R("PUT", "/api/v1/projects/alpha/members/bob", WRITE, body={"role": "editor", "username": "charlie", **READ_ONLY}, check=member_put),
     R("DELETE", "/api/v1/projects/alpha/members/bob", (204, 403, 404, 401)),
+    R("PUT", "/api/v1/projects/alpha/members/charlie", (404, 403, 404, 401), body={"role": "owner"}, note="not a member"),
+    R("PUT", "/api/v1/projects/beta/members/charlie", (404, 404, 200, 401), body={"role": "owner", "project": "alpha"}, note="beta's own",
+      check=lambda ids, role, response: member_unmoved()),
     R("GET", "/api/v1/auth/tokens", (200, HIDES, HIDES, 401), sees=("id", "alice_token"), note="each user his own"),
     R("DELETE", "/api/v1/auth/tokens/{alice_token}", (200, 404, 404, 401)),
     R("GET", P + "/sources/spec", READ, body={"type": "file", "version": "latest"}),
@@ -258,6 +266,7 @@ ROWS = [
     R("POST", "/api/v1/uploads/tasks/{conv_open}/urls", CREATE, body={"urls": ["http://127.0.0.1:9/more.csv"]}),
     R("POST", "/api/v1/uploads/tasks/{conv_open}/submit", (202, 403, 404, 401)),
     R("GET", "/api/v1/tasks/", LIST, sees=("id", "conv")),
+    R("GET", "/api/v1/tasks/?service=tabular&status=succeeded", LIST, sees=("id", "conv"), note="filtered"),
     R("GET", "/api/v1/tasks/{conv}", READ),
     R("DELETE", "/api/v1/tasks/{conv}", (204, 403, 404, 401)),
     R("POST", "/api/v1/tasks/{conv_open}/cancel", WRITE),
@@ -286,6 +295,8 @@ ROWS = [
     R("GET", "/api/tasks/{label_task}/export/coco/", WRITE),
     R("GET", "/api/commits", (200, HIDES, HIDES, 401), sees=("commit_id", "commit"), note="viewers see their own"),
     R("GET", "/api/commits/", (200, HIDES, HIDES, 401), sees=("commit_id", "commit")),
+    R("GET", "/api/commits?user={alice_id}&task={label_task}", (200, HIDES, HIDES, 401), sees=("commit_id", "commit"), note="naming alice"),
+    R("GET", "/api/tasks/?project=alpha", (200, 200, HIDES, 401), sees=("id", "label_task"), note="naming alpha"),
     R("POST", "/api/commits/", CREATE, setup=open_commit("label_task"),
       body=lambda ids: {"data": {"commit_id": ids["open_commit"], "user_id": 0, "result": [{"picture_id": ids["open_picture"], "annotation_json": "{}"}]}}),
     R("POST", "/api/commits/pictures/{open_commit}", CREATE, setup=open_commit("collect_task"), body=multipart_png, form="multipart"),
