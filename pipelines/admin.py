@@ -13,7 +13,7 @@ from d2d.kernel.errors import DomainError
 from d2d.kernel.runner import task_cancel
 from pipelines import services
 from pipelines.connectors import DESTINATION_TYPES, SOURCE_TYPES, connector_class
-from pipelines.models import Destination, Job, JobTask, Source
+from pipelines.models import Destination, Job, JobTask, Source, StreamState
 from pipelines.schedules import job_schedule_sync
 from pipelines.secrets import keep_masked_secrets, mask_config
 
@@ -211,3 +211,28 @@ class JobTaskAdmin(TrackedTaskAdmin):
         for task in queryset:
             task_cancel(task, reason=f"cancelled by {request.user.username} in the admin")
         self.message_user(request, "Cancel requested; running syncs stop at their next batch.", messages.SUCCESS)
+
+
+@admin.register(StreamState)
+class StreamStateAdmin(admin.ModelAdmin):
+    """Where each incremental stream stands; staff reset a stream to have it synced from scratch."""
+
+    list_display = ["job", "stream", "cursor_field", "cursor_value", "generation", "updated_at"]
+    list_filter = ["job__project", "updated_at"]
+    list_select_related = ["job"]
+    search_fields = ["stream", "cursor_field", "job__name", "job__project__id"]
+    raw_id_fields = ["job"]
+    readonly_fields = ["job", "stream", "cursor_field", "cursor_value", "generation", "updated_at"]
+    actions = ["reset_selected"]
+
+    def has_add_permission(self, request):
+        return False  # state is written by syncs only
+
+    @admin.action(description="Reset selected streams (the next run reads them from the start)")
+    def reset_selected(self, request, queryset):
+        try:
+            count = services.stream_states_reset(states=queryset)
+        except DomainError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return
+        self.message_user(request, f"Reset {count} stream(s).", messages.SUCCESS)

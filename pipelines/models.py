@@ -2,31 +2,13 @@
 
 from django.db import models
 
-from accounts.scoping import ProjectScopedQuerySet, _role_filter
-from d2d.kernel.models import AuditedModel, SoftDeleteModel, TrackedTask, live_unique
+from accounts.scoping import ProjectScopedQuerySet, ScopedQuerySet
+from d2d.kernel.models import AllObjectsManager, AuditedModel, LiveManager, SoftDeleteModel, TrackedTask, live_unique
 from pipelines.crypto import decrypt_json, encrypt_json
 
-
-class LiveScopedManager(models.Manager.from_queryset(ProjectScopedQuerySet)):
-    """Live rows only, with ``for_user`` scoping."""
-
-    def get_queryset(self):
-        return super().get_queryset().filter(deleted_at__isnull=True)
-
-
-class AllScopedManager(models.Manager.from_queryset(ProjectScopedQuerySet)):
-    pass
-
-
-class TaskQuerySet(models.QuerySet):
-    """Runs are never soft-deleted, so they scope without the soft-delete queryset."""
-
-    def for_user(self, user, role: str | None = None):
-        if not user or not user.is_authenticated:
-            return self.none()
-        if user.is_superuser:
-            return self
-        return self.filter(_role_filter("project__", user, role)).distinct()
+# Live rows only / every row, each with ``for_user`` scoping.
+LiveScopedManager = LiveManager.from_queryset(ProjectScopedQuerySet)
+AllScopedManager = AllObjectsManager.from_queryset(ProjectScopedQuerySet)
 
 
 class ConnectorConfigModel(SoftDeleteModel, AuditedModel):
@@ -109,7 +91,7 @@ class JobTask(TrackedTask):
 
     handler = "pipelines.sync.run_job_task"
 
-    objects = TaskQuerySet.as_manager()
+    objects = ScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

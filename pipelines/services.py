@@ -266,3 +266,17 @@ def job_cancel(*, job: Job, user) -> list[JobTask]:
         raise Conflict(f"job {job.name!r} has no sync queued or running")
     who = user.username if user else "system"
     return [task_cancel(task, reason=f"cancelled by {who}") for task in tasks]
+
+
+def stream_states_reset(*, states) -> int:
+    """Forget where streams stand: their next incremental run starts over and replaces them.
+
+    Refused while a job of theirs is running, since the run would save its cursor afterwards.
+    """
+    states = list(states.select_related("job"))
+    running = {state.job.name for state in states if JobTask.objects.filter(job=state.job, status__in=ACTIVE_STATUSES).exists()}
+    if running:
+        raise DomainError(f"a sync of {', '.join(sorted(running))} is queued or running; reset after it ends")
+    for state in states:
+        state.delete()
+    return len(states)

@@ -75,3 +75,18 @@ def test_it_saves_a_connector_form_keeping_a_masked_secret(staff_client, job):
     assert bad.status_code == 200 and "config" in bad.content.decode()
     act(staff_client, "soft_delete_selected", source, model="source")
     assert not Source.all_objects.get(pk=source.pk).is_deleted, "a live job still uses it"
+
+
+def test_it_resets_a_streams_state_unless_its_job_is_running(staff_client, job):
+    from pipelines.models import StreamState
+
+    state = StreamState.objects.create(job=job, stream="public.t", cursor_field="id", cursor_value=41, generation=3)
+    running = JobTask.objects.create(job=job, project=job.project, status=TaskStatus.RUNNING)
+    response = act(staff_client, "reset_selected", state, model="streamstate")
+    assert "queued or running" in response.content.decode() and StreamState.objects.filter(pk=state.pk).exists()
+
+    running.status = TaskStatus.SUCCEEDED
+    running.save()
+    response = act(staff_client, "reset_selected", state, model="streamstate")
+    assert "Reset 1 stream(s)." in response.content.decode()
+    assert not StreamState.objects.filter(pk=state.pk).exists()
