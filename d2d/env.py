@@ -129,7 +129,7 @@ def sqlite_database(path: Path) -> dict:
         "OPTIONS": {
             "timeout": 20,
             "transaction_mode": "IMMEDIATE",
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "init_command": "PRAGMA synchronous=NORMAL;",  # WAL: d2d/kernel/sqlite.py, once per process
         },
         "TEST": {"NAME": str(path.with_name(f"test_{path.name}"))},
     }

@@ -10,9 +10,10 @@ class KernelConfig(AppConfig):
     verbose_name = "Platform"
 
     def ready(self):
-        from d2d.kernel import forking, schedules
+        from d2d.kernel import forking, schedules, sqlite
 
         forking.install()
+        sqlite.install()
         from d2d.kernel.api import schema  # noqa: F401  registers the OpenAPI auth extensions
 
         post_migrate.connect(schedules.ensure_housekeeping_schedules, sender=self)
