@@ -56,6 +56,24 @@ def url_host(address: str) -> str:
     return f"[{address}]" if ":" in address else address
 
 
+def _own_services() -> set:
+    """d2d's own loopback services (the database, and Redis when REDIS_URL is set, as in CI):
+    the channel layer and a connection pool may connect to them during a test; they are not
+    the URLs under test."""
+    from urllib.parse import urlsplit
+
+    from django.conf import settings
+    from django.db import connection
+
+    services = set()
+    if settings.REDIS_URL:
+        parts = urlsplit(settings.REDIS_URL)
+        services.add((parts.hostname or "127.0.0.1", parts.port or 6379))
+    if connection.vendor == "postgresql":
+        services.add((connection.settings_dict["HOST"] or "127.0.0.1", int(connection.settings_dict["PORT"] or 5432)))
+    return {(host, port) for host, port in services if host in ("127.0.0.1", "::1")}
+
+
 class NetworkGuard:
     """Patches name resolution and every socket connect of this process.
 
@@ -66,7 +84,7 @@ class NetworkGuard:
 
     def __init__(self, monkeypatch, *, answers=None, allowed=(), fake_dns=True):
         self.answers = dict(answers or {})
-        self.allowed = set(allowed)
+        self.allowed = set(allowed) | _own_services()
         self.attempts: list = []
         self.resolved: list = []
         real_connect = socket.socket.connect
