@@ -4,7 +4,6 @@ import os
 import signal
 
 import pytest
-from django.db import connection
 
 from d2d.kernel.errors import Conflict
 from d2d.kernel.models import TaskStatus
@@ -37,11 +36,6 @@ def refreshed(task):
     return task
 
 
-@pytest.mark.skipif(
-    connection.vendor == "sqlite",
-    reason="after a SIGKILL the test process and the cluster stop seeing each other's writes to the SQLite "
-    "test database (the kernel's own SIGKILL test fails the same way there); runs on PostgreSQL",
-)
 def test_it_leaves_exactly_the_source_rows_after_a_sigkill_mid_stream_and_a_retry(project_a, alice, cluster_factory, slow_source, pg_dest):
     config, src, _ = slow_source
     dest_config, dst, dest_schema = pg_dest
