@@ -1,5 +1,6 @@
 """The interface every connector implements, and the column kinds they share (JSON schema <-> Arrow)."""
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -114,7 +115,7 @@ class Stream:
 Tick = Callable[[], None]
 
 
-class Connector:
+class Connector(ABC):
     type: str = ""
     title: str = ""
     versions: tuple[str, ...] = ("latest", "v1.0.0")
@@ -125,41 +126,44 @@ class Connector:
         self.config = config
         self.root = root
 
+    @abstractmethod
     def check(self) -> None:
         """Raise CheckFailed with the cause when the config cannot be used."""
-        raise NotImplementedError
 
 
 class SourceConnector(Connector):
+    @abstractmethod
     def discover(self) -> list[dict]:
         """The streams this source offers, as ``catalog_stream`` dicts."""
-        raise NotImplementedError
 
+    @abstractmethod
     def read(self, stream: Stream, *, cursor_after=None, tick: Tick | None = None) -> Iterator[pa.RecordBatch]:
         """Record batches of ``stream.arrow_schema``; with ``cursor_after``, only rows past it."""
-        raise NotImplementedError
 
 
-class StreamWriter:
+class StreamWriter(ABC):
     """Writes one stream somewhere private; ``publish`` makes it visible at once, ``abort`` forgets it."""
 
+    @abstractmethod
     def write(self, batch: pa.RecordBatch) -> None:
-        raise NotImplementedError
+        """Add a batch to the private copy."""
 
+    @abstractmethod
     def publish(self) -> None:
-        raise NotImplementedError
+        """Make everything written visible in one step."""
 
+    @abstractmethod
     def abort(self) -> None:
-        raise NotImplementedError
+        """Forget everything written; nothing becomes visible."""
 
 
 class DestinationConnector(Connector):
+    @abstractmethod
     def open_stream(self, stream: Stream, *, mode: str, generation: int) -> StreamWriter:
         """mode: "replace" (full refresh), "append" or "upsert" (incremental, upsert needs a primary key).
 
         ``generation`` names an increment, so a retried increment replaces its failed twin.
         """
-        raise NotImplementedError
 
 
 def text_to_timestamp(array: pa.Array) -> pa.Array:

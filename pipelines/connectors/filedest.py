@@ -15,6 +15,7 @@ import posixpath
 import shutil
 import tempfile
 import uuid
+from abc import abstractmethod
 
 import pyarrow as pa
 
@@ -81,11 +82,11 @@ class FileDestination(DestinationConnector):
         return _FolderWriter(self, stream, mode, generation)
 
     # Each format implements these two.
-    def open_file(self, path: str, schema: pa.Schema):
-        raise NotImplementedError
+    @abstractmethod
+    def open_file(self, path: str, schema: pa.Schema): ...
 
-    def write_batch(self, handle, batch: pa.RecordBatch) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def write_batch(self, handle, batch: pa.RecordBatch) -> None: ...
 
     def close_file(self, handle) -> None:
         handle.close()
