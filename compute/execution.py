@@ -18,15 +18,20 @@ from compute.fetch import FetchRefused, fetch
 from compute.models import ComputeJob, OceanStatus
 from compute.sandbox import Limits, Sandbox, regular_files
 from compute.services import files_decrypt
-from d2d.kernel.errors import TaskCancelled
+from d2d.kernel.errors import TaskCancelled, TaskFailed
 from d2d.kernel.models import TaskLogLine, TaskStatus
 from d2d.kernel.runner import TaskRun, task_transition
+from d2d.kernel.storage import delete_prefix
 
 POLL_SECONDS = 0.2
 
 
-class ComputeStopped(Exception):
-    """The algorithm was stopped (a limit) or failed; the message is the reason shown in statusText."""
+class ComputeStopped(TaskFailed):
+    """The algorithm was stopped (a limit) or failed; the message is the reason shown in statusText.
+
+    Final: the same algorithm on the same data fails again, so the runner does not retry it. Any
+    other error, and a worker killed mid-job, gets another attempt, which starts from a clean folder.
+    """
 
 
 def _stage(run: TaskRun, stage: int) -> None:
@@ -66,11 +71,11 @@ def _algorithm(job: ComputeJob) -> tuple[str, str, str]:
 def _publish(job: ComputeJob, sandbox: Sandbox, *, with_outputs: bool) -> None:
     prefix = f"compute/{job.job_id}"
     results = []
+    delete_prefix(default_storage, f"{prefix}/outputs")  # what an attempt killed mid-publish stored
     if with_outputs:
         for index, path in enumerate(regular_files(sandbox.outputs)):
             relative = path.relative_to(sandbox.outputs).as_posix()
             target = f"{prefix}/outputs/{relative}"
-            default_storage.delete(target)  # a rerun after a crash replaces, never duplicates
             with open(path, "rb") as handle:
                 stored = default_storage.save(target, File(handle))
             results.append({"index": index, "filename": relative, "size": path.stat().st_size, "path": stored})
@@ -87,10 +92,22 @@ def _publish(job: ComputeJob, sandbox: Sandbox, *, with_outputs: bool) -> None:
         job_results_remove(job=job)
 
 
+def _fresh_workdir(job: ComputeJob) -> Path:
+    """The job's scratch folder, emptied first: an attempt whose worker was killed leaves its folder behind.
+
+    One folder per job, not per attempt, so the next attempt finds it; the lease guarantees
+    that no other attempt of the job is using it.
+    """
+    work = Path(tempfile.gettempdir()) / f"d2d-compute-{job.job_id}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(mode=0o700)
+    return work
+
+
 def compute_job_execute(run: TaskRun) -> None:
     job: ComputeJob = run.task
     limits = Limits.from_settings()
-    work = Path(tempfile.mkdtemp(prefix=f"d2d-compute-{job.job_id[:12]}-"))
+    work = _fresh_workdir(job)
     try:
         _stage(run, OceanStatus.CONFIGURING)
         _fetch_inputs(run, job, work / "inputs" / _safe_name(job.dataset.did))

@@ -81,8 +81,9 @@ def compute_start(*, data: dict) -> ComputeJob:
             algorithm=algorithm,
             algorithm_meta=meta,
             output=output if isinstance(output, dict) else {},
-            max_attempts=1,  # an algorithm that failed once fails again: no retries
         )
+        # Attempts: D2D_TASK_MAX_ATTEMPTS, for a worker that died or a storage error; the algorithm's
+        # own failure (ComputeStopped) is final, as the same code on the same data fails again.
         task_enqueue(job, message=f"compute job {job.job_id} queued for {consumer}")
     return job
 

@@ -10,6 +10,7 @@ from django.core.files import File
 from django.core.files.storage import storages
 
 from conversions.services.base import extension_of
+from d2d.kernel.storage import delete_prefix as _delete_prefix
 
 
 def storage():
@@ -44,11 +45,43 @@ def save_local(name: str, path: Path) -> str:
         return storage().save(name, handle)
 
 
-def workdir() -> Path:
-    """A private scratch folder next to the media root, so finished files move into storage by rename."""
-    base = Path(settings.DATA_DIR) / "work"
+def _work_root() -> Path:
+    return Path(settings.DATA_DIR) / "work"
+
+
+def workdir(task) -> Path:
+    """A private scratch folder next to the media root, so finished files move into storage by rename.
+
+    Named after the task, so the next attempt after a killed worker can find and remove it.
+    """
+    base = _work_root()
     base.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix="conv-", dir=base))
+    return Path(tempfile.mkdtemp(prefix=f"conv-{task.pk}-", dir=base))
+
+
+def sweep_workdirs(task) -> int:
+    """Remove the scratch folders a killed attempt of ``task`` left behind; returns how many.
+
+    Safe only at the start of an attempt: the runner's lease guarantees no other attempt runs.
+    """
+    stale = list(_work_root().glob(f"conv-{task.pk}-*"))
+    for folder in stale:
+        shutil.rmtree(folder, ignore_errors=True)
+    return len(stale)
+
+
+def delete_other_result_batches(task, keep_batch: str) -> int:
+    """Delete the task's stored result batches other than ``keep_batch``; returns how many files went.
+
+    Each attempt publishes into a batch folder of its own, so this also clears the outputs of an
+    attempt killed between storing its files and swapping the result rows.
+    """
+    prefix = f"{task.storage_prefix}/results"
+    try:
+        batches, _ = storage().listdir(prefix)
+    except (FileNotFoundError, NotImplementedError):
+        return 0
+    return sum(delete_prefix(f"{prefix}/{batch}") for batch in batches if batch != keep_batch)
 
 
 def local_path(name: str, scratch: Path) -> Path:
@@ -71,21 +104,5 @@ def delete_names(names) -> None:
 
 
 def delete_prefix(prefix: str) -> int:
-    """Delete every stored file under ``prefix``; returns how many."""
-    store = storage()
-    count = 0
-    try:
-        folders, files = store.listdir(prefix)
-    except (FileNotFoundError, NotImplementedError):
-        return 0
-    for file_name in files:
-        store.delete(f"{prefix}/{file_name}")
-        count += 1
-    for folder in folders:
-        count += delete_prefix(f"{prefix}/{folder}")
-    if hasattr(store, "path"):
-        try:
-            Path(store.path(prefix)).rmdir()
-        except (OSError, NotImplementedError):
-            pass
-    return count
+    """Delete every stored file of conversions under ``prefix``; returns how many."""
+    return _delete_prefix(storage(), prefix)

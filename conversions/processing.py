@@ -46,7 +46,7 @@ def _set_stage(run: TaskRun, stage: str, text: str) -> None:
 def download_asset(run: TaskRun, asset: InputAsset) -> None:
     """Fetch one asset's URL into storage, or record why it failed."""
     task = run.task
-    scratch = files.workdir()
+    scratch = files.workdir(task)
     try:
         local = scratch / "download"
         with open(local, "wb") as sink:
@@ -121,7 +121,7 @@ def convert(run: TaskRun) -> None:
     if not assets:
         reasons = "; ".join(task.inputs.exclude(failure_reason="").values_list("failure_reason", flat=True)[:5])
         raise ConversionError("no input could be used" + (f": {reasons}" if reasons else ""))
-    scratch = files.workdir()
+    scratch = files.workdir(task)
     try:
         (scratch / "in").mkdir()
         (scratch / "out").mkdir()
@@ -169,7 +169,6 @@ def publish(run: TaskRun, job: Job, scratch: Path) -> None:
         locked = _rows().select_for_update().get(pk=task.pk)
         abandoned = bool(locked.deleted_at or locked.cancel_requested)
         if not abandoned:
-            old = list(ResultFile.objects.filter(task=task).values_list("file", flat=True))
             ResultFile.objects.filter(task=task).delete()
             ResultFile.objects.bulk_create(rows)
             json_result = job.json_result if result_type == ResultType.JSON else None
@@ -178,22 +177,18 @@ def publish(run: TaskRun, job: Job, scratch: Path) -> None:
         # Deleted or cancelled while converting: publish nothing and leave no files behind.
         files.delete_names([row.file.name for row in rows])
         raise TaskCancelled()
-    files.delete_names(old)
+    files.delete_other_result_batches(task, batch)  # the previous result, and any a killed attempt stored
     run.log(f"published {len(rows)} file(s)")
 
 
 def run_conversion(run: TaskRun) -> None:
-    """The handler body: a ConversionError fails the task at once (retrying cannot fix a bad input)."""
+    """The handler body. A ConversionError fails the task at once (the runner does not retry a bad input);
+    any other error, or a worker killed mid-way, gets another attempt, which starts clean."""
     task = run.task
     if task.is_deleted:
         run.log("task was deleted; nothing to do", level=Level.WARNING)
         return
-    try:
-        gather_inputs(run)
-        convert(run)
-    except ConversionError as exc:
-        task_transition(
-            task, TaskStatus.FAILED, message=f"failed: {exc}", level=Level.ERROR, holding_lease=run.lease_token, error=str(exc)
-        )
-        return
+    files.sweep_workdirs(task)
+    gather_inputs(run)
+    convert(run)
     _rows().filter(pk=task.pk).update(status_text="completed")

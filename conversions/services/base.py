@@ -9,13 +9,16 @@ from typing import Any
 
 import jsonschema
 
-from d2d.kernel.errors import DomainError
+from d2d.kernel.errors import DomainError, TaskFailed
 
 STREAM, JSON, WEBSITE = "STREAM", "JSON", "WEBSITE"
 
 
-class ConversionError(Exception):
-    """The input cannot be converted (bad file, unsupported format); the message is shown to the client."""
+class ConversionError(TaskFailed):
+    """The input cannot be converted (bad file, unsupported format); the message is shown to the client.
+
+    Another attempt cannot fix a bad input, so the runner fails the task at once.
+    """
 
 
 def safe_name(name: str, *, default: str = "file") -> str:

@@ -34,3 +34,11 @@ class TaskAlreadyQueued(Conflict):
 
 class TaskCancelled(Exception):
     """Raised inside a running task when a cancel was requested; the runner marks it CANCELLED."""
+
+
+class TaskFailed(Exception):
+    """Raised inside a running task for a failure another attempt cannot fix (bad input, an algorithm's error).
+
+    The runner marks the task FAILED at once with the message as its error; any other exception
+    is retried up to the task's maximum attempts, and so is a worker that died.
+    """

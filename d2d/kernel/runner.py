@@ -25,7 +25,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
-from d2d.kernel.errors import TaskAlreadyQueued, TaskCancelled
+from d2d.kernel.errors import TaskAlreadyQueued, TaskCancelled, TaskFailed
 from d2d.kernel.logs import task_log_append
 from d2d.kernel.models import ACTIVE_STATUSES, FINISHED_STATUSES, TaskLogLine, TaskStatus, TrackedTask
 from d2d.kernel.notify import notify_task_changed
@@ -262,6 +262,10 @@ def execute(label: str, pk: str) -> str:
     except TaskCancelled:
         task_transition(task, TaskStatus.CANCELLED, message="cancelled while running", level=Level.WARNING, holding_lease=token)
         return "cancelled"
+    except TaskFailed as exc:
+        message = str(exc) or type(exc).__name__
+        task_transition(task, TaskStatus.FAILED, message=f"failed: {message}", level=Level.ERROR, holding_lease=token, error=message)
+        return "failed"
     except Exception as exc:  # noqa: BLE001 - any failure of user-facing work is recorded, with its cause
         return _after_failure(task, token, exc)
     finally:

@@ -28,7 +28,7 @@ def paid_compute_order(dataset, consumer, tx_id: str):
 def run_raw(dataset, consumer, code: str) -> ComputeJob:
     order = paid_compute_order(dataset, consumer, f"0x{id(code):x}")
     job = ComputeJob.objects.create(
-        project=dataset.project, dataset=dataset, owner_address=consumer.address, order=order, max_attempts=1,
+        project=dataset.project, dataset=dataset, owner_address=consumer.address, order=order, max_attempts=3,
         algorithm_meta={"rawcode": code, "container": {"entrypoint": "python3 $ALGO"}},
     )
     task_enqueue(job)
@@ -45,6 +45,7 @@ def test_it_stops_an_algorithm_that_opens_a_socket(dataset, consumer, limits, al
     code = f"import socket\nsocket.create_connection(('127.0.0.1', {allow_file_server.port}), timeout=3)\n"
     job = run_raw(dataset, consumer, code)
     assert job.status == TaskStatus.FAILED and job.ocean_status == OceanStatus.STOPPED
+    assert job.attempts == 1, "the algorithm's own failure is final: no retry"
     assert "algorithm stopped: algorithm exited with code 1" in log_of(job)
     assert "Connection refused" in job.stop_reason or "unreachable" in job.stop_reason
 

@@ -55,6 +55,16 @@ def test_it_succeeds_when_a_retry_succeeds(cluster_factory):
     assert task.status == TaskStatus.SUCCEEDED and task.attempts == 2 and task.error.startswith("RuntimeError")
 
 
+def test_it_fails_at_once_without_retrying_when_the_handler_says_no_attempt_can_succeed(cluster_factory):
+    cluster_factory()
+    task = ProbeTask.objects.create(fail_for_good=True, max_attempts=3)
+    task_enqueue(task)
+    wait_finished(task)
+    assert task.status == TaskStatus.FAILED and task.attempts == 1 and task.runs == 1
+    assert task.error == "probe input cannot be processed"
+    assert [line.message for line in task.log_lines()][-1] == "failed: probe input cannot be processed"
+
+
 def test_it_refuses_a_double_enqueue(transactional_db):
     task = ProbeTask.objects.create()
     task_enqueue(task)

@@ -4,6 +4,7 @@ import time
 
 from django.db.models import F
 
+from d2d.kernel.errors import TaskFailed
 from tests.probe.models import ProbeTask
 
 
@@ -16,6 +17,8 @@ def run_probe(run):
         if task.sleep_seconds:
             time.sleep(task.sleep_seconds / steps)
         run.progress(100 * (step + 1) / steps, f"step {step + 1} of {steps}")
+    if task.fail_for_good:
+        raise TaskFailed("probe input cannot be processed")
     if run.attempt <= task.fail_first:
         raise RuntimeError(f"probe told to fail attempt {run.attempt}")
     run.log("probe done")

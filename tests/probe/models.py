@@ -8,6 +8,7 @@ from d2d.kernel.models import SoftDeleteModel, TrackedTask, live_unique
 class ProbeTask(TrackedTask):
     sleep_seconds = models.FloatField(default=0)
     fail_first = models.PositiveIntegerField(default=0, help_text="raise during this many first attempts")
+    fail_for_good = models.BooleanField(default=False, help_text="raise TaskFailed: a failure no retry can fix")
     runs = models.PositiveIntegerField(default=0, help_text="how many times the handler body started")
 
     handler = "tests.probe.handlers.run_probe"
