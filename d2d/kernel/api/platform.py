@@ -20,6 +20,13 @@ class PlatformTaskSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = [name for name in fields if name not in ("kind", "params")]
 
+    def validate_params(self, value):
+        # The column is a JSON object; null (a form's "null", a JSON null) or a list would be a 500 or a
+        # task its handler cannot read.
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("params must be a JSON object")
+        return value
+
 
 class TaskLogLineSerializer(serializers.Serializer):
     id = serializers.IntegerField()
