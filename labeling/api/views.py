@@ -203,7 +203,16 @@ class AnyContentNegotiation(DefaultContentNegotiation):
 class PictureFileView(LabelingView):
     content_negotiation_class = AnyContentNegotiation
 
-    @extend_schema(operation_id="labeling_picture_file", tags=["labeling"], responses={200: OpenApiTypes.BINARY})
+    @extend_schema(
+        operation_id="labeling_picture_file",
+        tags=["labeling"],
+        # The file in its own type: images and videos inline, anything else as an octet-stream attachment.
+        responses={
+            (200, "image/*"): OpenApiTypes.BINARY,
+            (200, "video/*"): OpenApiTypes.BINARY,
+            (200, "application/octet-stream"): OpenApiTypes.BINARY,
+        },
+    )
     def get(self, request, task_id: int, picture_id: int, filename: str):
         picture = (
             Picture.objects.for_user(request.user).filter(pk=picture_id, task_id=task_id).select_related("task").first()
