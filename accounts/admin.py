@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils import timezone
 
-from accounts.models import ApiToken, Membership, Project, User
+from accounts.models import ApiToken, Membership, OidcIdentity, Project, User
 from accounts.services import token_issue
 from d2d.kernel.admin import SoftDeleteAdmin
 
@@ -81,3 +81,16 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def revoke_selected(self, request, queryset):
         count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
         self.message_user(request, f"Revoked {count} token(s).", messages.SUCCESS)
+
+
+@admin.register(OidcIdentity)
+class OidcIdentityAdmin(admin.ModelAdmin):
+    """Which provider subject signs in as which user. Deleting a row unbinds it: the next sign-in
+    of that subject matches by verified email or username again, as a first sign-in does."""
+
+    list_display = ["subject", "user", "issuer", "created_at", "last_seen_at"]
+    list_filter = ["issuer", "last_seen_at"]
+    list_select_related = ["user"]
+    search_fields = ["subject", "user__username", "user__email", "issuer"]
+    raw_id_fields = ["user"]
+    readonly_fields = ["created_at", "last_seen_at"]

@@ -126,3 +126,26 @@ class ApiToken(models.Model):
 
     def matches(self, secret: str) -> bool:
         return hmac.compare_digest(self.secret_hash, hash_token_secret(secret))
+
+
+class OidcIdentity(models.Model):
+    """A provider's subject bound to a d2d user, so sign-ins match on the immutable ``sub``.
+
+    Email and username can be reassigned at the provider; ``sub`` is unique and never reused
+    there (OpenID Connect Core 5.7), so once bound it decides which d2d user signs in.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="oidc_identities")
+    issuer = models.CharField(max_length=255, help_text="OIDC_OP_ISSUER, else the token endpoint, when it was bound.")
+    subject = models.CharField(max_length=255)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["issuer", "subject"], name="oidc_identity_unique_subject")]
+        ordering = ["-last_seen_at"]
+        verbose_name = "OIDC identity"
+        verbose_name_plural = "OIDC identities"
+
+    def __str__(self):
+        return f"{self.subject} at {self.issuer} → {self.user}"

@@ -17,6 +17,7 @@ from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.http import HttpResponseRedirect
 from django.urls import path
 from mozilla_django_oidc import views as oidc_views
@@ -25,7 +26,7 @@ from mozilla_django_oidc.contrib.drf import OIDCAuthentication
 from mozilla_django_oidc.utils import import_from_settings
 from rest_framework import exceptions, status
 
-from accounts.models import ROLE_RANK, Membership, Project
+from accounts.models import ROLE_RANK, Membership, OidcIdentity, Project
 from accounts.services import membership_remove, membership_set
 from d2d.kernel.errors import Conflict
 
@@ -129,6 +130,14 @@ def email_is_trusted(claims: dict) -> bool:
     return bool(claims.get("email")) and str(claims.get("email_verified", True)).lower() != "false"
 
 
+def provider_key() -> str:
+    """Names the configured provider in bound identities: its issuer, else its token endpoint."""
+    return settings.OIDC_OP_ISSUER or import_from_settings("OIDC_OP_TOKEN_ENDPOINT", "")
+
+
+IDENTITY_TOUCH_SECONDS = 300  # last_seen_at is written at most this often, not on every bearer check
+
+
 def username_from_claims(claims: dict) -> str:
     raw = str(claims.get("preferred_username") or claims.get("sub") or "").strip()
     return _NOT_USERNAME.sub("-", raw)[:150]
@@ -137,8 +146,10 @@ def username_from_claims(claims: dict) -> str:
 class OIDCBackend(OIDCAuthenticationBackend):
     """Creates and updates users from the provider's claims (ID token merged with userinfo).
 
-    A user is matched by verified email, else by username among users without a local password,
-    so a provider cannot take over a local password account by naming it.
+    A user is matched by the provider's ``sub`` once bound (accounts.models.OidcIdentity). A first
+    sign-in matches by verified email, else by username among users without a local password, so a
+    provider cannot take over a local password account by naming it; a user already bound to
+    another subject of this provider is never matched that way (the email or name was reassigned).
     """
 
     get_settings = staticmethod(oidc_setting)
@@ -195,7 +206,11 @@ class OIDCBackend(OIDCAuthenticationBackend):
         return bool(username_from_claims(claims))
 
     def filter_users_by_claims(self, claims):
-        users = self.UserModel.objects
+        subject = str(claims.get("sub") or "")
+        bound = self.UserModel.objects.filter(oidc_identities__issuer=provider_key(), oidc_identities__subject=subject)
+        if subject and bound.exists():
+            return bound
+        users = self.UserModel.objects.exclude(oidc_identities__issuer=provider_key())
         if email_is_trusted(claims):
             by_email = users.filter(email__iexact=claims["email"].strip())
             if by_email.exists():
@@ -249,9 +264,22 @@ class OIDCBackend(OIDCAuthenticationBackend):
                     changed.add(field)
         if changed:
             user.save(update_fields=sorted(changed))
+        self._bind_identity(user, claims)
         if sync_groups:
             self._sync_memberships(user, groups)
         return user
+
+    def _bind_identity(self, user, claims) -> None:
+        subject = str(claims.get("sub") or "")
+        if not subject:
+            return
+        identity, created = OidcIdentity.objects.get_or_create(
+            issuer=provider_key(), subject=subject[:255], defaults={"user": user}
+        )
+        if identity.user_id != user.pk:
+            raise SuspiciousOperation(f"OIDC subject {subject!r} is bound to another user")
+        if not created and (timezone.now() - identity.last_seen_at).total_seconds() > IDENTITY_TOUCH_SECONDS:
+            OidcIdentity.objects.filter(pk=identity.pk).update(last_seen_at=timezone.now())
 
     def _sync_memberships(self, user, groups: set[str]) -> None:
         """Projects named in D2D_OIDC_PROJECT_ROLES follow the groups; other memberships are left alone."""

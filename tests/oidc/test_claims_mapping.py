@@ -3,7 +3,7 @@
 import pytest
 from django.test import RequestFactory, override_settings
 
-from accounts.models import Membership, Role, User
+from accounts.models import Membership, OidcIdentity, Role, User
 from accounts.oidc import OIDCBackend
 from accounts.services import membership_set, project_create
 
@@ -46,6 +46,25 @@ def test_it_finds_its_sso_user_again_after_the_email_changes(db):
     first = signed_in({"sub": "7", "preferred_username": "sam", "email": "sam@old.example"})
     again = signed_in({"sub": "7", "preferred_username": "sam", "email": "sam@new.example"})
     assert again.pk == first.pk and again.email == "sam@new.example"
+
+
+def test_it_binds_the_subject_at_first_sign_in_and_matches_on_it_afterwards(db, make_user):
+    local = make_user("kim")  # made in the admin before SSO, linked by its verified email
+    user = signed_in({"sub": "k-1", "preferred_username": "kim", "email": "kim@example.com"})
+    assert user.pk == local.pk
+    assert OidcIdentity.objects.get(subject="k-1").user == local
+    renamed = signed_in({"sub": "k-1", "preferred_username": "kimberly", "email": "kim@elsewhere.example"})
+    assert renamed.pk == local.pk and OidcIdentity.objects.count() == 1
+
+
+def test_it_does_not_hand_a_bound_user_to_another_subject_with_a_reassigned_email_or_name(db):
+    first = signed_in({"sub": "old-1", "preferred_username": "lee", "email": "lee@corp.example"})
+    # The provider gave the address and the name to a new person after the first one left.
+    newcomer = signed_in({"sub": "new-2", "preferred_username": "lee", "email": "lee@corp.example"})
+    assert newcomer.pk != first.pk
+    assert newcomer.email == f"{newcomer.username}@sso.invalid", "the address stays with the first account"
+    assert sorted(OidcIdentity.objects.values_list("subject", "user_id")) == [("new-2", newcomer.pk), ("old-1", first.pk)]
+    assert signed_in({"sub": "old-1", "email": "lee@corp.example"}).pk == first.pk
 
 
 def test_it_gives_users_without_an_email_a_unique_placeholder(db):
