@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from accounts.models import Role
 from accounts.scoping import ProjectScopedQuerySet
 from d2d.kernel.models import AuditedModel, LiveManager, SoftDeleteModel
 
@@ -68,6 +69,23 @@ class PictureSource(models.TextChoices):
 class PictureQuerySet(models.QuerySet):
     def for_user(self, user):
         return self.filter(task__in=LabelingTask.objects.for_user(user).values("pk"))
+
+    def viewable_by(self, user):
+        """for_user, less the pictures other members collected in commits not yet submitted.
+
+        A collected picture is the collector's work in progress: its commit's author and the
+        project's editors (who review commits) see it at once, other members once it counts.
+        """
+        visible = self.for_user(user)
+        if user.is_superuser:
+            return visible
+        editor_tasks = LabelingTask.objects.for_user(user, role=Role.EDITOR).values("pk")
+        return visible.filter(
+            models.Q(commit__isnull=True)
+            | models.Q(commit__status__in=COUNTED_STATUSES)
+            | models.Q(commit__user=user)
+            | models.Q(task__in=editor_tasks)
+        )
 
 
 class Picture(models.Model):

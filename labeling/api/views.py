@@ -215,7 +215,7 @@ class PictureFileView(LabelingView):
     )
     def get(self, request, task_id: int, picture_id: int, filename: str):
         picture = (
-            Picture.objects.for_user(request.user).filter(pk=picture_id, task_id=task_id).select_related("task").first()
+            Picture.objects.viewable_by(request.user).filter(pk=picture_id, task_id=task_id).select_related("task").first()
         )
         if picture is None:
             raise FileNotFound("picture url not exists")

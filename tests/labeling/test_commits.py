@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+from accounts.models import Role
+from accounts.services import membership_set
 from labeling.models import Annotation, Commit, LabelingTask, Picture
 from tests.labeling.conftest import FORMATTER, png_upload
 
@@ -295,3 +297,19 @@ def test_it_refuses_an_object_result_with_an_infinite_number(api, bob, make_task
     response = api(bob).post("/api/commits/", body, content_type="application/json")
     assert response.status_code == 400 and response.json()["errors"]["title"] == "annotation error"
     assert not Annotation.objects.exists()
+
+
+def test_it_shows_pictures_of_an_open_collection_commit_to_its_author_and_editors_only(api, alice, bob, make_task, make_user, project_a):
+    dave = make_user("dave")
+    membership_set(project=project_a, user=dave, role=Role.VIEWER)
+    task = make_task(type=LabelingTask.Type.COLLECTION, size=2)
+    commit_id = apply(api(bob), task.pk)["commit_id"]
+    [url] = api(bob).post(f"/api/commits/pictures/{commit_id}", {"file": png_upload("mine.png")}).json()["data"]
+
+    assert api(bob).get(url).status_code == 200, "the collector"
+    assert api(alice).get(url).status_code == 200, "an editor, who reviews commits"
+    hidden = api(dave).get(url)
+    assert hidden.status_code == 404 and hidden.json()["errors"]["detail"] == "picture url not exists"
+
+    assert api(bob).post("/api/commits/", {"data": {"commit_id": commit_id, "task_type": 1}}, format="json").status_code == 201
+    assert api(dave).get(url).status_code == 200, "once submitted it is part of the task"
