@@ -238,6 +238,11 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 D2D_ENCRYPTION_KEY = env_secret("D2D_ENCRYPTION_KEY")
 D2D_PUBLIC_URL = env_str("D2D_PUBLIC_URL", "").rstrip("/")
 
+# --- Pipelines (OLake) -------------------------------------------------------
+# Database hosts pipeline connectors may reach: names ("db.corp.example", "*.corp.example") or
+# networks ("10.20.0.0/16"); empty allows any host. Link-local and metadata addresses never.
+D2D_PIPELINES_DB_HOSTS = env_list("D2D_PIPELINES_DB_HOSTS", [])
+
 # --- Conversions (Data 2 Data and Common application APIs) -----------------
 D2D_CONVERSIONS_DEFAULT_SERVICE = env_str("D2D_CONVERSIONS_DEFAULT_SERVICE", "geojson")
 D2D_CONVERSIONS_PROJECT = env_str("D2D_CONVERSIONS_PROJECT", "")  # blank: the caller's first project they can edit

@@ -6,6 +6,7 @@ import pymysql
 import pymysql.cursors
 
 from pipelines.connectors.base import CheckFailed, SourceConnector, Stream, catalog_stream
+from pipelines.connectors.hosts import database_address
 from pipelines.connectors.rows import rows_to_batch
 
 KIND_OF_TYPE = {
@@ -56,10 +57,12 @@ class MySQLSource(SourceConnector):
 
     def connect(self, **extra):
         config = self.config
+        port = int(config.get("port", 3306))
+        address = database_address(config["host"], port)  # connect to the checked address, not a new DNS answer
         try:
             return pymysql.connect(
-                host=config["host"],
-                port=int(config.get("port", 3306)),
+                host=address,
+                port=port,
                 user=config["username"],
                 password=config.get("password") or "",
                 database=config["database"],

@@ -20,6 +20,7 @@ from pipelines.connectors.base import (
     StreamWriter,
     catalog_stream,
 )
+from pipelines.connectors.hosts import database_address
 
 CONNECTION_SPEC = {
     "host": {"type": "string", "title": "Host"},
@@ -63,10 +64,13 @@ SQL_TYPE_OF_KIND = {
 
 
 def connect(config: dict, **extra) -> psycopg.Connection:
+    port = config.get("port", 5432)
+    address = database_address(config["host"], port)
     try:
         return psycopg.connect(
-            host=config["host"],
-            port=config.get("port", 5432),
+            host=config["host"],  # still given: libpq checks TLS certificates against the name
+            hostaddr=address,  # the address database_address checked, not a second DNS answer
+            port=port,
             dbname=config["database"],
             user=config["username"],
             password=config.get("password") or None,
