@@ -28,10 +28,17 @@ def visible_tasks(user):
     return tasks.filter(project__memberships__user=user)
 
 
-def task_for_user(user, task_id, *, role: str = Role.VIEWER) -> ConversionTask:
-    """The task if the user may see it (404 otherwise, also for a malformed id); 403 if the role is too low."""
+def task_for_user(user, task_id, *, role: str = Role.VIEWER, shape=None) -> ConversionTask:
+    """The task if the user may see it (404 otherwise, also for a malformed id); 403 if the role is too low.
+
+    ``shape`` (a function of a queryset) may annotate or narrow the columns of the one query, e.g.
+    the status's asset counts; it is applied to the tasks the user may see.
+    """
+    visible = visible_tasks(user)
+    if shape is not None:
+        visible = shape(visible)
     try:
-        task = visible_tasks(user).get(pk=task_id)
+        task = visible.get(pk=task_id)
     except (ConversionTask.DoesNotExist, ValueError, ValidationError):
         raise NotFound(f"task {task_id} not found") from None
     if role != Role.VIEWER:
