@@ -122,9 +122,12 @@ def database_from_url(url: str) -> dict:
 
 
 def sqlite_database(path: Path) -> dict:
-    # WAL and a busy timeout let the web server and the worker share one file.
+    # WAL and a busy timeout let the web server and the worker share one file. Django's SQLite
+    # backend with idle connections reused across threads (d2d/dbpool/sqlite3/base.py): under
+    # ASGI each request would otherwise open one. D2D_SQLITE_POOL=0 uses Django's own.
+    engine = "d2d.dbpool.sqlite3" if env_bool("D2D_SQLITE_POOL", True) else "django.db.backends.sqlite3"
     return {
-        "ENGINE": "django.db.backends.sqlite3",
+        "ENGINE": engine,
         "NAME": str(path),
         "OPTIONS": {
             "timeout": 20,
