@@ -4,11 +4,13 @@ import os
 import signal
 
 import pytest
+from django.conf import settings
 from django.db import transaction
+from django_q.tasks import async_task
 
 from d2d.kernel.errors import TaskAlreadyQueued
 from d2d.kernel.models import TaskStatus
-from d2d.kernel.runner import recover_stale_tasks, task_cancel, task_enqueue
+from d2d.kernel.runner import execute, recover_stale_tasks, task_cancel, task_enqueue
 from tests.probe.models import ProbeTask
 from tests.support.processes import wait_until
 
@@ -133,3 +135,28 @@ def test_it_fails_after_the_maximum_when_every_attempt_is_killed(cluster_factory
     wait_finished(task, timeout=60)
     assert task.status == TaskStatus.FAILED
     assert "no attempts are left" in task.error
+
+
+def test_it_never_runs_a_task_twice_at_once_when_its_message_is_delivered_again(cluster_factory):
+    """django-q2 redelivers without receipts (and the Redis broker may hand a message out twice):
+    a delivery that finds a live lease must not start the handler."""
+    cluster_factory(D2D_WORKERS=2)
+    task = ProbeTask.objects.create(sleep_seconds=lease_outliving_seconds(), max_attempts=3)
+    task_enqueue(task)
+    wait_until(lambda: refreshed(task).status == TaskStatus.RUNNING and task.progress > 0, message="running")
+    for _ in range(3):
+        publish_again(task)  # to the second, idle worker of the cluster
+    assert execute(task._meta.label, str(task.pk)) == "skipped"  # and once in this process
+    wait_finished(task)
+    assert task.status == TaskStatus.SUCCEEDED and task.runs == 1 and task.attempts == 1
+    started = [line.message for line in task.log_lines() if line.message.endswith("started")]
+    assert started == ["attempt 1 of 3 started"]
+
+
+def lease_outliving_seconds() -> float:
+    """Long enough that the lease is renewed by the heartbeat a few times while the duplicates arrive."""
+    return settings.D2D_TASK_LEASE_SECONDS * 2
+
+
+def publish_again(task) -> None:
+    async_task("d2d.kernel.runner.execute", task._meta.label, str(task.pk), task_name=f"duplicate {task.pk}")
