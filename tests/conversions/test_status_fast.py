@@ -112,3 +112,37 @@ def test_the_shaped_query_still_checks_the_role(bob, task):
 
     with pytest.raises(PermissionDenied):
         task_for_user(bob, task.pk, role="editor", shape=lambda tasks: tasks.only("id", "project_id"))
+
+
+def test_the_precompiled_query_agrees_with_the_orm_for_every_kind_of_user(make_user, alice, bob, charlie, project_b, task):
+    from conversions.api.common import status_task, with_asset_counts
+    from d2d.kernel.errors import NotFound
+
+    root = make_user("root2")
+    root.is_superuser = True
+    root.save()
+    other = ConversionTask.objects.create(project=project_b, owner=charlie, service="tabular", params={})
+    add(task, url="https://example.com/1.csv", state=InputAsset.Status.DOWNLOADED)
+    add(task, url="https://example.com/2.csv")
+    add(task, state=InputAsset.Status.DOWNLOADED)
+    for user in (alice, bob, charlie, root):
+        for wanted in (task, other):
+            try:
+                expected = task_for_user(user, wanted.pk, shape=with_asset_counts)
+            except NotFound:
+                expected = None
+            try:
+                got = status_task(user, str(wanted.pk))
+            except NotFound:
+                got = None
+            assert (got is None) == (expected is None), (user.username, wanted.pk)
+            if got is not None:
+                fields = ("pk", "status", "stage", "result_type", "error", "status_inputs", "status_urls", "status_fetched")
+                assert [getattr(got, f) for f in fields] == [getattr(expected, f) for f in fields]
+    assert status_task(charlie, other.pk).status_inputs == 0
+
+
+@pytest.mark.parametrize("bad", ["nope", "", "0" * 33, "\x00", "1" * 5000, "{12345678-1234-5678-1234-567812345678"])
+def test_a_malformed_id_is_a_404_as_before(alice_token, task, bad):
+    response = APIClient(HTTP_AUTHORIZATION=f"Bearer {alice_token}").get("/api/v1/task", {"id": bad})
+    assert response.status_code == (400 if bad == "" else 404)
