@@ -21,6 +21,10 @@ from d2d.kernel.api.views import ContractView
 ERRORS = {400: s.ErrorSerializer, 401: s.ErrorSerializer, 404: s.ErrorSerializer}
 STAFF_ERRORS = {code: s.ErrorSerializer for code in (400, 401, 403, 404, 409)}
 FILE = {(200, "application/octet-stream"): bytes}
+# download streams the file with the Content-Type its own server gave (application/octet-stream when none).
+ANY_FILE = {(200, "*/*"): bytes}
+# computeResult: a result file as bytes, the algorithm log (index=log) as UTF-8 text.
+RESULT_FILE = {**FILE, (200, "text/plain"): str}
 SIGNING = (
     " Signed: the message is {fields} followed by the nonce, as strings; the client personal-signs "
     "(EIP-191) keccak-256 of its UTF-8 bytes. The nonce must be greater than the last one accepted for the "
@@ -126,8 +130,9 @@ class InitializeView(OceanView):
 
 
 DOWNLOAD_DESCRIPTION = (
-    "Stream file fileIndex of the dataset; its URL is never shown. Needs a paid order (transferTxId) for this "
-    'consumer and access service: 400 {"error": "no paid order …"} otherwise; a fileIndex outside the files list '
+    "Stream file fileIndex of the dataset, with the Content-Type its server gave; its URL is never shown. "
+    "Needs a paid order (transferTxId) for this consumer and access service: "
+    '400 {"error": "no paid order …"} otherwise; a fileIndex outside the files list '
     'is 400 {"error": "fileIndex N does not exist …"}; 502 when the file\'s own server fails.'
     + SIGNING.format(fields="documentId")
 )
@@ -135,7 +140,7 @@ DOWNLOAD_DESCRIPTION = (
 
 class DownloadView(OceanView):
     @extend_schema(
-        tags=["ocean"], parameters=[s.DownloadRequestSerializer], responses={**FILE, **ERRORS, 502: s.ErrorSerializer},
+        tags=["ocean"], parameters=[s.DownloadRequestSerializer], responses={**ANY_FILE, **ERRORS, 502: s.ErrorSerializer},
         description=DOWNLOAD_DESCRIPTION,
     )
     def get(self, request):
@@ -146,7 +151,7 @@ class DownloadView(OceanView):
         return response
 
     @extend_schema(
-        tags=["ocean"], request=s.DownloadRequestSerializer, responses={**FILE, **ERRORS, 502: s.ErrorSerializer},
+        tags=["ocean"], request=s.DownloadRequestSerializer, responses={**ANY_FILE, **ERRORS, 502: s.ErrorSerializer},
         description=DOWNLOAD_DESCRIPTION + " Fields in the body.",
     )
     def post(self, request):
@@ -197,9 +202,10 @@ class ComputeView(OceanView):
 
 class ComputeResultView(OceanView):
     @extend_schema(
-        tags=["ocean"], parameters=[s.ComputeResultQuerySerializer], responses={**FILE, **ERRORS},
+        tags=["ocean"], parameters=[s.ComputeResultQuerySerializer], responses={**RESULT_FILE, **ERRORS},
         description="One result file of a job (index 0, 1, …) or its algorithm log (index=log); only the job's "
-        "owner can open it. The URLs in resultsUrls and algorithmLogUrl carry consumerAddress, jobId and index: "
+        "owner can open it: a result as application/octet-stream, the log as text/plain. The URLs in resultsUrls "
+        "and algorithmLogUrl carry consumerAddress, jobId and index: "
         "add nonce and signature." + SIGNING.format(fields="consumerAddress + jobId + index"),
     )
     def get(self, request):

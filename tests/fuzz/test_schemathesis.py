@@ -10,13 +10,20 @@ this task", a task past its deadline). Fixed seed and bounded examples keep it r
 Depth: ids that schemathesis invents only ever reach 404. So before the run the fuzzer's own
 project is seeded with one real object of each kind the API addresses (a source, a destination
 and a job with a finished run; a finished conversion task with its result and open ones; a
-labeling task with a picture and a commit; a dataset, an algorithm and an unpaid order; a
-platform task), and a generated schemathesis.toml pins each path parameter, per operation, to
-the object that operation should reach. Operations that destroy what they address get an object
+labeling task with a picture and a commit; a dataset, an algorithm and an unpaid order; paid
+orders and compute jobs of two seeded Ethereum keys; a platform task), and a generated
+schemathesis.toml pins each path parameter, per operation, to the object that operation should reach. Operations that destroy what they address get an object
 of their own (a spare source, a spare conversion task...), so the rest of the run still finds
 the seeded ones; the two that revoke a token revoke a throwaway one, never the run's. The staff-only
 operations (platform tasks, user creation) are sent with a staff user's token. A summary of status
 codes per operation is printed at the end, so one can see how deep the run went.
+
+Signed requests: 002's Ocean Provider endpoints (encrypt, download, compute, computeResult) take an
+Ethereum signature, which schemathesis cannot make. tests/fuzz/signing_hooks.py (loaded through
+SCHEMATHESIS_HOOKS) signs each of their requests with a seeded key just before it is sent, after
+schemathesis generated the other fields, so those fields reach the real logic behind the signature
+check; the summary marks these operations "signed". Their dataset's file is served by a loopback
+file server the web server is allowed to fetch from (D2D_COMPUTE_URL_ALLOWLIST).
 """
 
 import json
@@ -28,6 +35,7 @@ from collections import Counter, defaultdict
 
 import pytest
 
+from tests.compute.conftest import FileServer
 from tests.support.processes import ROOT, child_env, free_port, wait_for_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
@@ -40,20 +48,59 @@ PROJECT = "fuzz"
 CSV = b"id,name\n1,a\n2,b\n3,c\n"
 DATATOKEN = "0x" + "d7" * 20
 CONSUMER = "0x" + "c0" * 20
+ACCESS_TX, COMPUTE_TX = "0xfuzz-access-order", "0xfuzz-compute-order"
+# The result file of the seeded finished job that computeResult opens.
+WRITE_RESULT = """
+import json
+with open("/data/outputs/result.json", "w") as out:
+    json.dump({"fuzz": True}, out)
+print("wrote result.json")
+"""
+
+
+def signer(name: str):
+    """A seeded Ethereum key, the same every run (the hooks get it through the signing file)."""
+    from eth_account import Account
+    from eth_utils import keccak
+
+    return Account.from_key(keccak(text=f"d2d fuzz signer: {name}"))
+
+
+# Who signs each signed operation: the consumer pays and starts jobs; the result's owner has a finished
+# job that DELETE /api/v1/services/compute (signed by the consumer) can never remove.
+SIGNERS = {
+    "GET /api/v1/services/encrypt": ("encrypt", "publisherAddress", "consumer"),
+    "POST /api/v1/services/encrypt": ("encrypt", "publisherAddress", "consumer"),
+    "GET /api/v1/services/download": ("download", "consumerAddress", "consumer"),
+    "POST /api/v1/services/download": ("download", "consumerAddress", "consumer"),
+    "POST /api/v1/services/compute": ("compute_start", "consumerAddress", "consumer"),
+    "GET /api/v1/services/compute": ("compute_status", "consumerAddress", "consumer"),
+    "PUT /api/v1/services/compute": ("compute_status", "consumerAddress", "consumer"),
+    "DELETE /api/v1/services/compute": ("compute_status", "consumerAddress", "consumer"),
+    "GET /api/v1/services/computeResult": ("compute_result", "consumerAddress", "result owner"),
+}
 
 
 @pytest.fixture
-def live_server_process(transactional_db, tmp_path):
+def file_server():
+    server = FileServer()  # 127.0.0.1 only: the seeded dataset's file
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def live_server_process(transactional_db, tmp_path, file_server, settings):
+    settings.D2D_COMPUTE_URL_ALLOWLIST = [file_server.hostport]  # for the seeding's compute job
     port = free_port()
     log = open(tmp_path / "web.log", "wb")
     process = subprocess.Popen(
         # loopback_server: uvicorn that cannot resolve or reach anything but loopback (see there).
         [sys.executable, "-m", "tests.fuzz.loopback_server", "d2d.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT, env=child_env(), stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT, env=child_env(D2D_COMPUTE_URL_ALLOWLIST=file_server.hostport), stdout=log, stderr=subprocess.STDOUT,
     )
     try:
         wait_for_port(port, process=process)
-        yield f"http://127.0.0.1:{port}", tmp_path / "web.log"
+        yield f"http://127.0.0.1:{port}", tmp_path / "web.log", file_server
     finally:
         process.terminate()
         try:
@@ -73,7 +120,7 @@ def png_bytes() -> bytes:
     return buffer.getvalue()
 
 
-def seed() -> dict:
+def seed(file_server) -> dict:
     """The fuzzer (owner of project fuzz, editor of olake), a staff user, and one real object of each
     kind, made through the apps' services and the real task runner. Returns tokens and ids."""
     from django.core.files.base import ContentFile
@@ -82,7 +129,9 @@ def seed() -> dict:
 
     from accounts.models import Project, Role
     from accounts.services import membership_set, project_create, token_issue, user_create
-    from compute.orders import order_quote
+    from compute.jobs import compute_start
+    from compute.orders import order_mark_paid, order_quote
+    from compute.signatures import message_for, sign
     from compute.services import algorithm_publish, dataset_publish
     from conversions import lifecycle
     from conversions.models import ConversionTask
@@ -175,16 +224,47 @@ def seed() -> dict:
         return dataset_publish(
             project=project, name=name, datatoken_address=DATATOKEN,
             services=[{"index": 0, "type": "access", "price": "1"}, {"index": 1, "type": "compute", "price": "2", "allowRawAlgorithm": True}],
-            files=[{"url": "http://127.0.0.1:9/data.csv", "contentType": "text/csv"}], by=member,
+            files=[{"url": file_server.url("/data.csv"), "contentType": "text/csv"}], by=member,
         )
 
     main_dataset = dataset("three rows")
+    algorithm = algorithm_publish(project=project, name="count rows", code="print(1)", by=member)
     ids.update(
         did=main_dataset.did,
         spare_did=dataset("spare rows").did,
-        algorithm=algorithm_publish(project=project, name="count rows", code="print(1)", by=member).did,
+        algorithm=algorithm.did,
         spare_algorithm=algorithm_publish(project=project, name="spare", code="print(2)", by=member).did,
         order=order_quote(dataset=main_dataset, service=main_dataset.service(0), consumer=CONSUMER).pk,
+    )
+
+    # --- compute, signed (002): the consumer's paid access order (download) and paid compute order (the
+    # fuzzer's compute start), a job of the consumer to stop and delete; a finished job with a result
+    # of another key (computeResult), run by the real task runner in its sandbox.
+    consumer, owner = signer("consumer"), signer("result owner")
+
+    def paid(account, service_index: int, tx: str):
+        order = order_quote(dataset=main_dataset, service=main_dataset.service(service_index), consumer=account.address)
+        return order_mark_paid(order=order, tx_id=tx)
+
+    def started(account, tx: str, algorithm_did: str, nonce: int):
+        paid(account, 1, tx)
+        fields = {
+            "consumerAddress": account.address, "documentId": main_dataset.did, "serviceId": "1", "transferTxId": tx,
+            "algorithmDid": algorithm_did, "nonce": str(nonce),
+        }
+        return compute_start(data={**fields, "signature": sign(message_for("compute_start", fields, nonce), account.key)})
+
+    paid(consumer, 0, ACCESS_TX)
+    paid(consumer, 1, COMPUTE_TX)
+    stoppable = started(consumer, "0xfuzz-stoppable-order", algorithm.did, 1)
+    writer = algorithm_publish(project=project, name="write a result", code=WRITE_RESULT, by=member)
+    finished = started(owner, "0xfuzz-finished-order", writer.did, 1)
+    assert execute("compute.ComputeJob", str(finished.pk)) == "succeeded", finished.pk
+    finished.refresh_from_db()
+    assert finished.results, "the seeded compute job wrote no result"
+    ids.update(
+        consumer=consumer.address, consumer_job=stoppable.job_id, finished_job=finished.job_id,
+        finished_index=str(finished.results[0]["index"]),
     )
 
     # --- platform: one task (never run: no worker listens) for the staff endpoints
@@ -268,8 +348,44 @@ def operation_settings(ids: dict) -> list[tuple[str, dict, dict]]:
         ("GET /api/v1/services/ddo/{did}", {"path.did": ids["did"]}, {}),
         ("GET /api/v1/services/initialize", {"query.documentId": ids["did"], "query.consumerAddress": CONSUMER}, {}),
         ("POST /api/v1/services/orders/{order_id}/paid", {"path.order_id": ids["order"]}, {}),
+        # compute (002), signed by the hooks: the seeded dataset, its services and the consumer's paid orders
+        ("GET /api/v1/services/encrypt", {"query.documentId": ids["did"]}, {}),
+        ("POST /api/v1/services/encrypt", {"body.documentId": ids["did"]}, {}),
+        (
+            "GET /api/v1/services/download",
+            {"query.documentId": ids["did"], "query.serviceId": "0", "query.fileIndex": 0, "query.transferTxId": ACCESS_TX},
+            {},
+        ),
+        (
+            "POST /api/v1/services/download",
+            {"body.documentId": ids["did"], "body.serviceId": "0", "body.fileIndex": 0, "body.transferTxId": ACCESS_TX},
+            {},
+        ),
+        (
+            "POST /api/v1/services/compute",
+            {"body.documentId": ids["did"], "body.serviceId": "1", "body.transferTxId": COMPUTE_TX, "body.algorithmDid": ids["algorithm"]},
+            {},
+        ),
+        ("GET /api/v1/services/compute", {"query.documentId": ids["did"]}, {}),
+        ("PUT /api/v1/services/compute", {"query.jobId": ids["consumer_job"], "query.documentId": ids["did"]}, {}),
+        ("DELETE /api/v1/services/compute", {"query.jobId": ids["consumer_job"], "query.documentId": ids["did"]}, {}),
+        ("GET /api/v1/services/computeResult", {"query.jobId": ids["finished_job"], "query.index": ids["finished_index"]}, {}),
     ]
     return settings
+
+
+def write_signing(path, operations: list[str]) -> None:
+    """What signing_hooks signs: per signed operation, the fields its message covers, the field naming the
+    signer and the signer's key (the seeded ones)."""
+    from compute.signatures import MESSAGES
+
+    unknown = set(SIGNERS) - set(operations)
+    assert not unknown, f"signed operations the schema does not have: {sorted(unknown)}"
+    signed = {
+        name: {"fields": list(MESSAGES[endpoint]), "address_field": field, "key": "0x" + bytes(signer(who).key).hex()}
+        for name, (endpoint, field, who) in SIGNERS.items()
+    }
+    path.write_text(json.dumps({"operations": signed}))
 
 
 def toml_value(value) -> str:
@@ -344,16 +460,19 @@ def print_summary(statuses: dict[str, Counter], operations: list[str]) -> list[s
     print(f"\nstatus codes per operation ({len(reached)} of {len(operations)} operations answered at least one 2xx):")
     for name in sorted(operations, key=lambda name: name.split(" ", 1)[::-1]):
         codes = ", ".join(f"{code}x{count}" for code, count in sorted(statuses.get(name, {}).items())) or "no request"
-        print(f"  {'2xx' if name in reached else '   '} {name}: {codes}")
+        signed = " (signed)" if name in SIGNERS else ""
+        print(f"  {'2xx' if name in reached else '   '} {name}{signed}: {codes}")
     return reached
 
 
 def test_it_survives_schemathesis_with_every_check(live_server_process, tmp_path):
-    base, web_log = live_server_process
-    ids = seed()
+    base, web_log, file_server = live_server_process
+    ids = seed(file_server)
     operations = schema_operations(base)
     config = tmp_path / "schemathesis.toml"
     write_config(config, ids, operations)
+    signing = tmp_path / "signing.json"
+    write_signing(signing, operations)
     report = tmp_path / "events.ndjson"
     result = subprocess.run(
         [
@@ -367,7 +486,7 @@ def test_it_survives_schemathesis_with_every_check(live_server_process, tmp_path
             "--report", "ndjson", "--report-ndjson-path", str(report),
             "--no-color",
         ],
-        cwd=tmp_path, capture_output=True, text=True, timeout=840, env={**os.environ, "SCHEMATHESIS_HOOKS": ""},
+        cwd=tmp_path, capture_output=True, text=True, timeout=840, env={**os.environ, "SCHEMATHESIS_HOOKS": str(ROOT / "tests/fuzz/signing_hooks.py"), "D2D_FUZZ_SIGNING": str(signing)},
     )
     output = result.stdout + result.stderr
     (tmp_path / "schemathesis.out").write_text(output)  # the whole report, when the tail below is not enough
@@ -379,6 +498,11 @@ def test_it_survives_schemathesis_with_every_check(live_server_process, tmp_path
         print(f"  not gating: {code} {title}")
     assert f"Seed: {SEED}" in output, output[-5000:]  # it ran to the end
     assert not gating, output[-15000:] + "\n--- server log ---\n" + web_log.read_text(errors="replace")[-5000:]
-    # Depth: with the seeded objects some 85 of the 110 operations answer a 2xx (29 did when every id was
-    # invented). Far fewer means the seeding or the parameter pinning broke and the run went shallow again.
+    # Depth: with the seeded objects and the signed requests some 95 of the 110 operations answer a 2xx (29
+    # did when every id was invented, 86 before the signing hooks). Far fewer means the seeding or the
+    # parameter pinning broke and the run went shallow again.
     assert len(reached) >= MIN_REACHED, f"only {len(reached)} operations answered a 2xx"
+    # Every signed operation gets past its signature check at least once, or the signing hooks broke
+    # (not loaded, or signing what the server no longer verifies) and those endpoints went shallow again.
+    unsigned = sorted(set(SIGNERS) - set(reached))
+    assert not unsigned, f"signed operations that never answered a 2xx: {unsigned}"
