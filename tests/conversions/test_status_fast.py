@@ -146,3 +146,15 @@ def test_the_precompiled_query_agrees_with_the_orm_for_every_kind_of_user(make_u
 def test_a_malformed_id_is_a_404_as_before(alice_token, task, bad):
     response = APIClient(HTTP_AUTHORIZATION=f"Bearer {alice_token}").get("/api/v1/task", {"id": bad})
     assert response.status_code == (400 if bad == "" else 404)
+
+
+def test_status_and_static_answers_keep_the_security_headers(alice_token, task, client):
+    """WhiteNoise runs innermost (d2d/settings.py): every answer still passes SecurityMiddleware
+    and XFrameOptionsMiddleware."""
+    api = APIClient(HTTP_AUTHORIZATION=f"Bearer {alice_token}").get(f"/api/v1/task?id={task.pk}")
+    static = client.get("/static/admin/css/base.css")
+    assert static.status_code == 200 and b"".join(static.streaming_content)
+    for response in (api, static):
+        assert response["X-Frame-Options"] == "DENY"
+        assert response["X-Content-Type-Options"] == "nosniff"
+        assert response.get("Referrer-Policy") == "same-origin"
