@@ -98,6 +98,14 @@ class EncryptRequestSerializer(serializers.Serializer):
     signature = signature_field()
 
 
+class EncryptBodySerializer(EncryptRequestSerializer):
+    # In a body the files list may also come as JSON itself (an array), not only as its text: it is
+    # encrypted as that JSON's text either way.
+    document = serializers.JSONField(
+        help_text='the files list: [{"url": "https://…", "contentType": "text/csv"}], as JSON or as its text'
+    )
+
+
 class EncryptResponseSerializer(serializers.Serializer):
     encryptedDocument = serializers.CharField()
 
@@ -150,8 +158,9 @@ class ComputeStartRequestSerializer(serializers.Serializer):
 
 class ComputeQuerySerializer(serializers.Serializer):
     consumerAddress = address_field()
-    jobId = serializers.CharField(required=False)
-    documentId = serializers.CharField(required=False)
+    # Empty is the same as absent (Ocean's clients send jobId= for "all my jobs").
+    jobId = serializers.CharField(required=False, allow_blank=True)
+    documentId = serializers.CharField(required=False, allow_blank=True)
     nonce = nonce_field()
     signature = signature_field()
 

@@ -93,7 +93,7 @@ ENCRYPT_DESCRIPTION = (
 
 class EncryptView(OceanView):
     @extend_schema(
-        tags=["ocean"], request=s.EncryptRequestSerializer, responses={200: s.EncryptResponseSerializer, **ERRORS},
+        tags=["ocean"], request=s.EncryptBodySerializer, responses={200: s.EncryptResponseSerializer, **ERRORS},
         description=ENCRYPT_DESCRIPTION,
     )
     def post(self, request):

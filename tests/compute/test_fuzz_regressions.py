@@ -74,3 +74,26 @@ def test_a_jobs_algorithm_log_is_text_and_the_schema_says_so(api, dataset, row_c
         assert b"".join(response.streaming_content) == body
         assert response["Content-Type"].split(";")[0] == content_type
         assert matches(documented, response["Content-Type"]), (index, documented)
+
+
+def test_an_empty_job_id_means_every_job_and_the_schema_allows_it(api, consumer):
+    """ST201: GET/PUT/DELETE compute take jobId= (and documentId=) as absent, as Ocean's clients send them;
+    the schema said both must be non-empty. It now allows the empty string."""
+    response = api(None).get("/api/v1/services/compute", signed("compute_status", consumer, {"jobId": "", "documentId": ""}))
+    assert response.status_code == 200 and response.json() == []
+    schema = api(None).get("/api/v1/openapi.json").json()
+    for method in ("get", "put", "delete"):
+        parameters = {item["name"]: item["schema"] for item in schema["paths"]["/api/v1/services/compute"][method]["parameters"]}
+        assert "minLength" not in parameters["jobId"] and "minLength" not in parameters["documentId"], method
+
+
+def test_encrypt_takes_the_files_list_as_json_in_a_body_and_the_schema_says_so(api, consumer):
+    """ST201: POST encrypt encrypts a document sent as a JSON array (not only as its text); the schema said
+    a string. The body's document is now documented as JSON or its text."""
+    files = [{"url": "https://example.com/data.csv", "contentType": "text/csv"}]
+    body = signed("encrypt", consumer, {"documentId": "did:op:1", "document": files}, address_field="publisherAddress")
+    response = api(None).post("/api/v1/services/encrypt", body, format="json")
+    assert response.status_code == 200 and response.json()["encryptedDocument"].startswith("0x")
+    schema = api(None).get("/api/v1/openapi.json").json()
+    reference = schema["paths"]["/api/v1/services/encrypt"]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    assert "type" not in schema["components"]["schemas"][reference.rsplit("/", 1)[-1]]["properties"]["document"]
