@@ -10,11 +10,16 @@ between the check and the connection.
 
 import fnmatch
 import ipaddress
+import re
 
 from django.conf import settings
 
 from d2d.kernel.safe_http import UrlRefused, system_resolver
 from pipelines.connectors.base import CheckFailed
+
+# A DNS name (letters, digits, hyphens, dots) or an IP literal: nothing the resolver would read
+# differently from the allowlist match (a NUL ends the name for getaddrinfo, but fnmatch's * takes it).
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$")
 
 NEVER = [ipaddress.ip_network(net) for net in ("169.254.0.0/16", "fe80::/10", "fd00:ec2::254/128", "100.100.100.200/32")]
 
@@ -26,6 +31,14 @@ def _ip(address: str):
     return ip
 
 
+def _is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 def _listed(host: str, ip, entries: list[str]) -> bool:
     for entry in entries:
         entry = entry.strip().lower()
@@ -35,16 +48,18 @@ def _listed(host: str, ip, entries: list[str]) -> bool:
             continue
         except ValueError:
             pass
-        if fnmatch.fnmatchcase(host.lower().rstrip("."), entry):
+        if fnmatch.fnmatchcase(host, entry):
             return True
     return False
 
 
 def database_address(host: str, port: int, *, resolver=None) -> str:
     """The checked address to connect to for ``host``; CheckFailed says why a host is refused."""
-    host = str(host or "").strip()
+    host = str(host or "").strip().lower().rstrip(".")
     if not host:
         raise CheckFailed("the host is empty")
+    if not _is_ip_literal(host) and not _HOSTNAME.match(host):
+        raise CheckFailed(f"{host!r} is not a host name or an IP address")
     try:
         addresses = (resolver or system_resolver)(host, int(port))
     except UrlRefused as exc:

@@ -68,3 +68,20 @@ def test_a_connection_test_is_refused_outside_the_allowlist_and_passes_inside(se
     settings.D2D_PIPELINES_DB_HOSTS = ["127.0.0.0/8"]
     ok = client.post(f"{BASE}/sources/test", {"type": "postgres", "version": "latest", "config": config}, format="json")
     assert ok.status_code == 200, ok.content
+
+
+@pytest.mark.parametrize(
+    "host", ["127.0.0.1\x00.db.corp.test", "a b.db.corp.test", "a,b.db.corp.test", "/var/run/postgresql", "x%25.db.corp.test", ""]
+)
+def test_it_refuses_a_host_the_resolver_would_read_differently_from_the_allowlist(settings, host):
+    """getaddrinfo stops at a NUL, fnmatch's * matches it: only plain names and IP literals are taken."""
+    settings.D2D_PIPELINES_DB_HOSTS = ["*.db.corp.test"]
+    resolver = answering("127.0.0.1")
+    with pytest.raises(CheckFailed, match="not a host name or an IP address|the host is empty"):
+        database_address(host, 5432, resolver=resolver)
+    assert resolver.calls == [], "refused before any lookup"
+
+
+def test_it_matches_names_case_insensitively_and_without_the_root_dot(settings):
+    settings.D2D_PIPELINES_DB_HOSTS = ["*.db.corp.test"]
+    assert database_address("Orders.DB.corp.test.", 5432, resolver=answering("192.0.2.9")) == "192.0.2.9"
