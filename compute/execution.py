@@ -5,7 +5,9 @@ through task_transition so the status codes 2..5 and the log follow the job; a s
 request is noticed within a second and kills the sandbox.
 """
 
+import contextlib
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -13,12 +15,13 @@ from pathlib import Path
 
 from django.core.files import File
 from django.core.files.storage import default_storage
+from django.db import transaction
 
 from compute.fetch import FetchRefused, fetch
 from compute.models import ComputeJob, OceanStatus
 from compute.sandbox import Limits, Sandbox, regular_files
 from compute.services import files_decrypt
-from d2d.kernel.errors import TaskCancelled, TaskFailed
+from d2d.kernel.errors import LeaseLost, TaskCancelled, TaskFailed
 from d2d.kernel.models import TaskLogLine, TaskStatus
 from d2d.kernel.runner import TaskRun, task_transition
 from d2d.kernel.storage import delete_prefix
@@ -68,23 +71,33 @@ def _algorithm(job: ComputeJob) -> tuple[str, str, str]:
     return meta["rawcode"], meta.get("container", {}).get("entrypoint", "python3 $ALGO"), ""
 
 
-def _publish(job: ComputeJob, sandbox: Sandbox, *, with_outputs: bool) -> None:
+def _publish(run: TaskRun, job: ComputeJob, sandbox: Sandbox, *, with_outputs: bool) -> None:
+    """Store this attempt's outputs and log under a folder of its own, then swap them in under the lease.
+
+    An earlier attempt killed mid-publish, or one that lost its lease and is still running, writes
+    only into its own attempt folder; whichever attempt holds the lease at the swap wins, and the
+    other folders are removed after it.
+    """
     prefix = f"compute/{job.job_id}"
+    mine = f"attempt-{run.attempt}"
     results = []
-    delete_prefix(default_storage, f"{prefix}/outputs")  # what an attempt killed mid-publish stored
     if with_outputs:
         for index, path in enumerate(regular_files(sandbox.outputs)):
             relative = path.relative_to(sandbox.outputs).as_posix()
-            target = f"{prefix}/outputs/{relative}"
             with open(path, "rb") as handle:
-                stored = default_storage.save(target, File(handle))
+                stored = default_storage.save(f"{prefix}/{mine}/outputs/{relative}", File(handle))
             results.append({"index": index, "filename": relative, "size": path.stat().st_size, "path": stored})
-    log_target = f"{prefix}/algorithm.log"
-    default_storage.delete(log_target)
     with open(sandbox.log_path, "rb") as handle:
-        log_path = default_storage.save(log_target, File(handle))
-    ComputeJob.objects.filter(pk=job.pk).update(results=results, log_path=log_path)
+        log_path = default_storage.save(f"{prefix}/{mine}/algorithm.log", File(handle))
+    with transaction.atomic():
+        holds = ComputeJob.objects.select_for_update().filter(pk=job.pk, lease_token=run.lease_token).exists()
+        if holds:
+            ComputeJob.objects.filter(pk=job.pk).update(results=results, log_path=log_path)
+    if not holds:
+        delete_prefix(default_storage, f"{prefix}/{mine}")
+        raise LeaseLost()
     job.results, job.log_path = results, log_path
+    _remove_other_attempts(prefix, keep=mine)
     # The owner may have deleted the job while this attempt was publishing: honour the delete.
     if ComputeJob.objects.filter(pk=job.pk, removed_at__isnull=False).exists():
         from compute.jobs import job_results_remove
@@ -92,22 +105,54 @@ def _publish(job: ComputeJob, sandbox: Sandbox, *, with_outputs: bool) -> None:
         job_results_remove(job=job)
 
 
-def _fresh_workdir(job: ComputeJob) -> Path:
-    """The job's scratch folder, emptied first: an attempt whose worker was killed leaves its folder behind.
+def _remove_other_attempts(prefix: str, *, keep: str) -> None:
+    try:
+        folders, files = default_storage.listdir(prefix)
+    except (FileNotFoundError, NotImplementedError):
+        return
+    for folder in folders:
+        if folder != keep:
+            delete_prefix(default_storage, f"{prefix}/{folder}")
+    for name in files:  # the layout before attempt folders: outputs/ and algorithm.log at the top
+        default_storage.delete(f"{prefix}/{name}")
 
-    One folder per job, not per attempt, so the next attempt finds it; the lease guarantees
-    that no other attempt of the job is using it.
+
+def _writable_then_retry(function, path, _exc) -> None:
+    """rmtree's onexc: an algorithm may leave read-only folders in its outputs; make them writable."""
+    for target in {os.path.dirname(path), path}:
+        with contextlib.suppress(OSError):
+            os.chmod(target, 0o700)
+    with contextlib.suppress(OSError):
+        function(path)
+
+
+def remove_tree(folder: Path) -> None:
+    shutil.rmtree(folder, onexc=_writable_then_retry)
+
+
+def _attempt_workdir(run: TaskRun, job: ComputeJob) -> Path:
+    """A fresh scratch folder for this attempt, under the job's folder; earlier attempts' are removed.
+
+    Per attempt rather than per job, so an attempt that lost its lease but still runs never
+    shares or deletes its successor's files (it only removes its own folder when it ends).
     """
-    work = Path(tempfile.gettempdir()) / f"d2d-compute-{job.job_id}"
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(mode=0o700)
-    return work
+    parent = Path(tempfile.gettempdir()) / f"d2d-compute-{job.job_id}"
+    parent.mkdir(mode=0o700, exist_ok=True)
+    for stale in parent.glob("attempt-*"):
+        remove_tree(stale)
+    return Path(tempfile.mkdtemp(prefix=f"attempt-{run.attempt}-", dir=parent))
+
+
+def _remove_workdir(work: Path) -> None:
+    remove_tree(work)
+    with contextlib.suppress(OSError):
+        work.parent.rmdir()  # the job's folder, once no attempt folder is left in it
 
 
 def compute_job_execute(run: TaskRun) -> None:
     job: ComputeJob = run.task
     limits = Limits.from_settings()
-    work = _fresh_workdir(job)
+    work = _attempt_workdir(run, job)
     try:
         _stage(run, OceanStatus.CONFIGURING)
         _fetch_inputs(run, job, work / "inputs" / _safe_name(job.dataset.did))
@@ -141,11 +186,11 @@ def compute_job_execute(run: TaskRun) -> None:
         else:
             run.log(f"algorithm stopped: {outcome.reason}", level=TaskLogLine.Level.ERROR)
         _stage(run, OceanStatus.PUBLISHING)
-        _publish(job, sandbox, with_outputs=outcome.ok)
+        _publish(run, job, sandbox, with_outputs=outcome.ok)
         if not outcome.ok:
             raise ComputeStopped(outcome.reason)
     except ComputeStopped as exc:
-        ComputeJob.objects.filter(pk=job.pk).update(stop_reason=str(exc)[:500])
+        ComputeJob.objects.filter(pk=job.pk, lease_token=run.lease_token).update(stop_reason=str(exc)[:500])
         raise
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        _remove_workdir(work)

@@ -13,6 +13,7 @@ from compute.services import dataset_by_did, dataset_service
 from compute.signatures import signed_request_verify
 from d2d.kernel.errors import DomainError, NotFound
 from d2d.kernel.runner import task_cancel, task_enqueue
+from d2d.kernel.storage import delete_prefix
 
 
 def _algorithm_meta(raw) -> dict:
@@ -134,6 +135,7 @@ def job_results_remove(*, job: ComputeJob) -> ComputeJob:
     """Delete the results and the algorithm log from storage; the row stays so status 8 can be read."""
     for path in [item["path"] for item in job.results] + ([job.log_path] if job.log_path else []):
         default_storage.delete(path)
+    delete_prefix(default_storage, f"compute/{job.job_id}")  # and whatever a killed attempt stored
     job.results, job.log_path, job.removed_at = [], "", job.removed_at or timezone.now()
     ComputeJob.objects.filter(pk=job.pk).update(results=[], log_path="", removed_at=job.removed_at)
     return job

@@ -21,7 +21,7 @@ from conversions.models import ConversionTask, InputAsset, ResultFile, ResultTyp
 from conversions.services import service_get
 from conversions.services.base import ConversionError, InputFile, Job
 from conversions.urlimport import FetchFailed, UrlRefused, fetch
-from d2d.kernel.errors import TaskCancelled
+from d2d.kernel.errors import LeaseLost, TaskCancelled
 from d2d.kernel.models import TaskLogLine, TaskStatus
 from d2d.kernel.runner import TaskRun, task_transition
 
@@ -167,16 +167,17 @@ def publish(run: TaskRun, job: Job, scratch: Path) -> None:
         rows.append(ResultFile(task=task, name=archive_name, file=name, content_type="application/zip", size=size, is_archive=True))
     with transaction.atomic():
         locked = _rows().select_for_update().get(pk=task.pk)
-        abandoned = bool(locked.deleted_at or locked.cancel_requested)
+        lease_lost = locked.lease_token != run.lease_token  # a successor owns the task: its result wins
+        abandoned = bool(locked.deleted_at or locked.cancel_requested or lease_lost)
         if not abandoned:
             ResultFile.objects.filter(task=task).delete()
             ResultFile.objects.bulk_create(rows)
             json_result = job.json_result if result_type == ResultType.JSON else None
             _rows().filter(pk=task.pk).update(result_type=result_type, result_json=json_result)
     if abandoned:
-        # Deleted or cancelled while converting: publish nothing and leave no files behind.
+        # Deleted, cancelled or superseded while converting: publish nothing and leave no files behind.
         files.delete_names([row.file.name for row in rows])
-        raise TaskCancelled()
+        raise LeaseLost() if lease_lost else TaskCancelled()
     files.delete_other_result_batches(task, batch)  # the previous result, and any a killed attempt stored
     run.log(f"published {len(rows)} file(s)")
 

@@ -42,3 +42,8 @@ class TaskFailed(Exception):
     The runner marks the task FAILED at once with the message as its error; any other exception
     is retried up to the task's maximum attempts, and so is a worker that died.
     """
+
+
+class LeaseLost(Exception):
+    """Raised inside a running task whose attempt no longer holds the lease (it lapsed, or a
+    successor took it): the attempt stops at once and writes nothing more."""

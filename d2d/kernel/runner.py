@@ -22,10 +22,10 @@ from datetime import timedelta
 
 from django.apps import apps
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.utils import timezone
 
-from d2d.kernel.errors import TaskAlreadyQueued, TaskCancelled, TaskFailed
+from d2d.kernel.errors import LeaseLost, TaskAlreadyQueued, TaskCancelled, TaskFailed
 from d2d.kernel.logs import task_log_append
 from d2d.kernel.models import ACTIVE_STATUSES, FINISHED_STATUSES, TaskLogLine, TaskStatus, TrackedTask
 from d2d.kernel.notify import notify_task_changed
@@ -143,9 +143,10 @@ class TaskRun:
 
     CANCEL_CHECK_SECONDS = 1.0
 
-    def __init__(self, task: TrackedTask, lease_token):
+    def __init__(self, task: TrackedTask, lease_token, heartbeat: "_Heartbeat | None" = None):
         self.task = task
         self.lease_token = lease_token
+        self.heartbeat = heartbeat
         self._last_cancel_check = 0.0
 
     @property
@@ -161,18 +162,25 @@ class TaskRun:
         if text is not None:
             fields["status_text"] = text[:500]
         rows = _rows(type(self.task)).filter(pk=self.task.pk, lease_token=self.lease_token)
-        rows.update(**fields)
+        if not rows.update(**fields):
+            raise LeaseLost()
         for name, value in fields.items():
             setattr(self.task, name, value)
         notify_task_changed(self.task)
         self.check_cancelled()
 
     def check_cancelled(self, *, force: bool = False) -> None:
+        """Raise TaskCancelled when a cancel was asked for, LeaseLost when this attempt lost its lease."""
+        if self.heartbeat is not None and self.heartbeat.lost.is_set():
+            raise LeaseLost()
         now = timezone.now().timestamp()
         if not force and now - self._last_cancel_check < self.CANCEL_CHECK_SECONDS:
             return
         self._last_cancel_check = now
-        if _rows(type(self.task)).filter(pk=self.task.pk, cancel_requested=True).exists():
+        state = _rows(type(self.task)).filter(pk=self.task.pk).values_list("cancel_requested", "lease_token").first()
+        if state is None or state[1] != self.lease_token:
+            raise LeaseLost()
+        if state[0]:
             raise TaskCancelled()
 
 
@@ -183,14 +191,27 @@ class _Heartbeat(threading.Thread):
         super().__init__(daemon=True, name=f"lease-{pk}")
         self.model, self.pk, self.token, self.lease_seconds = model, pk, token, lease_seconds
         self.stopped = threading.Event()
+        self.lost = threading.Event()  # the handler sees it through TaskRun.check_cancelled
 
     def run(self):
         try:
             while not self.stopped.wait(max(0.5, self.lease_seconds / 3)):
-                expires = timezone.now() + timedelta(seconds=self.lease_seconds)
-                _rows(self.model).filter(pk=self.pk, lease_token=self.token).update(lease_expires_at=expires)
+                if not self._renew():
+                    self.lost.set()
+                    logger.warning("%s %s lost its lease; the attempt stops", self.model._meta.label, self.pk)
+                    return
         finally:
             connection.close()
+
+    def _renew(self) -> bool:
+        """Extend the lease; a database error (SQLite busy, a failover) is retried at the next beat."""
+        expires = timezone.now() + timedelta(seconds=self.lease_seconds)
+        try:
+            return bool(_rows(self.model).filter(pk=self.pk, lease_token=self.token).update(lease_expires_at=expires))
+        except DatabaseError as exc:
+            logger.warning("%s %s: lease renewal failed, retrying: %s", self.model._meta.label, self.pk, exc)
+            connection.close()
+            return True
 
     def stop(self):
         self.stopped.set()
@@ -256,9 +277,13 @@ def execute(label: str, pk: str) -> str:
         return "skipped"
     heartbeat = _Heartbeat(model, task.pk, token, settings.D2D_TASK_LEASE_SECONDS)
     heartbeat.start()
-    run = TaskRun(task, token)
+    run = TaskRun(task, token, heartbeat)
     try:
         _resolve(task.handler)(run)
+    except LeaseLost:
+        # Its successor owns the task now (or will, once recovery republishes it): write nothing.
+        logger.warning("%s %s attempt %s stopped: lease lost", model._meta.label, pk, task.attempts)
+        return "lease lost"
     except TaskCancelled:
         task_transition(task, TaskStatus.CANCELLED, message="cancelled while running", level=Level.WARNING, holding_lease=token)
         return "cancelled"
@@ -270,7 +295,8 @@ def execute(label: str, pk: str) -> str:
         return _after_failure(task, token, exc)
     finally:
         heartbeat.stop()
-    task_transition(task, TaskStatus.SUCCEEDED, message="succeeded", holding_lease=token)
+    if not task_transition(task, TaskStatus.SUCCEEDED, message="succeeded", holding_lease=token):
+        return "lease lost"  # finished after its lease lapsed: the successor's outcome stands
     return "succeeded"
 
 

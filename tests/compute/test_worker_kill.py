@@ -31,12 +31,15 @@ print('second written', flush=True)
 """
 
 
-def stored_outputs(job_id: str) -> set[str]:
-    prefix = f"compute/{job_id}/outputs"
+def stored_files(prefix: str) -> set[str]:
     try:
-        return {f"{prefix}/{name}" for name in default_storage.listdir(prefix)[1]}
+        folders, names = default_storage.listdir(prefix)
     except FileNotFoundError:
         return set()
+    found = {f"{prefix}/{name}" for name in names}
+    for folder in folders:
+        found |= stored_files(f"{prefix}/{folder}")
+    return found
 
 
 def test_it_reruns_a_compute_job_whose_worker_was_killed_and_publishes_one_whole_run(
@@ -49,7 +52,7 @@ def test_it_reruns_a_compute_job_whose_worker_was_killed_and_publishes_one_whole
     job_id = start(api, dataset, consumer, "0xk1", algorithmMeta={"rawcode": ALGORITHM, "container": {"entrypoint": "python3 $ALGO"}})
     job = wait_until(lambda: ComputeJob.objects.filter(job_id=job_id, sandbox_pid__isnull=False).first(), timeout=60, message="sandbox")
     workdir = Path(tempfile.gettempdir()) / f"d2d-compute-{job_id}"
-    wait_until(lambda: (workdir / "outputs" / "first.txt").exists(), timeout=30, interval=0.05, message="the first output")
+    wait_until(lambda: list(workdir.glob("attempt-1-*/outputs/first.txt")), timeout=30, interval=0.05, message="the first output")
 
     for pid in cluster.worker_pids():
         try:
@@ -71,7 +74,8 @@ def test_it_reruns_a_compute_job_whose_worker_was_killed_and_publishes_one_whole
     assert messages.count("succeeded") == 1
 
     assert sorted(item["filename"] for item in job.results) == ["first.txt", "second.txt"]
-    assert stored_outputs(job_id) == {item["path"] for item in job.results}
+    assert stored_files(f"compute/{job_id}") == {item["path"] for item in job.results} | {job.log_path}
+    assert all(path.startswith(f"compute/{job_id}/attempt-2/") for path in stored_files(f"compute/{job_id}"))
     bodies = {item["filename"]: b"".join(open_signed(api, consumer, url).streaming_content)
               for item, url in zip(job.results, status["resultsUrls"])}
     assert bodies == {"first.txt": b"one", "second.txt": b"two"}

@@ -6,6 +6,7 @@ worker is inside the converter (some pages recognised, others not), as a crashed
 
 import os
 import signal
+import uuid
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,11 @@ from PIL import Image, ImageDraw, ImageFont
 
 from conversions import files
 from conversions.models import ConversionTask, ResultFile
+from conversions.processing import publish
+from conversions.services.base import Job
+from d2d.kernel.errors import LeaseLost
 from d2d.kernel.models import TaskStatus
-from d2d.kernel.runner import recover_stale_tasks
+from d2d.kernel.runner import TaskRun, recover_stale_tasks
 from tests.conversions.support import csv_bytes, run_inline
 from tests.support.processes import wait_until
 
@@ -129,3 +133,25 @@ def test_a_rerun_clears_what_an_attempt_killed_mid_publish_left_behind(api, alic
     [result] = ResultFile.objects.filter(task=task)
     assert stored_results(task) == {result.file.name} and orphan != result.file.name
     assert not stale.exists() and scratch_folders(task) == []
+
+
+def test_an_attempt_that_lost_its_lease_publishes_nothing(api, alice, project_a, tmp_path):
+    """A stalled attempt whose successor took the task must neither swap in its result nor delete the successor's."""
+    client = api(alice)
+    created = client.post("/api/v1/uploads/tasks", {"service": "tabular", "params": {"to": "csv"}}, format="json").json()
+    upload = SimpleUploadedFile("numbers.csv", csv_bytes(5))
+    assert client.post(f"/api/v1/uploads/tasks/{created['id']}/files", {"files": [upload]}, format="multipart").status_code == 201
+    assert client.post(f"/api/v1/uploads/tasks/{created['id']}/submit").status_code == 202
+    task = ConversionTask.objects.get(pk=created["id"])
+    run_inline(task)  # the successor's result, published
+    [published] = ResultFile.objects.filter(task=task)
+
+    out = tmp_path / "out"
+    out.mkdir()
+    job = Job([], {}, out)
+    job.output_path("numbers.csv", "text/csv").write_text("stale\n")
+    stale_attempt = TaskRun(task, uuid.uuid4())  # a lease token the row does not hold
+    with pytest.raises(LeaseLost):
+        publish(stale_attempt, job, tmp_path)
+    assert list(ResultFile.objects.filter(task=task)) == [published]
+    assert stored_results(task) == {published.file.name}, "the stale files are gone, the successor's kept"

@@ -2,6 +2,8 @@
 
 import os
 import signal
+import time
+import uuid
 
 import pytest
 from django.conf import settings
@@ -144,6 +146,9 @@ def test_it_never_runs_a_task_twice_at_once_when_its_message_is_delivered_again(
     task = ProbeTask.objects.create(sleep_seconds=lease_outliving_seconds(), max_attempts=3)
     task_enqueue(task)
     wait_until(lambda: refreshed(task).status == TaskStatus.RUNNING and task.progress > 0, message="running")
+    # Past the first lease: only the heartbeat's renewals keep the duplicates out now.
+    time.sleep(settings.D2D_TASK_LEASE_SECONDS * 1.5)
+    assert refreshed(task).status == TaskStatus.RUNNING
     for _ in range(3):
         publish_again(task)  # to the second, idle worker of the cluster
     assert execute(task._meta.label, str(task.pk)) == "skipped"  # and once in this process
@@ -155,8 +160,25 @@ def test_it_never_runs_a_task_twice_at_once_when_its_message_is_delivered_again(
 
 def lease_outliving_seconds() -> float:
     """Long enough that the lease is renewed by the heartbeat a few times while the duplicates arrive."""
-    return settings.D2D_TASK_LEASE_SECONDS * 2
+    return settings.D2D_TASK_LEASE_SECONDS * 3
 
 
 def publish_again(task) -> None:
     async_task("d2d.kernel.runner.execute", task._meta.label, str(task.pk), task_name=f"duplicate {task.pk}")
+
+
+def test_an_attempt_that_lost_its_lease_stops_and_writes_nothing_more(cluster_factory):
+    """As when its lease lapsed (a stalled worker) and a successor claimed the task."""
+    cluster = cluster_factory()
+    task = ProbeTask.objects.create(sleep_seconds=3, max_attempts=3)
+    task_enqueue(task)
+    wait_until(lambda: refreshed(task).status == TaskStatus.RUNNING and task.progress > 0, message="running")
+    successor = uuid.uuid4()
+    ProbeTask.objects.filter(pk=task.pk).update(lease_token=successor)
+    wait_until(lambda: "lost its lease" in cluster.log_text() or "lease lost" in cluster.log_text(), timeout=20,
+               message="the attempt to notice")
+    time.sleep(1)
+    task = refreshed(task)
+    assert task.status == TaskStatus.RUNNING and task.lease_token == successor, "the successor's claim stands"
+    assert task.progress < 100 and task.runs == 1
+    assert "succeeded" not in [line.message for line in task.log_lines()]
