@@ -142,7 +142,12 @@ class OidcIdentity(models.Model):
     last_seen_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["issuer", "subject"], name="oidc_identity_unique_subject")]
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="oidc_identity_unique_subject"),
+            # One subject per user and provider: two first sign-ins racing with the same email
+            # cannot both bind to one account.
+            models.UniqueConstraint(fields=["user", "issuer"], name="oidc_identity_one_per_provider"),
+        ]
         ordering = ["-last_seen_at"]
         verbose_name = "OIDC identity"
         verbose_name_plural = "OIDC identities"

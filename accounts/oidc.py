@@ -203,7 +203,8 @@ class OIDCBackend(OIDCAuthenticationBackend):
         return {**payload, **userinfo}
 
     def verify_claims(self, claims):
-        return bool(username_from_claims(claims))
+        # A subject longer than OidcIdentity.subject could not be found again after binding.
+        return bool(username_from_claims(claims)) and 0 < len(str(claims.get("sub") or "")) <= 255
 
     def filter_users_by_claims(self, claims):
         subject = str(claims.get("sub") or "")
@@ -273,11 +274,17 @@ class OIDCBackend(OIDCAuthenticationBackend):
         subject = str(claims.get("sub") or "")
         if not subject:
             return
-        identity, created = OidcIdentity.objects.get_or_create(
-            issuer=provider_key(), subject=subject[:255], defaults={"user": user}
-        )
+        try:
+            with transaction.atomic():
+                identity, created = OidcIdentity.objects.get_or_create(
+                    issuer=provider_key(), subject=subject, defaults={"user": user}
+                )
+        except IntegrityError:
+            raise SuspiciousOperation(f"{user.username} is already bound to another OIDC subject") from None
         if identity.user_id != user.pk:
             raise SuspiciousOperation(f"OIDC subject {subject!r} is bound to another user")
+        if created:
+            logger.info("OIDC subject %s of %s bound to user %s", subject, provider_key(), user.username)
         if not created and (timezone.now() - identity.last_seen_at).total_seconds() > IDENTITY_TOUCH_SECONDS:
             OidcIdentity.objects.filter(pk=identity.pk).update(last_seen_at=timezone.now())
 

@@ -159,3 +159,9 @@ def test_it_reads_whatever_shape_the_groups_claim_has_without_failing(alpha, val
     assert claim_groups({"groups": value}) == groups
     user = signed_in({"sub": f"shape-{value!r}", "preferred_username": "shape", "groups": value})
     assert user.is_staff is ("d2d-staff" in groups)
+
+
+def test_it_refuses_a_subject_it_could_not_store_whole(db):
+    assert not OIDCBackend().verify_claims({"sub": "s" * 256, "preferred_username": "long"})
+    assert OIDCBackend().verify_claims({"sub": "s" * 255, "preferred_username": "long"})
+    assert not OIDCBackend().verify_claims({"preferred_username": "nosub"})
