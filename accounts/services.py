@@ -89,7 +89,7 @@ def token_authenticate(raw: str) -> ApiToken | None:
     key_id, _, secret = raw[len(TOKEN_PREFIX) :].partition("_")
     secret_hash = hash_token_secret(secret)
     token = _token_cache_get(secret_hash)
-    if token is not None and hmac.compare_digest(token.key_id, key_id) and token.is_active and token.user.is_active:
+    if token is not None and hmac.compare_digest(token.key_id.encode(), key_id.encode()) and token.is_active and token.user.is_active:
         _touch(token, cached=True)
         return token
     token = ApiToken.objects.usable().select_related("user").filter(key_id=key_id).first()

@@ -177,6 +177,8 @@ def test_a_wrong_secret_or_key_id_never_matches_a_cached_entry(alice):
     key_id, secret = raw[len("d2d_") :].split("_", 1)
     assert token_authenticate(f"d2d_{key_id}_{secret[:-1]}x") is None
     assert token_authenticate(f"d2d_000000000000_{secret}") is None
+    assert token_authenticate(f"d2d_\xe9\xff_{secret}") is None  # not ASCII: refused, not an error
+    assert client(f"d2d_\xe9_{secret}").get("/api/v1/auth/me").status_code == 401
 
 
 def test_the_cache_can_be_turned_off(alice, settings):
