@@ -142,6 +142,12 @@ class ComputeJob(TrackedTask):
 
     handler = "compute.tasks.run_compute_job"
 
+    @classmethod
+    def sweep_scratch(cls) -> int:
+        from compute.execution import sweep_ended_workdirs  # execution imports this module
+
+        return sweep_ended_workdirs()
+
     class Meta:
         ordering = ["-created_at"]
 

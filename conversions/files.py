@@ -10,6 +10,7 @@ from django.core.files import File
 from django.core.files.storage import storages
 
 from conversions.services.base import extension_of
+from d2d.kernel.models import ACTIVE_STATUSES
 from d2d.kernel.storage import delete_prefix as _delete_prefix
 
 
@@ -68,6 +69,37 @@ def sweep_workdirs(task) -> int:
     for folder in stale:
         shutil.rmtree(folder, ignore_errors=True)
     return len(stale)
+
+
+def sweep_ended_workdirs(model) -> int:
+    """Remove scratch folders of tasks that no attempt is using: ended, deleted or gone."""
+    folders = {}
+    for folder in _work_root().glob("conv-*-*"):
+        task_id = folder.name[len("conv-") : len("conv-") + 36]
+        folders.setdefault(task_id, []).append(folder)
+    if not folders:
+        return 0
+    # Listed first, statuses read after: a folder made by a new attempt meanwhile belongs to a live task.
+    live = set(
+        str(pk) for pk in model._base_manager.filter(pk__in=_uuids(folders), status__in=ACTIVE_STATUSES).values_list("pk", flat=True)
+    )
+    count = 0
+    for task_id, paths in folders.items():
+        if task_id not in live:
+            for path in paths:
+                shutil.rmtree(path, ignore_errors=True)
+                count += 1
+    return count
+
+
+def _uuids(names) -> list:
+    found = []
+    for name in names:
+        try:
+            found.append(uuid.UUID(name))
+        except ValueError:
+            pass
+    return found
 
 
 def delete_other_result_batches(task, keep_batch: str) -> int:

@@ -6,6 +6,7 @@ import uuid
 from django.db import models
 from django.utils import timezone
 
+from conversions import files
 from accounts.scoping import ProjectScopedQuerySet
 from d2d.kernel.models import SoftDeleteModel, TaskStatus, TrackedTask
 
@@ -76,6 +77,10 @@ class ConversionTask(SoftDeleteModel, TrackedTask):
     all_objects = AllConversionTaskManager()
 
     handler = "conversions.tasks.run_conversion_task"
+
+    @classmethod
+    def sweep_scratch(cls) -> int:
+        return files.sweep_ended_workdirs(cls)
 
     class Meta:
         ordering = ["-created_at"]

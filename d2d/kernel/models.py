@@ -154,6 +154,16 @@ class TrackedTask(models.Model):
     def effective_max_attempts(self) -> int:
         return self.max_attempts or settings.D2D_TASK_MAX_ATTEMPTS
 
+    @classmethod
+    def sweep_scratch(cls) -> int:
+        """Remove local scratch folders of runs that ended; returns how many.
+
+        A run's next attempt removes what a killed attempt left; this catches the runs that
+        get no next attempt (the last one killed, cancelled or deleted meanwhile). Models
+        whose handlers keep scratch folders override it; the kernel calls it hourly.
+        """
+        return 0
+
     def log_lines(self):
         return TaskLogLine.objects.for_task(self)
 

@@ -343,3 +343,8 @@ def recover_stale_tasks() -> int:
             _publish(model, pk)
             count += 1
     return count
+
+
+def sweep_scratch_folders() -> int:
+    """The hourly housekeeping: each tracked-task model removes its ended runs' scratch folders."""
+    return sum(model.sweep_scratch() for model in tracked_task_models())

@@ -15,3 +15,11 @@ def ensure_housekeeping_schedules(sender=None, using=DEFAULT_DB_ALIAS, **kwargs)
             "repeats": -1,
         },
     )
+    Schedule.objects.using(using).update_or_create(
+        name="d2d: sweep scratch folders",
+        defaults={
+            "func": "d2d.kernel.runner.sweep_scratch_folders",
+            "schedule_type": Schedule.HOURLY,
+            "repeats": -1,
+        },
+    )

@@ -5,15 +5,16 @@ Real parts throughout: a qcluster process, bwrap, the loopback file server of th
 
 import os
 import signal
-import tempfile
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.files.storage import default_storage
 
+from compute.execution import remove_tree
 from compute.models import ComputeJob
 from d2d.kernel.models import TaskStatus
-from d2d.kernel.runner import recover_stale_tasks
+from d2d.kernel.runner import recover_stale_tasks, sweep_scratch_folders
 from tests.compute.test_compute_jobs import open_signed, pay_for_compute, start, status_of
 from tests.support.processes import wait_until
 
@@ -51,7 +52,7 @@ def test_it_reruns_a_compute_job_whose_worker_was_killed_and_publishes_one_whole
     pay_for_compute(api, dataset, consumer, "0xk1")
     job_id = start(api, dataset, consumer, "0xk1", algorithmMeta={"rawcode": ALGORITHM, "container": {"entrypoint": "python3 $ALGO"}})
     job = wait_until(lambda: ComputeJob.objects.filter(job_id=job_id, sandbox_pid__isnull=False).first(), timeout=60, message="sandbox")
-    workdir = Path(tempfile.gettempdir()) / f"d2d-compute-{job_id}"
+    workdir = Path(settings.DATA_DIR) / "work" / f"compute-{job_id}"
     wait_until(lambda: list(workdir.glob("attempt-1-*/outputs/first.txt")), timeout=30, interval=0.05, message="the first output")
 
     for pid in cluster.worker_pids():
@@ -82,3 +83,22 @@ def test_it_reruns_a_compute_job_whose_worker_was_killed_and_publishes_one_whole
     log = b"".join(open_signed(api, consumer, status["algorithmLogUrl"]).streaming_content)
     assert log.count(b"first written") == 1 and b"second written" in log, "the log of the whole second run only"
     assert not workdir.exists(), "the job folder is removed after the run"
+
+
+def test_the_hourly_sweep_removes_job_folders_no_attempt_uses(dataset, consumer):
+    jobs = {
+        status: ComputeJob.objects.create(project=dataset.project, dataset=dataset, owner_address=consumer.address, status=status)
+        for status in (TaskStatus.FAILED, TaskStatus.RUNNING)
+    }
+    work = Path(settings.DATA_DIR) / "work"
+    folders = {status: work / f"compute-{job.job_id}" / "attempt-1-x" for status, job in jobs.items()}
+    folders["unknown"] = work / "compute-0123abcd" / "attempt-1-x"
+    for folder in folders.values():
+        folder.mkdir(parents=True)
+        (folder / "outputs").mkdir()
+        (folder / "outputs" / "locked").mkdir(mode=0o500)  # an algorithm's read-only folder
+
+    sweep_scratch_folders()
+    assert not folders[TaskStatus.FAILED].parent.exists() and not folders["unknown"].parent.exists()
+    assert folders[TaskStatus.RUNNING].exists(), "a live job's folder stays"
+    remove_tree(folders[TaskStatus.RUNNING].parent)

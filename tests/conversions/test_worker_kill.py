@@ -5,6 +5,7 @@ worker is inside the converter (some pages recognised, others not), as a crashed
 """
 
 import os
+import shutil
 import signal
 import uuid
 from pathlib import Path
@@ -21,7 +22,7 @@ from conversions.processing import publish
 from conversions.services.base import Job
 from d2d.kernel.errors import LeaseLost
 from d2d.kernel.models import TaskStatus
-from d2d.kernel.runner import TaskRun, recover_stale_tasks
+from d2d.kernel.runner import TaskRun, recover_stale_tasks, sweep_scratch_folders
 from tests.conversions.support import csv_bytes, run_inline
 from tests.support.processes import wait_until
 
@@ -155,3 +156,21 @@ def test_an_attempt_that_lost_its_lease_publishes_nothing(api, alice, project_a,
         publish(stale_attempt, job, tmp_path)
     assert list(ResultFile.objects.filter(task=task)) == [published]
     assert stored_results(task) == {published.file.name}, "the stale files are gone, the successor's kept"
+
+
+def test_the_hourly_sweep_removes_scratch_of_ended_and_unknown_tasks_only(api, alice, project_a):
+    """Runs that get no next attempt (the last one killed, cancelled, deleted) leave folders only this removes."""
+    client = api(alice)
+    ended = ConversionTask.objects.get(pk=client.post("/api/v1/uploads/tasks", {"service": "tabular"}, format="json").json()["id"])
+    live = ConversionTask.objects.get(pk=client.post("/api/v1/uploads/tasks", {"service": "tabular"}, format="json").json()["id"])
+    ConversionTask.objects.filter(pk=ended.pk).update(status=TaskStatus.FAILED)
+    ConversionTask.objects.filter(pk=live.pk).update(status=TaskStatus.RETRYING)
+    work = Path(settings.DATA_DIR) / "work"
+    folders = {name: work / f"conv-{task_id}-left" for name, task_id in
+               (("ended", ended.pk), ("live", live.pk), ("unknown", uuid.uuid4()))}
+    for folder in folders.values():
+        folder.mkdir(parents=True)
+
+    assert sweep_scratch_folders() >= 2
+    assert {name: folder.exists() for name, folder in folders.items()} == {"ended": False, "live": True, "unknown": False}
+    shutil.rmtree(folders["live"])
