@@ -55,6 +55,11 @@ class MySQLSource(SourceConnector):
         "additionalProperties": False,
     }
 
+    # connect_timeout covers only the TCP connect: a port that accepts and never answers (not a
+    # MySQL server) would hang the handshake for good. Checks and discovery answer a person
+    # waiting on the API, so their reads are bounded; a sync's reads are bounded by the task timeout.
+    INTERACTIVE_READ_SECONDS = 30
+
     def connect(self, **extra):
         config = self.config
         port = int(config.get("port", 3306))
@@ -74,7 +79,7 @@ class MySQLSource(SourceConnector):
             raise CheckFailed(f"cannot connect to MySQL at {config.get('host')}:{config.get('port', 3306)}: {exc}") from exc
 
     def check(self) -> None:
-        conn = self.connect()
+        conn = self.connect(read_timeout=self.INTERACTIVE_READ_SECONDS, write_timeout=self.INTERACTIVE_READ_SECONDS)
         try:
             with conn.cursor() as cursor:
                 cursor.execute("SELECT 1")
@@ -83,7 +88,7 @@ class MySQLSource(SourceConnector):
 
     def discover(self) -> list[dict]:
         database = self.config["database"]
-        conn = self.connect()
+        conn = self.connect(read_timeout=self.INTERACTIVE_READ_SECONDS, write_timeout=self.INTERACTIVE_READ_SECONDS)
         try:
             with conn.cursor() as cursor:
                 cursor.execute(

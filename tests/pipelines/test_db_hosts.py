@@ -5,10 +5,14 @@ proof that nothing connects is that the resolver is the only thing called and Ch
 raised before any driver runs. Loopback is tested end to end against the real PostgreSQL.
 """
 
+import socket
+import time
+
 import pytest
 
 from pipelines.connectors.base import CheckFailed
 from pipelines.connectors.hosts import database_address
+from pipelines.connectors.mysql import MySQLSource
 
 BASE = "/api/v1/project/alpha"
 
@@ -85,3 +89,18 @@ def test_it_refuses_a_host_the_resolver_would_read_differently_from_the_allowlis
 def test_it_matches_names_case_insensitively_and_without_the_root_dot(settings):
     settings.D2D_PIPELINES_DB_HOSTS = ["*.db.corp.test"]
     assert database_address("Orders.DB.corp.test.", 5432, resolver=answering("192.0.2.9")) == "192.0.2.9"
+
+
+def test_a_mysql_check_against_a_port_that_never_answers_fails_instead_of_hanging(settings, monkeypatch):
+    """A loopback listener that accepts and stays silent, as a service that is not MySQL may."""
+    settings.D2D_PIPELINES_DB_HOSTS = []
+    monkeypatch.setattr(MySQLSource, "INTERACTIVE_READ_SECONDS", 1)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        source = MySQLSource({"host": "127.0.0.1", "port": port, "database": "d", "username": "u"})
+        started = time.monotonic()
+        with pytest.raises(CheckFailed, match="cannot connect to MySQL"):
+            source.check()
+    assert time.monotonic() - started < 10
