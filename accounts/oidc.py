@@ -131,8 +131,9 @@ def email_is_trusted(claims: dict) -> bool:
 
 
 def provider_key() -> str:
-    """Names the configured provider in bound identities: its issuer, else its token endpoint."""
-    return settings.OIDC_OP_ISSUER or import_from_settings("OIDC_OP_TOKEN_ENDPOINT", "")
+    """Names the configured provider in bound identities: D2D_OIDC_PROVIDER_KEY, else its issuer,
+    else its token endpoint."""
+    return settings.D2D_OIDC_PROVIDER_KEY or settings.OIDC_OP_ISSUER or import_from_settings("OIDC_OP_TOKEN_ENDPOINT", "")
 
 
 IDENTITY_TOUCH_SECONDS = 300  # last_seen_at is written at most this often, not on every bearer check

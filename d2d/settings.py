@@ -195,6 +195,9 @@ D2D_OIDC_GROUPS_CLAIM = env_str("D2D_OIDC_GROUPS_CLAIM", "groups")
 D2D_OIDC_STAFF_GROUPS = env_list("D2D_OIDC_STAFF_GROUPS", [])
 D2D_OIDC_SUPERUSER_GROUPS = env_list("D2D_OIDC_SUPERUSER_GROUPS", [])
 D2D_OIDC_PROJECT_ROLES = env_list("D2D_OIDC_PROJECT_ROLES", [])
+# The name bound identities (accounts.OidcIdentity) carry for this provider; blank: OIDC_OP_ISSUER,
+# else the token endpoint. Set it to keep the bindings when the issuer URL or endpoints change.
+D2D_OIDC_PROVIDER_KEY = env_str("D2D_OIDC_PROVIDER_KEY", "")
 # How long an access token the provider accepted is trusted without asking again (0: every request).
 D2D_OIDC_TOKEN_CACHE_SECONDS = env_int("D2D_OIDC_TOKEN_CACHE_SECONDS", 60, minimum=0, maximum=3600)
 if OIDC_ENABLED:

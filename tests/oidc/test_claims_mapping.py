@@ -165,3 +165,12 @@ def test_it_refuses_a_subject_it_could_not_store_whole(db):
     assert not OIDCBackend().verify_claims({"sub": "s" * 256, "preferred_username": "long"})
     assert OIDCBackend().verify_claims({"sub": "s" * 255, "preferred_username": "long"})
     assert not OIDCBackend().verify_claims({"preferred_username": "nosub"})
+
+
+def test_a_fixed_provider_key_keeps_bindings_when_the_issuer_url_changes(db, settings):
+    settings.D2D_OIDC_PROVIDER_KEY = "corp-sso"
+    settings.OIDC_OP_ISSUER = "https://old-sso.corp.example"
+    first = signed_in({"sub": "m-1", "preferred_username": "mo", "email": "mo@corp.example"})
+    settings.OIDC_OP_ISSUER = "https://sso.corp.example/realms/main"
+    again = signed_in({"sub": "m-1", "preferred_username": "mo", "email": "mo@new.example"})
+    assert again.pk == first.pk and OidcIdentity.objects.get().issuer == "corp-sso"
