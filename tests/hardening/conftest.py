@@ -8,13 +8,8 @@ Users: alice owns alpha, bob is a viewer of alpha, charlie owns beta (as in test
 committed for the module; the fixtures here have their own names so they never shadow the suite's).
 """
 
-import io
-import itertools
 import shutil
-import threading
-import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -22,68 +17,18 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.test import override_settings
 from eth_account import Account
-from eth_utils import to_checksum_address
-from PIL import Image
+
+from tests.compute.conftest import DATATOKEN, FileServer, signed
+from tests.labeling.conftest import png_upload
 
 CSV = b"id,name\n1,a\n2,b\n3,c\n"
-DATATOKEN = to_checksum_address("0x" + "d7" * 20)
-_nonces = itertools.count(int(time.time() * 1000))
 
 
-def next_nonce() -> str:
-    return str(next(_nonces))
-
-
-def signed(endpoint: str, account, fields: dict, *, address_field: str = "consumerAddress") -> dict:
-    """``fields`` plus the signer's address, a fresh nonce and the signature, as an Ocean client sends them."""
-    from compute.signatures import message_for, sign
-
-    nonce = next_nonce()
-    body = {address_field: account.address, **fields, "nonce": nonce}
-    body["signature"] = sign(message_for(endpoint, body, nonce), account.key)
-    return body
-
-
-def png_bytes(color=(200, 30, 30)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (8, 6), color).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def png_upload(name="cat.png") -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, png_bytes(), content_type="image/png")
-
-
-class FileServer:
+def dataset_file_server() -> FileServer:
     """127.0.0.1 HTTP server for the compute dataset's file (the only traffic: loopback)."""
-
-    def __init__(self):
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 - http.server's naming
-                if self.path != "/data.csv":
-                    self.send_response(404)
-                    self.end_headers()
-                    return
-                self.send_response(200)
-                self.send_header("Content-Type", "text/csv")
-                self.send_header("Content-Length", str(len(CSV)))
-                self.end_headers()
-                self.wfile.write(CSV)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+    server = FileServer()
+    server.files["/data.csv"] = CSV
+    return server
 
 
 COUNT_ROWS = """
@@ -247,7 +192,7 @@ def matrix_world(django_db_setup, django_db_blocker, tmp_path_factory):
     from django.core.files.storage import storages
 
     media = tmp_path_factory.mktemp("matrix-media")
-    files = FileServer()
+    files = dataset_file_server()
     overrides = override_settings(
         STORAGES=_storage_settings(media),
         MEDIA_ROOT=media,

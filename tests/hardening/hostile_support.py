@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 
 from django.core.files.storage import storages
 from django.core.files.uploadedfile import SimpleUploadedFile
-from PIL import Image
 
 from d2d.kernel import safe_http
 from tests.conversions.support import FileServer, redirect_to  # noqa: F401  (the canary and the relay)
+from tests.labeling.conftest import png_bytes  # noqa: F401  (used by the hostile-input table)
 
 # ---------------------------------------------------------------------------------------------
 # Addresses
@@ -164,12 +164,6 @@ def labeling_error(response, status):  # 003
 
 def upload(name: str, content: bytes, content_type: str = "application/octet-stream") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, content, content_type=content_type)
-
-
-def png_bytes(size=(8, 6)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, (10, 200, 30)).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 CSV_GOOD = b"id,name\n1,a\n2,b\n"

@@ -199,7 +199,7 @@ ROWS = [
     Row("003 pictures text named png", L, 400, lambda c: c.client.post(pictures_url(c), {"file": h.upload("cat.png", h.NOT_AN_IMAGE, "image/png")})),
     Row("003 pictures svg named png", L, 400, lambda c: c.client.post(pictures_url(c), {"file": [h.upload("ok.png", h.png_bytes(), "image/png"), h.upload("x.png", h.SVG_AS_PNG, "image/png")]})),
     Row("003 pictures pdf named jpg", L, 400, lambda c: c.client.post(pictures_url(c), {"file": h.upload("x.jpg", b"%PDF-1.4\n%%EOF\n", "image/jpeg")})),
-    Row("003 pictures over the size cap", L, 400, lambda c: c.client.post(pictures_url(c), {"file": h.upload("big.png", h.png_bytes((64, 64)), "image/png")}), lambda c: setattr(c.settings, "D2D_LABELING_MAX_PICTURE_BYTES", 50)),
+    Row("003 pictures over the size cap", L, 400, lambda c: c.client.post(pictures_url(c), {"file": h.upload("big.png", h.png_bytes(size=(64, 64)), "image/png")}), lambda c: setattr(c.settings, "D2D_LABELING_MAX_PICTURE_BYTES", 50)),
     Row("003 pictures too many files", L, 413, lambda c: c.client.post(pictures_url(c), {"file": [h.upload(f"{n}.png", h.png_bytes(), "image/png") for n in range(6)]}), lambda c: setattr(c.settings, "DATA_UPLOAD_MAX_NUMBER_FILES", 3)),
     Row("003 pictures over the per-request cap", L, 400, lambda c: c.client.post(pictures_url(c), {"file": [h.upload(f"{n}.png", h.png_bytes(), "image/png") for n in range(4)]}), lambda c: setattr(c.settings, "D2D_LABELING_MAX_FILES_PER_REQUEST", 2)),
     Row("003 pictures oversized body", L, 413, lambda c: c.raw("POST", pictures_url(c), json.dumps({"data": {"urls": ["http://x/" + "a" * 5000]}})), set_small_body_limit),
