@@ -6,7 +6,6 @@ import json
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.test import Client
 
 from compute.keys import provider_decrypt
 from compute.models import ComputeJob, Dataset, Order
@@ -14,16 +13,6 @@ from compute.orders import order_quote
 from tests.compute.conftest import DATATOKEN
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_client(make_user):
-    user = make_user("root")
-    user.is_staff = user.is_superuser = True
-    user.save()
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_it_opens_every_compute_page(admin_client, dataset, row_counter, consumer, allow_file_server):

@@ -3,8 +3,6 @@
 import json
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.test import Client
 
 from labeling.models import Commit, LabelingTask
 from tests.labeling.conftest import FORMATTER
@@ -13,14 +11,6 @@ pytestmark = pytest.mark.django_db
 
 BOX = {"tags": [{"name": "tag1", "position": [[10, 20], [110, 70]], "attributes": [{"name": "attr1", "values": ["option2"]}]}]}
 POLYGON = {"tags": [{"name": "tag1", "position": [[0, 0], [10, 0], [10, 10]]}]}
-
-
-@pytest.fixture
-def staff(db):
-    user = get_user_model().objects.create_superuser("root", "root@example.com", "correct-horse-battery")
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture
@@ -37,30 +27,30 @@ def annotated(api, bob, make_task):
     return task, Commit.objects.get(pk=data["commit_id"])
 
 
-def admin_action(staff, model: str, action: str, ids, query: str = ""):
-    return staff.post(f"/admin/labeling/{model}/{query}", {"action": action, "_selected_action": [str(pk) for pk in ids]})
+def admin_action(admin_client, model: str, action: str, ids, query: str = ""):
+    return admin_client.post(f"/admin/labeling/{model}/{query}", {"action": action, "_selected_action": [str(pk) for pk in ids]})
 
 
-def test_it_accepts_commits_in_the_admin(staff, annotated):
+def test_it_accepts_commits_in_the_admin(admin_client, annotated):
     _, commit = annotated
-    admin_action(staff, "commit", "accept_selected", [commit.pk])
+    admin_action(admin_client, "commit", "accept_selected", [commit.pk])
     commit.refresh_from_db()
-    assert commit.status == "accepted" and commit.reviewed_by.username == "root"
+    assert commit.status == "accepted" and commit.reviewed_by.username == "admin"
 
 
-def test_it_returns_rejected_work_to_the_pool(api, alice, staff, annotated):
+def test_it_returns_rejected_work_to_the_pool(api, alice, admin_client, annotated):
     task, commit = annotated
-    admin_action(staff, "commit", "reject_selected", [commit.pk])
+    admin_action(admin_client, "commit", "reject_selected", [commit.pk])
     assert Commit.objects.get(pk=commit.pk).status == "rejected"
     assert api(alice).get(f"/api/tasks/{task.pk}/").json()["data"]["progress"]["done"] == 0
     again = api(alice).post("/api/tasks/apply/", {"data": {"task_id": task.pk}}, format="json").json()["data"]
     assert again["size"] == 2  # the two rejected pictures are handed out again
 
 
-def test_it_reviews_only_uploaded_commits(api, alice, staff, make_task):
+def test_it_reviews_only_uploaded_commits(api, alice, admin_client, make_task):
     task = make_task(pictures=1, size=1)
     api(alice).post("/api/tasks/apply/", {"data": {"task_id": task.pk}}, format="json")
-    admin_action(staff, "commit", "accept_selected", Commit.objects.values_list("pk", flat=True))
+    admin_action(admin_client, "commit", "accept_selected", Commit.objects.values_list("pk", flat=True))
     assert Commit.objects.get().status == "open"
 
 
@@ -94,73 +84,73 @@ def test_it_lets_only_editors_export(api, bob, charlie, annotated, project_b):
     assert api(charlie).get(f"/api/tasks/{task.pk}/export/json/").status_code == 404
 
 
-def test_it_exports_from_the_admin(staff, annotated):
+def test_it_exports_from_the_admin(admin_client, annotated):
     task, _ = annotated
-    response = admin_action(staff, "labelingtask", "export_coco", [task.pk])
+    response = admin_action(admin_client, "labelingtask", "export_coco", [task.pk])
     assert response.status_code == 200 and len(json.loads(response.content)["annotations"]) == 2
-    response = admin_action(staff, "labelingtask", "export_json", [task.pk])
+    response = admin_action(admin_client, "labelingtask", "export_json", [task.pk])
     assert json.loads(response.content)["task"]["id"] == task.pk
 
 
-def test_it_shows_every_admin_page(staff, annotated):
+def test_it_shows_every_admin_page(admin_client, annotated):
     task, commit = annotated
     for model in ("labelingtask", "picture", "commit", "picturehold", "annotation"):
-        assert staff.get(f"/admin/labeling/{model}/").status_code == 200, model
-        assert staff.get(f"/admin/labeling/{model}/?q=tag1").status_code == 200, model
-    assert staff.get(f"/admin/labeling/labelingtask/{task.pk}/change/").status_code == 200
-    assert staff.get(f"/admin/labeling/commit/{commit.pk}/change/").status_code == 200
-    assert staff.get(f"/admin/labeling/picture/{task.pictures.first().pk}/change/").status_code == 200
+        assert admin_client.get(f"/admin/labeling/{model}/").status_code == 200, model
+        assert admin_client.get(f"/admin/labeling/{model}/?q=tag1").status_code == 200, model
+    assert admin_client.get(f"/admin/labeling/labelingtask/{task.pk}/change/").status_code == 200
+    assert admin_client.get(f"/admin/labeling/commit/{commit.pk}/change/").status_code == 200
+    assert admin_client.get(f"/admin/labeling/picture/{task.pictures.first().pk}/change/").status_code == 200
 
 
-def test_it_soft_deletes_tasks_from_the_admin(staff, make_task):
+def test_it_soft_deletes_tasks_from_the_admin(admin_client, make_task):
     task = make_task()
-    admin_action(staff, "labelingtask", "soft_delete_selected", [task.pk])
+    admin_action(admin_client, "labelingtask", "soft_delete_selected", [task.pk])
     assert not LabelingTask.objects.exists() and LabelingTask.all_objects.get().is_deleted
-    admin_action(staff, "labelingtask", "restore_selected", [task.pk], query="?deleted=deleted")
+    admin_action(admin_client, "labelingtask", "restore_selected", [task.pk], query="?deleted=deleted")
     assert LabelingTask.objects.exists()
 
 
-def test_it_deletes_pictures_with_their_files_from_the_admin(staff, make_task, media, django_capture_on_commit_callbacks):
+def test_it_deletes_pictures_with_their_files_from_the_admin(admin_client, make_task, media, django_capture_on_commit_callbacks):
     task = make_task(pictures=2)
     picture = task.pictures.first()
     path = media / picture.file.name
     assert path.exists()
-    confirm = admin_action(staff, "picture", "delete_selected", [picture.pk])
+    confirm = admin_action(admin_client, "picture", "delete_selected", [picture.pk])
     assert confirm.status_code == 200 and path.exists()  # the confirmation page
     with django_capture_on_commit_callbacks(execute=True):
-        staff.post("/admin/labeling/picture/", {"action": "delete_selected", "_selected_action": [picture.pk], "post": "yes"})
+        admin_client.post("/admin/labeling/picture/", {"action": "delete_selected", "_selected_action": [picture.pk], "post": "yes"})
     assert not path.exists() and task.pictures.count() == 1
 
 
-def test_it_releases_holds_from_the_admin(api, alice, bob, staff, make_task):
+def test_it_releases_holds_from_the_admin(api, alice, bob, admin_client, make_task):
     from labeling.models import PictureHold
 
     task = make_task(pictures=1, size=1)
     api(bob).post("/api/tasks/apply/", {"data": {"task_id": task.pk}}, format="json")
-    admin_action(staff, "picturehold", "release_selected", PictureHold.objects.values_list("pk", flat=True))
+    admin_action(admin_client, "picturehold", "release_selected", PictureHold.objects.values_list("pk", flat=True))
     assert api(alice).post("/api/tasks/apply/", {"data": {"task_id": task.pk}}, format="json").status_code == 200
 
 
-def test_it_downloads_annotations_from_the_admin(staff, annotated):
+def test_it_downloads_annotations_from_the_admin(admin_client, annotated):
     from labeling.models import Annotation
 
-    response = admin_action(staff, "annotation", "download_selected", Annotation.objects.values_list("pk", flat=True))
+    response = admin_action(admin_client, "annotation", "download_selected", Annotation.objects.values_list("pk", flat=True))
     assert len(json.loads(response.content)["annotations"]) == 2
 
 
-def test_it_adds_checked_pictures_in_the_admin(staff, make_task):
+def test_it_adds_checked_pictures_in_the_admin(admin_client, make_task):
     from labeling.models import Picture
     from tests.labeling.conftest import png_upload
 
     task = make_task()
     form = {"task": task.pk, "source": "upload", "source_url": "", "commit": "", "uploaded_by": ""}
-    response = staff.post("/admin/labeling/picture/add/", {**form, "file": png_upload("admin.png")})
+    response = admin_client.post("/admin/labeling/picture/add/", {**form, "file": png_upload("admin.png")})
     assert response.status_code == 302, response.content[-2000:]
     picture = Picture.objects.get()
     assert (picture.original_name, picture.width, picture.content_type) == ("admin.png", 8, "image/png")
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    bad = staff.post("/admin/labeling/picture/add/", {**form, "file": SimpleUploadedFile("x.png", b"nope")})
+    bad = admin_client.post("/admin/labeling/picture/add/", {**form, "file": SimpleUploadedFile("x.png", b"nope")})
     assert bad.status_code == 200 and Picture.objects.count() == 1
 
 
@@ -191,7 +181,7 @@ def test_it_exports_unchecked_results_of_a_task_without_formatter(api, alice, bo
     }
 
 
-def test_it_changes_a_commits_status_only_through_the_review_actions(api, bob, staff, make_task):
+def test_it_changes_a_commits_status_only_through_the_review_actions(api, bob, admin_client, make_task):
     """An editable status would let the admin reopen a commit beside the user's open one (a unique-index 500)."""
     task = make_task(pictures=2, size=1)
     api(bob).post("/api/tasks/apply/", {"data": {"task_id": task.pk}}, format="json")
@@ -208,13 +198,13 @@ def test_it_changes_a_commits_status_only_through_the_review_actions(api, bob, s
         "holds-TOTAL_FORMS": "0",
         "holds-INITIAL_FORMS": "0",
     }
-    response = staff.post(f"/admin/labeling/commit/{uploaded.pk}/change/", form)
+    response = admin_client.post(f"/admin/labeling/commit/{uploaded.pk}/change/", form)
     assert response.status_code == 302
     uploaded.refresh_from_db()
     assert uploaded.status == "uploaded" and uploaded.review_note == "looked at it"
 
 
-def test_it_lists_task_progress_in_the_admin_without_a_query_per_row(api, bob, staff, make_task, annotated):
+def test_it_lists_task_progress_in_the_admin_without_a_query_per_row(api, bob, admin_client, make_task, annotated):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -225,13 +215,13 @@ def test_it_lists_task_progress_in_the_admin_without_a_query_per_row(api, bob, s
     applied = api(bob).post("/api/tasks/apply/", {"data": {"task_id": collection.pk}}, format="json")
     commit_id = applied.json()["data"]["commit_id"]
     api(bob).post(f"/api/commits/pictures/{commit_id}", {"file": [png_upload("a.png"), png_upload("b.png")]})
-    page = staff.get("/admin/labeling/labelingtask/").content.decode()
+    page = admin_client.get("/admin/labeling/labelingtask/").content.decode()
     assert "2 / 3 (67%)" in page and "2 / 4 (50%)" in page
 
     with CaptureQueriesContext(connection) as few:
-        staff.get("/admin/labeling/labelingtask/")
+        admin_client.get("/admin/labeling/labelingtask/")
     for number in range(10):
         make_task(name=f"more {number}", pictures=1)
     with CaptureQueriesContext(connection) as many:
-        staff.get("/admin/labeling/labelingtask/")
+        admin_client.get("/admin/labeling/labelingtask/")
     assert len(many.captured_queries) == len(few.captured_queries)
