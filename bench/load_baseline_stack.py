@@ -10,22 +10,9 @@ costs and what the endpoint's own work costs. Never part of d2d's URLs.
 
 from django.urls import path
 
+from baseline_view import task_status  # bench/ is the app dir
 from d2d.settings import *  # noqa: F403 - this module is a settings module
 
 ROOT_URLCONF = "load_baseline_stack"
-
-
-def task_status(request):
-    from django.http import JsonResponse
-
-    return JsonResponse(
-        {
-            "success": True,
-            "message": "ok",
-            "data": {"task_id": request.GET.get("id", ""), "status": "COMPLETED", "assets_downloaded": 100,
-                     "result_id": None, "result_type": None, "reason": None},
-        }
-    )
-
 
 urlpatterns = [path("api/v1/task", task_status)]
