@@ -7,13 +7,10 @@ request is noticed within a second and kills the sandbox.
 
 import contextlib
 import json
-import os
-import shutil
 import tempfile
 import time
 from pathlib import Path
 
-from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -23,8 +20,9 @@ from compute.models import ComputeJob, OceanStatus
 from compute.sandbox import Limits, Sandbox, regular_files
 from compute.services import files_decrypt
 from d2d.kernel.errors import LeaseLost, TaskCancelled, TaskFailed
-from d2d.kernel.models import ACTIVE_STATUSES, TaskLogLine, TaskStatus
+from d2d.kernel.models import TaskLogLine, TaskStatus
 from d2d.kernel.runner import TaskRun, task_transition
+from d2d.kernel.scratch import remove_folders_of_ended_runs, remove_tree, work_root
 from d2d.kernel.storage import delete_prefix
 
 POLL_SECONDS = 0.2
@@ -118,53 +116,23 @@ def _remove_other_attempts(prefix: str, *, keep: str) -> None:
         default_storage.delete(f"{prefix}/{name}")
 
 
-def _writable_then_retry(function, path, _exc) -> None:
-    """rmtree's onexc: an algorithm may leave read-only folders in its outputs; make them writable."""
-    for target in {os.path.dirname(path), path}:
-        with contextlib.suppress(OSError):
-            os.chmod(target, 0o700)
-    with contextlib.suppress(OSError):
-        function(path)
-
-
-def remove_tree(folder: Path) -> None:
-    shutil.rmtree(folder, onexc=_writable_then_retry)
-
-
 def _attempt_workdir(run: TaskRun, job: ComputeJob) -> Path:
     """A fresh scratch folder for this attempt, under the job's folder; earlier attempts' are removed.
 
     Per attempt rather than per job, so an attempt that lost its lease but still runs never
     shares or deletes its successor's files (it only removes its own folder when it ends).
     """
-    parent = _work_root() / f"compute-{job.job_id}"
+    parent = work_root() / f"compute-{job.job_id}"
     parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     for stale in parent.glob("attempt-*"):
         remove_tree(stale)
     return Path(tempfile.mkdtemp(prefix=f"attempt-{run.attempt}-", dir=parent))
 
 
-def _work_root() -> Path:
-    """This deployment's scratch space (DATA_DIR/work), not the shared /tmp: the sweep below removes
-    folders whose job its own database does not know, which must never be another deployment's."""
-    return Path(settings.DATA_DIR) / "work"
-
-
-def _job_folders() -> dict[str, Path]:
-    return {folder.name[len("compute-") :]: folder for folder in _work_root().glob("compute-*") if folder.is_dir()}
-
-
 def sweep_ended_workdirs() -> int:
     """Remove job folders no attempt is using (the job ended, or is gone); returns how many."""
-    folders = _job_folders()
-    if not folders:
-        return 0
-    # Listed first, statuses read after: a folder made by a new attempt meanwhile belongs to a live job.
-    live = set(ComputeJob.objects.filter(job_id__in=list(folders), status__in=ACTIVE_STATUSES).values_list("job_id", flat=True))
-    ended = [folder for job_id, folder in folders.items() if job_id not in live]
-    for folder in ended:
-        remove_tree(folder)
-    return len(ended)
+    folders = {folder.name[len("compute-") :]: [folder] for folder in work_root().glob("compute-*") if folder.is_dir()}
+    return remove_folders_of_ended_runs(ComputeJob, folders, field="job_id")
 
 
 def _remove_workdir(work: Path) -> None:

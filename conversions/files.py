@@ -1,16 +1,16 @@
 """Task files through Django storage: generated names only, local copies for converters, purge by prefix."""
 
+import contextlib
 import shutil
 import tempfile
 import uuid
 from pathlib import Path
 
-from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import storages
 
 from conversions.services.base import extension_of
-from d2d.kernel.models import ACTIVE_STATUSES
+from d2d.kernel.scratch import remove_folders_of_ended_runs, remove_tree, work_root
 from d2d.kernel.storage import delete_prefix as _delete_prefix
 
 
@@ -46,16 +46,12 @@ def save_local(name: str, path: Path) -> str:
         return storage().save(name, handle)
 
 
-def _work_root() -> Path:
-    return Path(settings.DATA_DIR) / "work"
-
-
 def workdir(task) -> Path:
     """A private scratch folder next to the media root, so finished files move into storage by rename.
 
     Named after the task, so the next attempt after a killed worker can find and remove it.
     """
-    base = _work_root()
+    base = work_root()
     base.mkdir(parents=True, exist_ok=True)
     return Path(tempfile.mkdtemp(prefix=f"conv-{task.pk}-", dir=base))
 
@@ -65,41 +61,20 @@ def sweep_workdirs(task) -> int:
 
     Safe only at the start of an attempt: the runner's lease guarantees no other attempt runs.
     """
-    stale = list(_work_root().glob(f"conv-{task.pk}-*"))
+    stale = list(work_root().glob(f"conv-{task.pk}-*"))
     for folder in stale:
-        shutil.rmtree(folder, ignore_errors=True)
+        remove_tree(folder)
     return len(stale)
 
 
 def sweep_ended_workdirs(model) -> int:
     """Remove scratch folders of tasks that no attempt is using: ended, deleted or gone."""
-    folders = {}
-    for folder in _work_root().glob("conv-*-*"):
+    folders: dict[str, list[Path]] = {}
+    for folder in work_root().glob("conv-*-*"):
         task_id = folder.name[len("conv-") : len("conv-") + 36]
-        folders.setdefault(task_id, []).append(folder)
-    if not folders:
-        return 0
-    # Listed first, statuses read after: a folder made by a new attempt meanwhile belongs to a live task.
-    live = set(
-        str(pk) for pk in model._base_manager.filter(pk__in=_uuids(folders), status__in=ACTIVE_STATUSES).values_list("pk", flat=True)
-    )
-    count = 0
-    for task_id, paths in folders.items():
-        if task_id not in live:
-            for path in paths:
-                shutil.rmtree(path, ignore_errors=True)
-                count += 1
-    return count
-
-
-def _uuids(names) -> list:
-    found = []
-    for name in names:
-        try:
-            found.append(uuid.UUID(name))
-        except ValueError:
-            pass
-    return found
+        with contextlib.suppress(ValueError):
+            folders.setdefault(str(uuid.UUID(task_id)), []).append(folder)
+    return remove_folders_of_ended_runs(model, folders)
 
 
 def delete_other_result_batches(task, keep_batch: str) -> int:
