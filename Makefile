@@ -18,6 +18,9 @@ test: install
 	@if [ -n "$$REDIS_URL" ] && [ -z "$(PYTEST_ARGS)" ]; then \
 	  echo "== task runner on the Redis broker =="; \
 	  D2D_BROKER=redis $(PY) -m pytest -m runner; fi
+	@if [ -n "$$DATABASE_URL" ] && [ -z "$(PYTEST_ARGS)" ]; then \
+	  echo "== SQLite backend checks (the embedded default) =="; \
+	  env -u DATABASE_URL $(PY) -m pytest -m sqlite; fi
 
 install: system-deps $(STAMP)
 

@@ -10,7 +10,11 @@ from django.db import connection
 
 from d2d.dbpool.sqlite3 import base
 
-pytestmark = [pytest.mark.skipif(connection.vendor != "sqlite", reason="the SQLite backend's pool"), pytest.mark.django_db]
+pytestmark = [
+    pytest.mark.sqlite,
+    pytest.mark.skipif(connection.vendor != "sqlite", reason="the SQLite backend's pool"),
+    pytest.mark.django_db,
+]
 
 
 @pytest.fixture

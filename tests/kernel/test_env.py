@@ -72,6 +72,7 @@ def test_it_generates_the_secret_key_once_and_keeps_it_private(tmp_path):
     assert path.stat().st_mode & 0o077 == 0
 
 
+@pytest.mark.sqlite
 def test_it_puts_the_embedded_database_in_wal_mode(db):
     from django.db import connection
 
