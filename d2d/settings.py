@@ -119,6 +119,11 @@ CACHES["tokens"] = (
 # signals (QuerySet.update, raw SQL) wait for it to lapse.
 D2D_TOKEN_CACHE_SECONDS = env_int("D2D_TOKEN_CACHE_SECONDS", 10, minimum=0, maximum=300)
 
+# HTTP: threads per web process that run requests (d2d/kernel/asgi_http.py), each whole request,
+# middleware to response, on one of them, as gthread workers do under WSGI. A download holds its
+# thread while it streams, so allow for slow clients; websockets do not use them.
+D2D_HTTP_THREADS = env_int("D2D_HTTP_THREADS", 32, minimum=1, maximum=512)
+
 # Task runner: d2d keeps its own attempt count and lease on each run (see d2d/kernel/runner.py);
 # django-q2 only delivers. retry must exceed timeout or the ORM broker redelivers a live task.
 D2D_BROKER = env_choice("D2D_BROKER", "redis" if REDIS_URL else "orm", {"orm", "redis"})

@@ -1,0 +1,62 @@
+"""URLs for tests/kernel/test_asgi_http.py: views that show on which thread and in what order a
+request's work runs under SyncChainASGIHandler."""
+
+import threading
+
+from django.http import FileResponse, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
+
+seen: dict = {}  # filled by the views and by the test's signal receivers
+
+
+def where(request):
+    seen["view_thread"] = threading.get_ident()
+    return JsonResponse({"thread": threading.current_thread().name})
+
+
+@csrf_exempt
+def echo(request):
+    body = request.body
+    return JsonResponse({"method": request.method, "length": len(body), "head": body[:16].decode("latin1"),
+                         "query": request.GET.get("q", "")})
+
+
+def cookie(request):
+    response = HttpResponse("ok", content_type="text/plain")
+    response.set_cookie("flavour", "oat", httponly=True)
+    response["X-Case-Kept"] = "yes"
+    return response
+
+
+def download(request):
+    seen["view_thread"] = threading.get_ident()
+    handle = open(request.GET["path"], "rb")
+    seen["file"] = handle
+    return FileResponse(handle, as_attachment=True, filename="data.bin")
+
+
+def endless(request):
+    def chunks():
+        try:
+            for number in range(10_000):
+                seen["produced"] = number + 1
+                yield b"x" * 65536
+        finally:
+            seen["closed"] = True
+
+    return StreamingHttpResponse(chunks(), content_type="application/octet-stream")
+
+
+async def async_view(request):
+    return JsonResponse({"async": True})
+
+
+urlpatterns = [
+    path("where", where),
+    path("echo", echo),
+    path("cookie", cookie),
+    path("download", download),
+    path("endless", endless),
+    path("async", async_view),
+]
