@@ -94,12 +94,18 @@ def database_from_url(url: str) -> dict:
         name = unquote(parts.path.lstrip("/"))
         if not name:
             raise ImproperlyConfigured("DATABASE_URL must name a database, e.g. postgres://user@host:5432/d2d")
-        # Under ASGI every sync view runs in a thread of its own, so persistent per-thread
-        # connections (CONN_MAX_AGE) pile up until PostgreSQL refuses clients; a psycopg pool
-        # per process bounds them instead. D2D_DB_POOL_MAX_SIZE=0 turns the pool off.
+        # Persistent per-thread connections (CONN_MAX_AGE) would hold one connection for each
+        # of the web process's D2D_HTTP_THREADS and each worker thread, idle or not; a psycopg
+        # pool per process bounds them instead. D2D_DB_POOL_MAX_SIZE=0 turns the pool off.
         pool_max = env_int("D2D_DB_POOL_MAX_SIZE", 10, minimum=0)
         if pool_max > 0:
             options.setdefault("pool", {"min_size": 1, "max_size": pool_max, "timeout": 30})
+        # Django turns psycopg's prepared statements off (PgBouncer's transaction pooling broke
+        # them before 1.21). Django's own cursors bind on the client and never prepare either
+        # way; only the hot reads that ask for it (d2d/kernel/db.py, planned_cursor) are
+        # prepared, after this many runs on one connection. D2D_DB_PREPARE_THRESHOLD=0: never.
+        threshold = env_int("D2D_DB_PREPARE_THRESHOLD", 5, minimum=0)
+        options.setdefault("prepare_threshold", threshold or None)
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": name,
