@@ -11,18 +11,21 @@ api_docs = whole_api_doc_urls()
 for _service in DATA2DATA_SERVICES:
     api_docs += service_doc_urls(_service)
 
+# Django tries these in order and every include at "" is walked pattern by pattern, so the
+# busiest paths come first: status polling (conversions), then the other APIs; the API docs,
+# read by people rather than polled by programs, come last. No two entries share a path.
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("oidc/", include("accounts.oidc")),  # SSO sign-in; no routes unless OIDC_RP_CLIENT_ID is set
-    path("api/v1/", include(api_docs)),
+    path("", include("d2d.kernel.urls")),
+    path("", include("conversions.urls")),
+    path("", include("pipelines.urls")),
+    path("", include("compute.urls")),
+    path("", include("labeling.urls")),
     path("api/v1/auth/", include(accounts_urls.auth_service_urlpatterns)),
     path("api/v1/projects/", include(accounts_urls.project_urlpatterns)),
     path("", include(accounts_urls.root_urlpatterns)),
-    path("", include("d2d.kernel.urls")),
-    path("", include("pipelines.urls")),
-    path("", include("conversions.urls")),
-    path("", include("compute.urls")),
-    path("", include("labeling.urls")),
+    path("api/v1/", include(api_docs)),
 ]
 
 handler404 = handler404_view
