@@ -6,12 +6,12 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
-from django.core.cache import cache, caches
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models.signals import post_delete, post_save, pre_delete
 from django.utils import timezone
 
+from accounts import token_cache
 from accounts.models import TOKEN_PREFIX, ApiToken, Membership, Project, Role, hash_token_secret
 from d2d.kernel.errors import Conflict, DomainError, NotFound, PermissionDenied
 
@@ -80,15 +80,16 @@ def token_issue(*, user: User, name: str = "", ttl_days: int | None = None) -> t
 def token_authenticate(raw: str) -> ApiToken | None:
     """The live token for a presented string, or None.
 
-    A token found live is kept in the token cache for D2D_TOKEN_CACHE_SECONDS (token_cache_*
-    below), so a client polling with it does not look it up on every request; anything that
-    revokes, expires, deletes or changes the token or its user drops the entry at once.
+    A token found live is kept in the token cache for D2D_TOKEN_CACHE_SECONDS (accounts/token_cache.py),
+    so a client polling with it does not look it up on every request; anything that revokes,
+    expires, deletes or changes the token or its user drops the entry at once.
     """
     if not raw.startswith(TOKEN_PREFIX):
         return None
     key_id, _, secret = raw[len(TOKEN_PREFIX) :].partition("_")
     secret_hash = hash_token_secret(secret)
-    token = _token_cache_get(secret_hash)
+    generation = token_cache.current_generation()  # before any read: a change while we read shows
+    token = token_cache.get(secret_hash, generation)
     if token is not None and hmac.compare_digest(token.key_id.encode(), key_id.encode()) and token.is_active and token.user.is_active:
         _touch(token, cached=True)
         return token
@@ -96,7 +97,7 @@ def token_authenticate(raw: str) -> ApiToken | None:
     if token is None or not token.matches(secret) or not token.user.is_active:
         return None
     _touch(token, cached=False)
-    _token_cache_add(token)
+    token_cache.add(token, generation)
     return token
 
 
@@ -124,104 +125,8 @@ def token_revoke(*, token: ApiToken) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
-    token_cache_forget(token.secret_hash)  # also done by the post_save receiver; explicit here
+    token_cache.forget(token.secret_hash)  # also done by the post_save receiver; explicit here
     return token
-
-
-# --- token cache ------------------------------------------------------------------------------
-# Entries are keyed by the SHA-256 of the token's secret, the value the database stores too, so
-# a token row names its entry (for forgetting) and the token itself is never stored. An entry
-# holds the token's and its user's columns, without the password hash. Forgetting writes a
-# tombstone (for as long as an entry lives) rather than deleting, and entries are only added,
-# never overwritten, so a request that read the token just before a revocation cannot put the
-# live token back after it. The cache is the "tokens" alias of CACHES: Redis when REDIS_URL is
-# set, else files under the data dir, which every process of the host (web server, worker,
-# manage.py) shares, so a revocation from any of them is seen by all at once.
-
-TOKEN_CACHE_ALIAS = "tokens"
-_REVOKED = "revoked"
-_USER_FIELDS_NOT_CACHED = {"password"}
-
-
-def _token_cache():
-    alias = TOKEN_CACHE_ALIAS if TOKEN_CACHE_ALIAS in settings.CACHES else "default"
-    return caches[alias]
-
-
-def _token_cache_key(secret_hash: str) -> str:
-    return f"d2d:api-token:{secret_hash}"
-
-
-def _token_cache_seconds() -> int:
-    return getattr(settings, "D2D_TOKEN_CACHE_SECONDS", 10)
-
-
-def _columns(instance, skip=()) -> dict:
-    return {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields
-            if f.attname not in skip and f.attname not in instance.get_deferred_fields()}
-
-
-def _from_columns(model, db: str, columns: dict):
-    fields = [f.attname for f in model._meta.concrete_fields if f.attname in columns]
-    return model.from_db(db, fields, [columns[name] for name in fields])  # the others are deferred
-
-
-def _token_cache_get(secret_hash: str) -> ApiToken | None:
-    seconds = _token_cache_seconds()
-    if seconds <= 0:
-        return None
-    entry = _token_cache().get(_token_cache_key(secret_hash))
-    if not isinstance(entry, dict):
-        return None  # absent or a tombstone
-    token = _from_columns(ApiToken, entry["db"], entry["token"])
-    token.user = _from_columns(User, entry["db"], entry["user"])
-    return token
-
-
-def _token_cache_add(token: ApiToken) -> None:
-    seconds = _token_cache_seconds()
-    if token.expires_at is not None:
-        seconds = min(seconds, int((token.expires_at - timezone.now()).total_seconds()))
-    if seconds <= 0:
-        return
-    entry = {
-        "db": token._state.db or "default",
-        "token": _columns(token),
-        "user": _columns(token.user, skip=_USER_FIELDS_NOT_CACHED),
-    }
-    _token_cache().add(_token_cache_key(token.secret_hash), entry, timeout=seconds)
-
-
-def token_cache_forget(*secret_hashes: str) -> None:
-    """Drop the cached entries of these tokens now, and keep them out until the change is committed."""
-    seconds = max(_token_cache_seconds(), 1)
-    keys = {_token_cache_key(value): _REVOKED for value in secret_hashes if value}
-    if not keys:
-        return
-    cache_ = _token_cache()
-    cache_.set_many(keys, timeout=seconds)
-    transaction.on_commit(lambda: cache_.set_many(keys, timeout=seconds))
-
-
-def token_cache_forget_user(user_id) -> None:
-    token_cache_forget(*ApiToken.objects.filter(user_id=user_id).values_list("secret_hash", flat=True))
-
-
-def _token_changed(sender, instance, created=False, **kwargs) -> None:
-    if not created:  # a new token has no entry yet
-        token_cache_forget(instance.secret_hash)
-
-
-def _user_changed(sender, instance, created=False, update_fields=None, **kwargs) -> None:
-    if created or (update_fields is not None and set(update_fields) <= {"last_login"}):
-        return  # a login: nothing an API token depends on
-    token_cache_forget_user(instance.pk)
-
-
-post_save.connect(_token_changed, sender=ApiToken, dispatch_uid="d2d-token-cache-token-saved")
-post_delete.connect(_token_changed, sender=ApiToken, dispatch_uid="d2d-token-cache-token-deleted")
-post_save.connect(_user_changed, sender=User, dispatch_uid="d2d-token-cache-user-saved")
-pre_delete.connect(_user_changed, sender=User, dispatch_uid="d2d-token-cache-user-deleted")
 
 
 def project_create(*, project_id: str, name: str, owner: User | None = None, by: User | None = None) -> Project:

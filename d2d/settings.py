@@ -118,6 +118,9 @@ CACHES["tokens"] = (
 # and changes of the token or its user drop the entry at once; only writes that bypass the ORM's
 # signals (QuerySet.update, raw SQL) wait for it to lapse.
 D2D_TOKEN_CACHE_SECONDS = env_int("D2D_TOKEN_CACHE_SECONDS", 10, minimum=0, maximum=300)
+# With the host-local token cache, each process also keeps the tokens it read in memory until any
+# process of the host changes this file's shared value (d2d/kernel/host_generation.py).
+D2D_TOKEN_GENERATION_FILE = None if REDIS_URL else str(DATA_DIR / "cache" / "tokens.generation")
 
 # HTTP: threads per web process that run requests (d2d/kernel/asgi_http.py), each whole request,
 # middleware to response, on one of them, as gthread workers do under WSGI. A download holds its

@@ -4,6 +4,7 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from accounts import token_cache
 from accounts.models import Project, Role
 from accounts.services import membership_set, project_create, token_issue, user_create
 from tests.support.processes import Cluster, child_env
@@ -15,6 +16,8 @@ PASSWORD = "correct-horse-battery"
 def _empty_cache():
     """Login throttles and token caches must not leak from one test into the next."""
     cache.clear()
+    token_cache.shared_cache().clear()
+    token_cache.clear_local()
 
 
 @pytest.fixture

@@ -21,4 +21,10 @@ INSTALLED_APPS = [*INSTALLED_APPS, "tests.probe"]  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed; production uses the default
 # Each test starts from an empty cache (tests/conftest.py clears it); a shared Redis cache
 # would be flushed whole by that, under other processes' feet, so tests keep a local one.
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The token cache is as in production without Redis (files under the data dir, which child
+# processes share), so tests can revoke a token from another process.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "tokens": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(DATA_DIR / "cache" / "tokens")},  # noqa: F405
+}
+D2D_TOKEN_GENERATION_FILE = str(DATA_DIR / "cache" / "tokens.generation")  # noqa: F405

@@ -2,6 +2,7 @@
 but every way of revoking, expiring, deleting or changing it or its user takes effect at once."""
 
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 from django.core.management import call_command
@@ -11,7 +12,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import ApiToken, hash_token_secret
-from accounts.services import _token_cache, _token_cache_key, token_authenticate, token_issue, token_revoke
+from accounts import token_cache
+from accounts.services import token_authenticate, token_issue, token_revoke
 
 pytestmark = pytest.mark.django_db
 
@@ -40,13 +42,13 @@ def test_it_serves_a_live_token_from_the_cache_without_a_query(alice):
 def test_it_keys_entries_by_the_secrets_hash_and_stores_neither_the_token_nor_the_password(alice):
     token, raw = token_issue(user=alice, name="poll")
     warm(raw)
-    entry = _token_cache().get(_token_cache_key(token.secret_hash))
+    entry = token_cache.shared_cache().get(token_cache.entry_key(token.secret_hash))
     assert isinstance(entry, dict)
     text = repr(entry)
     secret = raw.split("_", 2)[2]
     assert raw not in text and secret not in text
     assert "password" not in entry["user"] and alice.password not in text
-    assert _token_cache_key(hash_token_secret(secret)) == _token_cache_key(token.secret_hash)
+    assert token_cache.entry_key(hash_token_secret(secret)) == token_cache.entry_key(token.secret_hash)
 
 
 def test_a_cached_user_still_loads_its_password_lazily_and_saves_without_losing_it(alice):
@@ -126,9 +128,9 @@ def test_an_entry_never_outlives_the_tokens_expiry(alice, settings):
     token, raw = token_issue(user=alice, name="soon")
     ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() + timedelta(seconds=2))
     assert token_authenticate(raw) is not None
-    cache_ = _token_cache()
+    cache_ = token_cache.shared_cache()
     if hasattr(cache_, "_expire_info"):  # LocMemCache, as in the test settings
-        expiry = cache_._expire_info[cache_.make_key(_token_cache_key(token.secret_hash))]
+        expiry = cache_._expire_info[cache_.make_key(token_cache.entry_key(token.secret_hash))]
         assert expiry - timezone.now().timestamp() <= 2.5
 
 
@@ -158,16 +160,14 @@ def test_a_login_does_not_drop_the_users_entries(alice):
     warm(raw)
     alice.last_login = timezone.now()
     alice.save(update_fields=["last_login"])
-    assert isinstance(_token_cache().get(_token_cache_key(token.secret_hash)), dict)
+    assert isinstance(token_cache.shared_cache().get(token_cache.entry_key(token.secret_hash)), dict)
 
 
 def test_a_request_that_read_the_token_before_a_revocation_cannot_cache_it_after(alice):
     token, raw = token_issue(user=alice, name="race")
     stale = ApiToken.objects.select_related("user").get(pk=token.pk)  # read while live
     token_revoke(token=ApiToken.objects.get(pk=token.pk))
-    from accounts.services import _token_cache_add
-
-    _token_cache_add(stale)  # the slow request now tries to cache what it read
+    token_cache.add(stale)  # the slow request now tries to cache what it read
     assert token_authenticate(raw) is None
 
 
@@ -199,3 +199,76 @@ def test_last_use_is_still_written_at_most_once_a_minute(alice):
         for _ in range(5):
             token_authenticate(raw)
     assert not [q for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
+
+
+# --- the in-process tier ----------------------------------------------------------------------
+
+
+def shared_reads(raw: str, times: int = 3) -> int:
+    """How often authenticating ``times`` times reads the shared tier."""
+    shared = token_cache.shared_cache()
+    with mock.patch.object(shared, "get", wraps=shared.get) as get:
+        for _ in range(times):
+            assert token_authenticate(raw) is not None
+    return get.call_count
+
+
+def test_a_process_keeps_a_live_token_in_memory_and_reads_no_file_for_it(alice):
+    _, raw = token_issue(user=alice, name="poll")
+    warm(raw)
+    assert shared_reads(raw) == 0
+
+
+def test_any_forgetting_changes_the_hosts_generation_and_empties_the_memory_tier(alice):
+    token, raw = token_issue(user=alice, name="poll")
+    warm(raw)
+    before = token_cache.current_generation()
+    alice.first_name = "Alice"
+    alice.save()  # a change of the user forgets their tokens
+    assert token_cache.current_generation() != before
+    assert shared_reads(raw, times=2) == 2  # memory is not trusted any more: the shared tier (a
+    # tombstone, for D2D_TOKEN_CACHE_SECONDS) and the database answer
+
+
+def test_a_token_read_before_a_revocation_is_not_kept_in_memory_after_it(alice):
+    token, raw = token_issue(user=alice, name="race")
+    generation = token_cache.current_generation()  # the slow request starts
+    stale = ApiToken.objects.select_related("user").get(pk=token.pk)  # and reads the token live
+    token_revoke(token=ApiToken.objects.get(pk=token.pk))
+    token_cache.add(stale, generation)  # refused by the shared tier's tombstone
+    assert token_authenticate(raw) is None
+    # Without the tombstone (lapsed, say), the shared tier takes it; memory still does not, as the
+    # generation the request started with is gone.
+    token_cache.shared_cache().clear()
+    token_cache.add(stale, generation)
+    assert token_cache._local_entry(token.secret_hash, token_cache.current_generation()) is None
+
+
+def test_the_memory_tier_lasts_no_longer_than_the_shared_entry(alice, settings):
+    settings.D2D_TOKEN_CACHE_SECONDS = 5
+    token, raw = token_issue(user=alice, name="poll")
+    warm(raw)
+    generation = token_cache.current_generation()
+    assert token_cache._local_entry(token.secret_hash, generation) is not None
+    import time
+
+    with mock.patch("accounts.token_cache.time.time", return_value=time.time() + 6):
+        assert token_cache._local_entry(token.secret_hash, generation) is None
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_a_revocation_by_another_process_is_seen_at_once_by_this_ones_memory(alice):
+    import subprocess
+    import sys
+
+    from tests.support.processes import ROOT, child_env
+
+    token, raw = token_issue(user=alice, name="poll")
+    warm(raw)
+    assert shared_reads(raw) == 0  # served from this process's memory
+    done = subprocess.run([sys.executable, "manage.py", "token_revoke", raw], cwd=ROOT, env=child_env(),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert token_authenticate(raw) is None
+    assert client(raw).get("/api/v1/auth/me").status_code == 401
