@@ -10,7 +10,8 @@ Everything runs on 127.0.0.1 and is started (and stopped, also on Ctrl-C) by thi
    a user, a project it owns and an API token made through d2d's services;
 2. the real server (uvicorn d2d.asgi:application), a real worker (manage.py qcluster) and the
    baseline: a minimal Django project with one JsonResponse view (bench/load_baseline.py),
-   each a subprocess on a free loopback port;
+   each a subprocess on a free loopback port, and two references: the same project through
+   d2d's ASGI handler, and the same view under d2d's settings and middleware;
 3. ratio phase: the same keep-alive clients poll, in alternating slices, the baseline and
    d2d's GET /api/v1/task?id= (a finished task with one input), so both rates are measured
    in the same run on the same machine load; d2d's GET /api/v1/tasks/<id> and /healthz (d2d's
@@ -491,10 +492,11 @@ def syncer(shared: Shared, job_id: str) -> None:
     client.close()
 
 
-def ratio_phase(args, d2d_port: int, base_port: int, stack_port: int, token: str, task_id: str) -> dict:
+def ratio_phase(args, d2d_port: int, base_port: int, handler_port: int, stack_port: int, token: str, task_id: str) -> dict:
     """Alternating slices of the same closed-loop clients on the baseline and on d2d's status endpoints."""
     targets = {
         "baseline": (base_port, "", "/api/v1/task?id=" + task_id),
+        "baseline_d2d_handler": (handler_port, "", "/api/v1/task?id=" + task_id),
         "d2d_stack": (stack_port, "", "/api/v1/task?id=" + task_id),
         "d2d_healthz": (d2d_port, "", "/healthz"),
         "d2d_common": (d2d_port, token, "/api/v1/task?id=" + task_id),
@@ -698,6 +700,7 @@ def report(args, shared: Shared, mixed_seconds: float, ratio: dict, final: dict,
     print(f"{'status polling vs baseline (alternating slices)':52} {'requests':>8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} {'ratio':>6}")
     base_rps = ratio["baseline"]["rps"]
     labels = {"baseline": "minimal Django JsonResponse (bench/load_baseline.py)",
+              "baseline_d2d_handler": "same project, d2d's ASGI handler (reference)",
               "d2d_stack": "same view, d2d settings+middleware, no query", "d2d_common": "d2d GET /api/v1/task?id= (001 status)",
               "d2d_detail": "d2d GET /api/v1/tasks/<id> (000 detail)", "d2d_healthz": "d2d GET /healthz (no auth, SELECT 1)"}
     for name, total in ratio.items():
@@ -729,6 +732,7 @@ def report(args, shared: Shared, mixed_seconds: float, ratio: dict, final: dict,
         "ratio": {"baseline_rps": round(base_rps, 1), "status_rps": round(ratio["d2d_common"]["rps"], 1),
                   "detail_rps": round(ratio["d2d_detail"]["rps"], 1), "healthz_rps": round(ratio["d2d_healthz"]["rps"], 1),
                   "stack_rps": round(ratio["d2d_stack"]["rps"], 1),
+                  "baseline_d2d_handler_rps": round(ratio["baseline_d2d_handler"]["rps"], 1),
                   "status_ratio": round(status_ratio, 3)},
         "pass": all(passed for _, passed, _ in targets),
     }))
@@ -790,19 +794,23 @@ def main() -> int:
         token = prepare(env)
         write_pipeline_source(scratch / "data" / "media")
 
-        d2d_port, base_port, stack_port = free_port(), free_port(), free_port()
+        d2d_port, base_port, stack_port, handler_port = free_port(), free_port(), free_port(), free_port()
         processes.start("web", [PYTHON, "-m", "uvicorn", "d2d.asgi:application", "--host", HOST, "--port", str(d2d_port),
                                 "--log-level", "warning", "--no-access-log"], env)
         processes.start("worker", [PYTHON, "manage.py", "qcluster"], env)
         base_env = {key: value for key, value in env.items() if key != "DJANGO_SETTINGS_MODULE"}
         processes.start("baseline", [PYTHON, "-m", "uvicorn", "load_baseline:application", "--app-dir", str(HERE), "--host", HOST,
                                      "--port", str(base_port), "--log-level", "warning", "--no-access-log"], base_env)
+        processes.start("baseline-d2d-handler", [PYTHON, "-m", "uvicorn", "load_baseline_d2d_handler:application", "--app-dir",
+                                                 str(HERE), "--host", HOST, "--port", str(handler_port), "--log-level", "warning",
+                                                 "--no-access-log"], base_env)
         processes.start("stack", [PYTHON, "-m", "uvicorn", "d2d.asgi:application", "--app-dir", str(HERE), "--host", HOST,
                                   "--port", str(stack_port), "--log-level", "warning", "--no-access-log"],
                         {**env, "DJANGO_SETTINGS_MODULE": "load_baseline_stack"})
         wait_for_http(d2d_port, "/healthz", processes.items)
         wait_for_http(stack_port, "/api/v1/task?id=0", processes.items)
         wait_for_http(base_port, "/api/v1/task?id=0", processes.items)
+        wait_for_http(handler_port, "/api/v1/task?id=0", processes.items)
         print(f"d2d on {HOST}:{d2d_port}, baseline on {HOST}:{base_port}; warming up the worker ...", flush=True)
 
         setup = Client(d2d_port, token, timeout=60)
@@ -811,7 +819,7 @@ def main() -> int:
         manual_jobs, scheduled_job = create_jobs(setup, "load", args.sync_jobs)
 
         print(f"ratio phase: {args.ratio_rounds} x {args.ratio_slice:g} s per server, {args.ratio_clients} clients ...", flush=True)
-        ratio = ratio_phase(args, d2d_port, base_port, stack_port, token, warm_task)
+        ratio = ratio_phase(args, d2d_port, base_port, handler_port, stack_port, token, warm_task)
 
         shared = Shared(args, d2d_port, token, "load")
         shared.poll_ids.append(warm_task)
