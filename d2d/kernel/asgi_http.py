@@ -10,10 +10,14 @@ by half (docs/load.md).
 ``SyncChainASGIHandler`` reads the body on the event loop, then runs ``request_started``, the
 middleware chain with the view, and ``request_finished`` in one call on a bounded pool of reused
 threads (``D2D_HTTP_THREADS``), like gunicorn's gthread workers do under WSGI. The loop sends the
-answer. A streaming answer (a download) is iterated on that same thread, each chunk handed to the
-loop, and stops when the client goes away. Database connections therefore open, serve and close on
-one thread per request, exactly as under WSGI; an async view still works (Django's sync chain
-wraps it), it just gains nothing.
+answer. Database connections therefore open, serve and close on one thread per request, exactly
+as under WSGI; an async view still works (Django's sync chain wraps it), it just gains nothing.
+
+A streaming answer (a download) must not hold one of those threads while a slow client reads it,
+or a few downloads would stall every other request. Once its view has returned, the request's
+thread closes its database connections and goes back to the pool; a second, larger pool iterates
+the answer, hands each chunk to the loop, stops when the client goes away, and closes the answer
+(``request_finished``) on its own thread, so any connection the iteration opened closes there.
 
 What Django's handler does and this one keeps: the body spooled to disk past
 ``FILE_UPLOAD_MAX_MEMORY_SIZE``, its 400 and 413 answers for a request it cannot build, 64 KiB
@@ -28,6 +32,7 @@ from contextlib import closing
 from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
 from django.core import signals
+from django.db import close_old_connections
 from django.core.exceptions import RequestAborted
 from django.core.handlers import base
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
@@ -38,12 +43,16 @@ from django.urls import set_script_prefix
 class SyncChainASGIHandler(ASGIHandler):
     """Django's ASGI handler with the request's synchronous work done in one pooled-thread call."""
 
+    stream_threads_per_thread = 8  # streams mostly wait for their clients
+
     def __init__(self, threads: int | None = None):
         base.BaseHandler.__init__(self)
         self.load_middleware(is_async=False)
         self.threads = threads or settings.D2D_HTTP_THREADS
-        self._executor = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="d2d-http")
-        self._respond_in_thread = sync_to_async(self._respond, thread_sensitive=False, executor=self._executor)
+        requests = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="d2d-http")
+        streams = ThreadPoolExecutor(max_workers=self.threads * self.stream_threads_per_thread, thread_name_prefix="d2d-http-stream")
+        self._respond_in_thread = sync_to_async(self._respond, thread_sensitive=False, executor=requests)
+        self._stream_in_thread = sync_to_async(self._stream, thread_sensitive=False, executor=streams)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -59,12 +68,14 @@ class SyncChainASGIHandler(ASGIHandler):
         watcher = asyncio.create_task(self._watch_disconnect(receive, disconnected))
         try:
             with closing(body_file):
-                answer = await self._respond_in_thread(scope, body_file, send, disconnected)
-            if answer is not None:
+                answer = await self._respond_in_thread(scope, body_file)
+            if isinstance(answer, tuple):
                 start, body = answer
                 await send(start)
                 for chunk, last in self.chunk_bytes(body):
                     await send({"type": "http.response.body", "body": chunk, "more_body": not last})
+            else:
+                await self._stream_in_thread(answer, async_to_sync(send), disconnected)
         finally:
             watcher.cancel()
 
@@ -77,11 +88,11 @@ class SyncChainASGIHandler(ASGIHandler):
                 disconnected.set()
                 return
 
-    def _respond(self, scope, body_file, send, disconnected: threading.Event):
-        """The whole synchronous life of one request, on one thread.
+    def _respond(self, scope, body_file):
+        """The synchronous life of one request, on one thread of the request pool.
 
         Returns the start message and body of a whole answer for the loop to send, after
-        ``request_finished`` has run here; a streaming answer is sent from here and returns None.
+        ``request_finished`` has run here; a streaming answer is returned as it is, for _stream.
         """
         set_script_prefix(get_script_prefix(scope))
         signals.request_started.send(sender=self.__class__, scope=scope)
@@ -91,22 +102,26 @@ class SyncChainASGIHandler(ASGIHandler):
             response._handler_class = self.__class__
             if isinstance(response, FileResponse):
                 response.block_size = self.chunk_size
+        if response.streaming:
+            close_old_connections()  # this thread is free again: its connections must not wait for the stream
+            return response
         try:
-            if response.streaming:
-                self._stream(response, async_to_sync(send), disconnected)
-                return None
             return self.start_message(response), response.content
         finally:
             response.close()  # sends request_finished: the connections of this thread close here
 
     def _stream(self, response, send, disconnected: threading.Event):
-        send(self.start_message(response))
-        for part in response:
-            for chunk, _ in self.chunk_bytes(part):
-                if disconnected.is_set():
-                    return
-                send({"type": "http.response.body", "body": chunk, "more_body": True})
-        send({"type": "http.response.body"})
+        """Send a streaming answer from a thread of the stream pool, then close it there."""
+        try:
+            send(self.start_message(response))
+            for part in response:
+                for chunk, _ in self.chunk_bytes(part):
+                    if disconnected.is_set():
+                        return
+                    send({"type": "http.response.body", "body": chunk, "more_body": True})
+            send({"type": "http.response.body"})
+        finally:
+            response.close()  # the file, and request_finished for what the iteration opened here
 
     @staticmethod
     def start_message(response) -> dict:

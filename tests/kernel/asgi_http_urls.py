@@ -48,6 +48,21 @@ def endless(request):
     return StreamingHttpResponse(chunks(), content_type="application/octet-stream")
 
 
+gate = threading.Event()
+
+
+def held(request):
+    """A stream that waits at the gate after its first chunk, like a download to a slow client."""
+
+    def chunks():
+        yield b"first"
+        seen["held_waiting"] = True
+        gate.wait(30)
+        yield b"last"
+
+    return StreamingHttpResponse(chunks(), content_type="text/plain")
+
+
 async def async_view(request):
     return JsonResponse({"async": True})
 
@@ -58,5 +73,6 @@ urlpatterns = [
     path("cookie", cookie),
     path("download", download),
     path("endless", endless),
+    path("held", held),
     path("async", async_view),
 ]

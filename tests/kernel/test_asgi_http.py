@@ -7,6 +7,7 @@ d2d.asgi:application) run every other request of the suite through it too.
 
 import asyncio
 import threading
+import time
 
 import pytest
 from django.core import signals
@@ -132,7 +133,31 @@ def test_a_download_streams_in_chunks_and_closes_its_file(handler, tmp_path):
     assert len(chunks) == 5 and all(len(c["body"]) <= 65536 for c in chunks)  # 64 KiB blocks
     assert messages[-1] == {"type": "http.response.body"}
     assert asgi_http_urls.seen["file"].closed
-    assert finished == [asgi_http_urls.seen["view_thread"]]
+    assert len(finished) == 1 and finished[0] != asgi_http_urls.seen["view_thread"]  # closed where it was streamed
+
+
+def test_a_stream_does_not_hold_a_request_thread(tmp_path):
+    one_thread = SyncChainASGIHandler(threads=1)
+    asgi_http_urls.gate.clear()
+    asgi_http_urls.seen.pop("held_waiting", None)
+
+    async def both():
+        loop = asyncio.get_running_loop()
+        stream = loop.run_in_executor(None, drive, one_thread, scope("GET", "/held"))
+        for _ in range(200):
+            if asgi_http_urls.seen.get("held_waiting"):
+                break
+            await asyncio.sleep(0.02)
+        started = time.monotonic()
+        quick = await loop.run_in_executor(None, drive, one_thread, scope("GET", "/where"))
+        waited = time.monotonic() - started
+        asgi_http_urls.gate.set()
+        return quick, waited, await stream
+
+    quick, waited, streamed = asyncio.run(both())
+    assert asgi_http_urls.seen["held_waiting"]
+    assert answer(quick)[0] == 200 and waited < 5  # the one request thread was free while the stream waited
+    assert answer(streamed)[2] == b"firstlast"
 
 
 def test_a_stream_stops_when_the_client_goes_away(handler):
