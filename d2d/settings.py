@@ -123,8 +123,8 @@ D2D_TOKEN_CACHE_SECONDS = env_int("D2D_TOKEN_CACHE_SECONDS", 10, minimum=0, maxi
 D2D_TOKEN_GENERATION_FILE = None if REDIS_URL else str(DATA_DIR / "cache" / "tokens.generation")
 
 # HTTP: threads per web process that run requests (d2d/kernel/asgi_http.py), each whole request,
-# middleware to response, on one of them, as gthread workers do under WSGI. A download holds its
-# thread while it streams, so allow for slow clients; websockets do not use them.
+# middleware to response, on one of them, as gthread workers do under WSGI. Downloads stream on a
+# separate pool eight times as large, so slow clients do not hold these; websockets use neither.
 D2D_HTTP_THREADS = env_int("D2D_HTTP_THREADS", 32, minimum=1, maximum=512)
 
 # Task runner: d2d keeps its own attempt count and lease on each run (see d2d/kernel/runner.py);
