@@ -27,7 +27,7 @@ chunks, ``FileResponse.block_size`` raised to match, cookies as ``Set-Cookie`` h
 import asyncio
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import closing
+from contextlib import aclosing, closing, suppress
 
 from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
@@ -53,6 +53,7 @@ class SyncChainASGIHandler(ASGIHandler):
         streams = ThreadPoolExecutor(max_workers=self.threads * self.stream_threads_per_thread, thread_name_prefix="d2d-http-stream")
         self._respond_in_thread = sync_to_async(self._respond, thread_sensitive=False, executor=requests)
         self._stream_in_thread = sync_to_async(self._stream, thread_sensitive=False, executor=streams)
+        self._close_in_stream_thread = sync_to_async(self._close, thread_sensitive=False, executor=streams)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -67,15 +68,17 @@ class SyncChainASGIHandler(ASGIHandler):
         disconnected = threading.Event()
         watcher = asyncio.create_task(self._watch_disconnect(receive, disconnected))
         try:
-            with closing(body_file):
+            with closing(body_file):  # open until the answer is sent: a stream may still read the request
                 answer = await self._respond_in_thread(scope, body_file)
-            if isinstance(answer, tuple):
-                start, body = answer
-                await send(start)
-                for chunk, last in self.chunk_bytes(body):
-                    await send({"type": "http.response.body", "body": chunk, "more_body": not last})
-            else:
-                await self._stream_in_thread(answer, async_to_sync(send), disconnected)
+                if isinstance(answer, tuple):
+                    start, body = answer
+                    await send(start)
+                    for chunk, last in self.chunk_bytes(body):
+                        await send({"type": "http.response.body", "body": chunk, "more_body": not last})
+                elif answer.is_async:  # an async iterator (e.g. server-sent events): on the loop, as Django does
+                    await self._stream_async(answer, send, watcher)
+                else:
+                    await self._stream_in_thread(answer, async_to_sync(send), disconnected)
         finally:
             watcher.cancel()
 
@@ -122,6 +125,37 @@ class SyncChainASGIHandler(ASGIHandler):
             send({"type": "http.response.body"})
         finally:
             response.close()  # the file, and request_finished for what the iteration opened here
+
+    async def _stream_async(self, response, send, watcher: asyncio.Task):
+        """Send an answer whose content is an async iterator from the loop, part by part; stop it
+        when the client goes away, then close it on a stream thread. Iterating it on a thread would
+        collect it whole first (Django's StreamingHttpResponse.__iter__), and never end for an endless one."""
+
+        async def pump():
+            await send(self.start_message(response))
+            async with aclosing(aiter(response)) as content:
+                async for part in content:
+                    for chunk, _ in self.chunk_bytes(part):
+                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body"})
+
+        pumping = asyncio.ensure_future(pump())
+        try:
+            await asyncio.wait({pumping, watcher}, return_when=asyncio.FIRST_COMPLETED)
+            if pumping.done():
+                pumping.result()
+            else:  # the client went away
+                pumping.cancel()
+                with suppress(asyncio.CancelledError):
+                    await pumping
+        finally:
+            if not pumping.done():
+                pumping.cancel()
+            await self._close_in_stream_thread(response)
+
+    @staticmethod
+    def _close(response):
+        response.close()  # request_finished, on the thread that closes it
 
     @staticmethod
     def start_message(response) -> dict:

@@ -1,6 +1,7 @@
 """URLs for tests/kernel/test_asgi_http.py: views that show on which thread and in what order a
 request's work runs under SyncChainASGIHandler."""
 
+import asyncio
 import threading
 
 from django.http import FileResponse, HttpResponse, JsonResponse, StreamingHttpResponse
@@ -67,6 +68,32 @@ async def async_view(request):
     return JsonResponse({"async": True})
 
 
+async def events(request):
+    """An endless async stream (server-sent events): its parts must go out as they come."""
+
+    async def parts():
+        try:
+            for number in range(1_000_000):
+                seen["events_sent"] = number + 1
+                yield f"data: {number}\n\n".encode()
+                await asyncio.sleep(0.01)
+        finally:
+            seen["events_closed"] = True
+
+    return StreamingHttpResponse(parts(), content_type="text/event-stream")
+
+
+@csrf_exempt
+def echo_stream(request):
+    """A stream that reads the request's body only as it is sent."""
+
+    def chunks():
+        yield b"got:"
+        yield request.body
+
+    return StreamingHttpResponse(chunks(), content_type="application/octet-stream")
+
+
 urlpatterns = [
     path("where", where),
     path("echo", echo),
@@ -75,4 +102,6 @@ urlpatterns = [
     path("endless", endless),
     path("held", held),
     path("async", async_view),
+    path("events", events),
+    path("echo-stream", echo_stream),
 ]

@@ -168,6 +168,26 @@ def test_a_stream_stops_when_the_client_goes_away(handler):
     assert asgi_http_urls.seen["closed"] is True  # the generator was closed, its clean-up ran
 
 
+def test_an_async_stream_goes_out_part_by_part_and_stops_when_the_client_goes_away(handler):
+    asgi_http_urls.seen.pop("events_closed", None)
+    finished = []
+    signals.request_finished.connect(lambda **kwargs: finished.append(True), weak=False, dispatch_uid="t-events")
+    try:
+        messages = drive(handler, scope("GET", "/events"), disconnect_after_chunks=3)  # hung here, collecting it whole
+    finally:
+        signals.request_finished.disconnect(dispatch_uid="t-events")
+    status, headers, body = answer(messages)
+    assert status == 200 and headers["Content-Type"] == ["text/event-stream"]
+    assert body.startswith(b"data: 0\n\ndata: 1\n\ndata: 2\n\n")
+    assert asgi_http_urls.seen["events_sent"] < 100
+    assert asgi_http_urls.seen["events_closed"] is True and finished == [True]
+
+
+def test_a_stream_can_read_the_request_body_while_it_is_sent(handler):
+    status, _, body = answer(drive(handler, scope("POST", "/echo-stream"), (b"abc", b"def")))
+    assert status == 200 and body == b"got:abcdef"  # the body was closed before the stream began
+
+
 def test_more_requests_at_once_than_threads_all_complete(handler):
     async def many():
         loop = asyncio.get_running_loop()
