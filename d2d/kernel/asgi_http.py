@@ -18,6 +18,8 @@ or a few downloads would stall every other request. Once its view has returned, 
 thread closes its database connections and goes back to the pool; a second, larger pool iterates
 the answer, hands each chunk to the loop, stops when the client goes away, and closes the answer
 (``request_finished``) on its own thread, so any connection the iteration opened closes there.
+An answer over an async iterator (server-sent events) goes out from the loop instead, part by
+part, as under Django's handler; a thread would have to collect it whole first.
 
 What Django's handler does and this one keeps: the body spooled to disk past
 ``FILE_UPLOAD_MAX_MEMORY_SIZE``, its 400 and 413 answers for a request it cannot build, 64 KiB
@@ -32,10 +34,10 @@ from contextlib import aclosing, closing, suppress
 from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
 from django.core import signals
-from django.db import close_old_connections
 from django.core.exceptions import RequestAborted
 from django.core.handlers import base
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
+from django.db import close_old_connections
 from django.http import FileResponse
 from django.urls import set_script_prefix
 
