@@ -96,24 +96,12 @@ def _publish(run: TaskRun, job: ComputeJob, sandbox: Sandbox, *, with_outputs: b
         delete_prefix(default_storage, f"{prefix}/{mine}")
         raise LeaseLost()
     job.results, job.log_path = results, log_path
-    _remove_other_attempts(prefix, keep=mine)
+    delete_prefix(default_storage, prefix, keep=[mine])  # and the layout before attempt folders: top-level files
     # The owner may have deleted the job while this attempt was publishing: honour the delete.
     if ComputeJob.objects.filter(pk=job.pk, removed_at__isnull=False).exists():
         from compute.jobs import job_results_remove
 
         job_results_remove(job=job)
-
-
-def _remove_other_attempts(prefix: str, *, keep: str) -> None:
-    try:
-        folders, files = default_storage.listdir(prefix)
-    except (FileNotFoundError, NotImplementedError):
-        return
-    for folder in folders:
-        if folder != keep:
-            delete_prefix(default_storage, f"{prefix}/{folder}")
-    for name in files:  # the layout before attempt folders: outputs/ and algorithm.log at the top
-        default_storage.delete(f"{prefix}/{name}")
 
 
 def _attempt_workdir(run: TaskRun, job: ComputeJob) -> Path:

@@ -83,12 +83,7 @@ def delete_other_result_batches(task, keep_batch: str) -> int:
     Each attempt publishes into a batch folder of its own, so this also clears the outputs of an
     attempt killed between storing its files and swapping the result rows.
     """
-    prefix = f"{task.storage_prefix}/results"
-    try:
-        batches, _ = storage().listdir(prefix)
-    except (FileNotFoundError, NotImplementedError):
-        return 0
-    return sum(delete_prefix(f"{prefix}/{batch}") for batch in batches if batch != keep_batch)
+    return _delete_prefix(storage(), f"{task.storage_prefix}/results", keep=[keep_batch])
 
 
 def local_path(name: str, scratch: Path) -> Path:
