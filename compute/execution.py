@@ -29,7 +29,7 @@ POLL_SECONDS = 0.2
 
 
 class ComputeStopped(TaskFailed):
-    """The algorithm was stopped (a limit) or failed; the message is the reason shown in statusText.
+    """The algorithm was stopped (a limit) or failed; the message is the reason shown in statusReason.
 
     Final: the same algorithm on the same data fails again, so the runner does not retry it. Any
     other error, and a worker killed mid-job, gets another attempt, which starts from a clean folder.

@@ -173,10 +173,16 @@ class ComputeJob(TrackedTask):
 
     @property
     def ocean_status_text(self) -> str:
-        code = self.ocean_status
-        text = OceanStatus(code).label
-        if code == OceanStatus.STOPPED and self.stop_reason:
-            return f"{text}: {self.stop_reason}"
-        if code == OceanStatus.STOPPED and self.status == TaskStatus.FAILED:
-            return f"{text}: the provider failed to run it (its staff see why in the job's log)"
-        return text
+        """Exactly 002's description of the status code; why a job stopped is in ocean_status_reason."""
+        return OceanStatus(self.ocean_status).label
+
+    @property
+    def ocean_status_reason(self) -> str:
+        """Why a job stopped (status 7): a limit, the owner, or a failure of the provider; blank otherwise."""
+        if self.ocean_status != OceanStatus.STOPPED:
+            return ""
+        if self.stop_reason:
+            return self.stop_reason
+        if self.status == TaskStatus.FAILED:
+            return "the provider failed to run it (its staff see why in the job's log)"
+        return ""

@@ -50,6 +50,7 @@ def status_object(job: ComputeJob, request) -> dict:
         "dateFinished": _iso(job.finished_at),
         "status": int(job.ocean_status),
         "statusText": job.ocean_status_text,
+        "statusReason": job.ocean_status_reason,
         "algorithmLogUrl": f"{base}?{owner_query}&index=log" if job.log_path else "",
         "resultsUrls": [f"{base}?{owner_query}&index={item['index']}" for item in job.results],
         "resultsDid": "",
@@ -180,7 +181,10 @@ class ComputeStatusSerializer(serializers.Serializer):
     dateCreated = serializers.CharField()
     dateFinished = serializers.CharField()
     status = serializers.IntegerField(help_text="1 started … 6 completed, 7 stopped, 8 deleted")
-    statusText = serializers.CharField()
+    statusText = serializers.CharField(help_text="002's description of the status code, exactly as its table gives it")
+    statusReason = serializers.CharField(
+        allow_blank=True, help_text="d2d addition: why a job stopped (status 7), e.g. a limit or the owner; blank otherwise"
+    )
     algorithmLogUrl = serializers.CharField()
     resultsUrls = serializers.ListField(child=serializers.CharField())
     resultsDid = serializers.CharField()

@@ -2,11 +2,13 @@
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.utils import timezone
 from eth_account import Account
 
 from compute import keys
 from compute.models import ComputeJob
 from compute.orders import order_mark_paid, order_quote
+from d2d.kernel.models import TaskStatus
 from tests.compute.conftest import signed
 
 pytestmark = pytest.mark.django_db
@@ -53,10 +55,45 @@ def test_it_stops_a_queued_job_at_once_and_deletes_it(api, dataset, consumer, st
     job_id = post_job(api, dataset, consumer, "0xc1")
     assert call(api, "put", stranger, jobId=job_id).status_code == 404
     stopped = call(api, "put", consumer, jobId=job_id).json()[0]
-    assert stopped["status"] == 7 and stopped["statusText"] == "Job stopped: stopped by the owner"
+    assert stopped["status"] == 7 and stopped["statusText"] == "Job stopped" and stopped["statusReason"] == "stopped by the owner"
     assert ComputeJob.objects.get(job_id=job_id).status == "cancelled"
     deleted = call(api, "delete", consumer, jobId=job_id).json()[0]
     assert deleted["status"] == 8 and deleted["statusText"] == "Job deleted successfully"
+
+
+# 002's table of statusText, word for word.
+STATUS_TEXTS = {
+    1: "Job started", 2: "Configuring volumes", 3: "Running algorithm", 4: "Filtering results",
+    5: "Publishing results", 6: "Job completed", 7: "Job stopped", 8: "Job deleted successfully",
+}
+
+
+def test_it_says_every_status_code_in_002s_words_and_why_a_job_stopped_apart(api, dataset, consumer):
+    job_id = post_job(api, dataset, consumer, "0xe1")
+    rows = ComputeJob.objects.filter(job_id=job_id)
+
+    def status() -> dict:
+        [found] = call(api, "get", consumer, jobId=job_id).json()
+        return found
+
+    seen = {1: status()}
+    for stage in (2, 3, 4, 5):
+        rows.update(status=TaskStatus.RUNNING, stage=stage)
+        seen[stage] = status()
+    rows.update(status=TaskStatus.SUCCEEDED)
+    seen[6] = status()
+    rows.update(status=TaskStatus.FAILED)
+    failed = status()
+    rows.update(stop_reason="CPU time limit of 2 s exceeded")
+    seen[7] = status()
+    rows.update(removed_at=timezone.now())
+    seen[8] = status()
+    assert {code: found["status"] for code, found in seen.items()} == {code: code for code in STATUS_TEXTS}
+    assert {code: found["statusText"] for code, found in seen.items()} == STATUS_TEXTS
+    assert (failed["status"], failed["statusText"]) == (7, "Job stopped")
+    assert failed["statusReason"].startswith("the provider failed to run it")
+    assert seen[7]["statusReason"] == "CPU time limit of 2 s exceeded"
+    assert [seen[code]["statusReason"] for code in (1, 2, 3, 4, 5, 6, 8)] == [""] * 7
 
 
 def test_it_refuses_an_unknown_runtime_and_an_unknown_algorithm(api, dataset, consumer):

@@ -95,6 +95,7 @@ def test_it_stops_a_running_job_and_kills_its_sandbox(api, worker, dataset, cons
     stopped = call(api, "put", consumer, jobId=job_id)
     assert stopped.status_code == 200 and stopped.json()[0]["status"] == 7
     job = wait_until(lambda: (found := ComputeJob.objects.get(job_id=job_id)).is_finished and found, timeout=20)
-    assert job.status == "cancelled" and status_of(api, consumer, job_id)["statusText"] == "Job stopped: stopped by the owner"
+    final = status_of(api, consumer, job_id)
+    assert job.status == "cancelled" and (final["statusText"], final["statusReason"]) == ("Job stopped", "stopped by the owner")
     wait_until(lambda: not os.path.exists(f"/proc/{job.sandbox_pid}"), timeout=5, message="sandbox gone")
     assert "stop requested: the sandbox was killed" in [line.message for line in job.log_lines()]

@@ -72,7 +72,7 @@ def test_it_stops_an_algorithm_that_loops_forever(dataset, consumer, limits):
     assert job.ocean_status == OceanStatus.STOPPED
     assert job.stop_reason == "CPU time limit of 2 s exceeded"
     assert "algorithm stopped: CPU time limit of 2 s exceeded" in log_of(job)
-    assert job.ocean_status_text == "Job stopped: CPU time limit of 2 s exceeded"
+    assert (job.ocean_status_text, job.ocean_status_reason) == ("Job stopped", "CPU time limit of 2 s exceeded")
 
 
 def test_it_kills_a_sleeping_algorithm_at_the_wall_clock_limit(dataset, consumer, limits, settings):
