@@ -23,7 +23,8 @@ CLOSE_UNAUTHENTICATED = 4401
 def snapshot(task: ConversionTask) -> dict:
     return {
         "id": str(task.pk),
-        "status": task.status,
+        "status": task.data2data_status,  # the same words as the REST answer (000's)
+        "run_status": task.status,
         "stage": task.contract_status,
         "progress": task.progress,
         "status_text": task.status_text,

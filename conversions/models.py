@@ -22,6 +22,31 @@ class Stage(models.TextChoices):
     FAILED = "FAILED", "Failed"
 
 
+class Data2DataStatus(models.TextChoices):
+    """000's status words, in the order of its lifecycle (seeds/000: registered, queued, execution, success)."""
+
+    CREATED = "created", "Registered, waiting for its files"
+    QUEUED = "queued", "Waiting for the service's resources"
+    EXECUTION = "execution", "The service is processing it"
+    SUCCESS = "success", "Done: the result can be downloaded"
+    FAILURE = "failure", "Ended without a result (failed or cancelled)"
+
+
+# The runner's statuses behind each of 000's words: a task waiting to retry waits for a worker again,
+# and a cancelled task ended without a result, which 000 calls a failure.
+RUN_STATUSES = {
+    Data2DataStatus.CREATED: (TaskStatus.CREATED,),
+    Data2DataStatus.QUEUED: (TaskStatus.QUEUED, TaskStatus.RETRYING),
+    Data2DataStatus.EXECUTION: (TaskStatus.RUNNING,),
+    Data2DataStatus.SUCCESS: (TaskStatus.SUCCEEDED,),
+    Data2DataStatus.FAILURE: (TaskStatus.FAILED, TaskStatus.CANCELLED),
+}
+DATA2DATA_STATUS_OF = {run: word for word, runs in RUN_STATUSES.items() for run in runs}
+# What GET /api/v1/tasks/?status= takes: 000's words, and the runner's words the field said before
+# (running, retrying, succeeded, failed, cancelled), each meaning just its own status.
+STATUS_FILTERS = {**RUN_STATUSES, **{run: (run,) for run in TaskStatus if run not in Data2DataStatus.values}}
+
+
 class ResultType(models.TextChoices):
     JSON = "JSON"
     STREAM = "STREAM"
@@ -39,6 +64,10 @@ class ConversionTaskQuerySet(ProjectScopedQuerySet):
                 output_field=models.CharField(),
             )
         )
+
+    def in_status(self, word: str):
+        """Tasks whose status is ``word``, one of STATUS_FILTERS."""
+        return self.filter(status__in=STATUS_FILTERS[word])
 
 
 class LiveConversionTaskManager(models.Manager.from_queryset(ConversionTaskQuerySet)):
@@ -88,6 +117,11 @@ class ConversionTask(SoftDeleteModel, TrackedTask):
 
     def __str__(self):
         return f"{self.service} {str(self.pk)[:8]}"
+
+    @property
+    def data2data_status(self) -> str:
+        """000's word for the runner's status (RUN_STATUSES)."""
+        return DATA2DATA_STATUS_OF[self.status]
 
     @property
     def contract_status(self) -> str:

@@ -165,7 +165,7 @@ class TaskListView(ContractView):
         filters = query.validated_data
         tasks = lifecycle.visible_tasks(request.user).with_contract_status()
         if "status" in filters:
-            tasks = tasks.filter(status=filters["status"])
+            tasks = tasks.in_status(filters["status"])
         if "stage" in filters:
             tasks = tasks.filter(contract_status_db=filters["stage"])
         if "service" in filters:
@@ -219,7 +219,7 @@ class TaskLogView(ContractView):
 def _finished_task(request, task_id):
     task = lifecycle.task_for_user(request.user, task_id)
     if task.status != ConversionTask.Status.SUCCEEDED:
-        raise Conflict(f"task {task.pk} is {task.status}; nothing to download yet")
+        raise Conflict(f"task {task.pk} is {task.data2data_status}; nothing to download yet")
     return task
 
 

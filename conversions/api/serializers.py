@@ -10,7 +10,7 @@ import re
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from conversions.models import ConversionTask, InputAsset, ResultFile, ResultType, Stage
+from conversions.models import STATUS_FILTERS, ConversionTask, Data2DataStatus, InputAsset, ResultFile, ResultType, Stage
 
 HTTP_URL = re.compile(r"^[Hh][Tt][Tt][Pp][Ss]?:")
 # ECMA and Python regex alike: no NUL anywhere (DRF refuses it; PostgreSQL cannot store it).
@@ -171,7 +171,12 @@ class TaskFilterSerializer(serializers.Serializer):
     """Query filters of GET /api/v1/tasks/. Validate a plain dict (``query_params.dict()``), so an empty value
     (``?status=``) is refused like any other value outside the schema instead of being read as absent."""
 
-    status = serializers.ChoiceField(choices=ConversionTask.Status.choices, required=False)
+    status = serializers.ChoiceField(
+        choices=list(STATUS_FILTERS),
+        required=False,
+        help_text="000's status (created, queued, execution, success, failure); the runner's words status had "
+        "before (running, retrying, succeeded, failed, cancelled) are still taken, each for just its own status",
+    )
     stage = serializers.ChoiceField(choices=Stage.choices, required=False)
     service = NoNulCharField(required=False)
     created_after = serializers.DateTimeField(required=False)
@@ -203,6 +208,19 @@ class ResultFileSerializer(serializers.ModelSerializer):
 
 
 class TaskDetailSerializer(serializers.ModelSerializer):
+    status = serializers.ChoiceField(
+        source="data2data_status",
+        choices=Data2DataStatus.choices,
+        read_only=True,
+        help_text="000's status: created, queued (waiting for resources, also before a retry), execution, "
+        "success, or failure (failed, error says why, or cancelled: see run_status)",
+    )
+    run_status = serializers.ChoiceField(
+        source="status",
+        choices=ConversionTask.Status.choices,
+        read_only=True,
+        help_text="d2d addition: the task runner's status, the words status gave before it took 000's",
+    )
     stage = serializers.CharField(source="contract_status", help_text="001's status word")
     inputs = InputAssetSerializer(many=True, read_only=True)
     results = ResultFileSerializer(many=True, read_only=True)
@@ -211,7 +229,7 @@ class TaskDetailSerializer(serializers.ModelSerializer):
     class Meta:
         model = ConversionTask
         fields = [
-            "id", "project", "service", "params", "status", "stage", "status_text", "progress", "error",
+            "id", "project", "service", "params", "status", "run_status", "stage", "status_text", "progress", "error",
             "result_type", "download_url", "created_at", "queued_at", "started_at", "finished_at", "attempts",
             "inputs", "results",
         ]
