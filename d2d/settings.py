@@ -12,6 +12,7 @@ from d2d.env import (
     env_choice,
     env_int,
     env_list,
+    env_map,
     env_origins,
     env_secret,
     env_str,
@@ -273,6 +274,13 @@ D2D_PUBLIC_URL = env_str("D2D_PUBLIC_URL", "").rstrip("/")
 # Database hosts pipeline connectors may reach: names ("db.corp.example", "*.corp.example") or
 # networks ("10.20.0.0/16"); empty allows any host. Link-local and metadata addresses never.
 D2D_PIPELINES_DB_HOSTS = env_list("D2D_PIPELINES_DB_HOSTS", [])
+# Project ids that stand for another project on the OLake paths: the OLake UI hard-codes 123.
+# "alias=project" pairs; a real project of that id always wins over its alias.
+D2D_OLAKE_PROJECT_ALIASES = env_map("D2D_OLAKE_PROJECT_ALIASES", ["123=olake"])
+# How OLake paths answer when a request does not choose (X-OLake-Dialect): "004", the contract's
+# JSON objects, or "server", the OLake server's JSON strings and shapes that its UI reads. Requests
+# through an alias above speak "server", since only the UI uses them.
+D2D_OLAKE_DIALECT = env_choice("D2D_OLAKE_DIALECT", "004", {"004", "server"})
 
 # --- Conversions (Data 2 Data and Common application APIs) -----------------
 D2D_CONVERSIONS_DEFAULT_SERVICE = env_str("D2D_CONVERSIONS_DEFAULT_SERVICE", "geojson")

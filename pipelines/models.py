@@ -1,5 +1,6 @@
 """Sources, destinations, jobs, their runs (JobTask) and per-stream sync state."""
 
+from django.conf import settings
 from django.db import models
 
 from accounts.scoping import ProjectScopedQuerySet, ScopedQuerySet
@@ -76,14 +77,19 @@ class Job(SoftDeleteModel, AuditedModel):
 
 
 class JobTask(TrackedTask):
-    """One sync run of a job, with what it moved."""
+    """One run of a job: a sync, with what it moved, or a clear of what it wrote to the destination."""
 
     class Trigger(models.TextChoices):
         MANUAL = "manual"
         SCHEDULE = "schedule"
         COMMAND = "command"
 
+    class Kind(models.TextChoices):
+        SYNC = "sync", "Sync"
+        CLEAR = "clear", "Clear destination"
+
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="tasks")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.SYNC)
     trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.MANUAL)
     rows_synced = models.BigIntegerField(default=0)
     bytes_synced = models.BigIntegerField(default=0)
@@ -121,3 +127,21 @@ class StreamState(models.Model):
 
     def __str__(self):
         return f"{self.job_id} {self.stream} @ {self.cursor_value}"
+
+
+class ProjectSettings(models.Model):
+    """A project's OLake settings: where alerts about failed runs go (the UI's System Settings)."""
+
+    project = models.OneToOneField("accounts.Project", on_delete=models.CASCADE, primary_key=True, related_name="olake_settings")
+    webhook_alert_url = models.URLField(max_length=2000, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "project settings"
+        verbose_name_plural = "project settings"
+
+    def __str__(self):
+        return f"settings of {self.project_id}"

@@ -70,12 +70,21 @@ def source_discover(*, type: str, version: str | None, config: dict, saved_catal
     return catalog.merge(saved_catalog, streams) if saved_catalog else {"streams": streams}
 
 
-def _unique_name(model, project, name: str, *, exclude=None) -> None:
+def name_taken(model, project, name: str) -> DomainError:
+    """004 lists a taken name among its 400s (the OLake server answers it so too), not as a 409."""
+    return DomainError(f"a {model._meta.verbose_name} named {name!r} already exists in project {project.pk}", field="name")
+
+
+def name_is_free(model, project, name: str, *, exclude=None) -> bool:
     rows = model.objects.filter(project=project, name=name)
     if exclude is not None:
         rows = rows.exclude(pk=exclude.pk)
-    if rows.exists():
-        raise Conflict(f"a {model._meta.verbose_name} named {name!r} already exists in project {project.pk}")
+    return not rows.exists()
+
+
+def _unique_name(model, project, name: str, *, exclude=None) -> None:
+    if not name_is_free(model, project, name, exclude=exclude):
+        raise name_taken(model, project, name)
 
 
 def connector_create(*, model, project, user, name: str, type: str, version: str, config: dict):
@@ -90,7 +99,7 @@ def connector_create(*, model, project, user, name: str, type: str, version: str
         with transaction.atomic():
             obj.save()
     except IntegrityError as exc:
-        raise Conflict(f"a {model._meta.verbose_name} named {name!r} already exists in project {project.pk}") from exc
+        raise name_taken(model, project, name) from exc
     return obj
 
 
@@ -113,7 +122,7 @@ def connector_update(*, obj, user, name=None, type=None, version=None, config=No
         with transaction.atomic():
             obj.save()
     except IntegrityError as exc:
-        raise Conflict(f"a {obj._meta.verbose_name} named {obj.name!r} already exists") from exc
+        raise name_taken(type_of(obj), obj.project, obj.name) from exc
     return obj
 
 
@@ -190,7 +199,7 @@ def job_create(
         with transaction.atomic():
             job.save()
     except IntegrityError as exc:
-        raise Conflict(f"a job named {name!r} already exists in project {project.pk}") from exc
+        raise name_taken(Job, project, name) from exc
     job_schedule_sync(job)
     return job
 

@@ -80,7 +80,9 @@ def test_it_creates_lists_updates_and_soft_deletes_a_source(project_a, api, alic
     assert data["name"] == "warehouse" and data["config"]["password"] == "********" and data["config"]["host"] == "127.0.0.1"
 
     duplicate = client.post(f"{BASE}/sources", body, format="json")
-    assert duplicate.status_code == 409 and "already exists" in duplicate.json()["message"]
+    assert duplicate.status_code == 400, "004 lists a taken name among its 400s"
+    assert duplicate.json()["success"] is False and "already exists" in duplicate.json()["message"]
+    assert Source.objects.get().config["password"] == config["password"], "the stored source is untouched"
 
     listing = client.get(f"{BASE}/sources").json()["data"]
     assert [row["name"] for row in listing] == ["warehouse"]

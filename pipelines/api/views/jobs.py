@@ -1,0 +1,94 @@
+"""Jobs: list, create, update, delete, sync, activate, cancel, run history."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers as drf
+
+from accounts.models import Role
+from pipelines import services
+from pipelines.api import serializers as s
+from pipelines.api.views.base import ENVELOPE_RESPONSES, JobView, PipelinesView, job_queryset
+
+
+class JobListView(PipelinesView):
+    @extend_schema(
+        tags=["olake"],
+        parameters=[OpenApiParameter("source_id", int), OpenApiParameter("dest_id", int)],
+        responses=ENVELOPE_RESPONSES,
+    )
+    def get(self, request, projectid: str):
+        project = self.project(request, projectid)
+        jobs = job_queryset(request, project)
+        for param, field in (("source_id", "source_id"), ("dest_id", "destination_id")):
+            value = request.query_params.get(param)
+            if value:
+                if not value.isdigit():
+                    raise drf.ValidationError({param: ["must be an integer id"]})
+                jobs = jobs.filter(**{field: int(value)})
+        return self.ok([s.job_listing(job) for job in jobs], message=f"{len(jobs)} job(s)")
+
+    @extend_schema(tags=["olake"], request=s.JobSerializer, responses=ENVELOPE_RESPONSES)
+    def post(self, request, projectid: str):
+        project = self.project(request, projectid)
+        body = self.body(request, s.JobSerializer)
+        job = services.job_create(project=project, user=request.user, **body)
+        return self.ok({"id": job.id, **s.job_body(job)}, message=f"job {job.name} created")
+
+
+class JobDetailView(JobView):
+    @extend_schema(tags=["olake"], responses=ENVELOPE_RESPONSES)
+    def get(self, request, projectid: str, pk: int):
+        return self.ok(s.job_listing(self.get_job(request, projectid, pk)))
+
+    @extend_schema(tags=["olake"], request=s.JobUpdateSerializer, responses=ENVELOPE_RESPONSES)
+    def put(self, request, projectid: str, pk: int):
+        job = self.get_job(request, projectid, pk)
+        body = self.body(request, s.JobUpdateSerializer)
+        job = services.job_update(job=job, user=request.user, **body)
+        return self.ok(s.job_body(job), message=f"job {job.name} updated")
+
+    @extend_schema(tags=["olake"], responses=ENVELOPE_RESPONSES)
+    def delete(self, request, projectid: str, pk: int):
+        job = self.get_job(request, projectid, pk)
+        services.job_delete(job=job, user=request.user)
+        return self.ok({"name": job.name}, message=f"job {job.name} deleted")
+
+
+class JobSyncView(JobView):
+    @extend_schema(tags=["olake"], request=None, responses=ENVELOPE_RESPONSES)
+    def post(self, request, projectid: str, pk: int):
+        job = self.get_job(request, projectid, pk)
+        task = services.job_sync_start(job=job, user=request.user)
+        return self.ok(None, message=f"sync of job {job.name} queued as run {task.pk}")
+
+
+class JobActivateView(JobView):
+    @extend_schema(tags=["olake"], request=s.ActivateSerializer, responses=ENVELOPE_RESPONSES)
+    def post(self, request, projectid: str, pk: int):
+        job = self.get_job(request, projectid, pk)
+        body = self.body(request, s.ActivateSerializer)
+        job = services.job_set_active(job=job, user=request.user, activate=body["activate"])
+        return self.ok({"activate": job.activate}, message=f"job {job.name} {'activated' if job.activate else 'deactivated'}")
+
+
+class JobCancelView(JobView):
+    role = Role.EDITOR  # OLake's own server cancels with a GET
+
+    @extend_schema(tags=["olake"], request=None, responses=ENVELOPE_RESPONSES)
+    def post(self, request, projectid: str, pk: int):
+        job = self.get_job(request, projectid, pk)
+        tasks = services.job_cancel(job=job, user=request.user)
+        return self.ok(
+            {"tasks": [s.task_listing(task) for task in tasks]}, message=f"cancel of job {job.name} requested"
+        )
+
+    get = post
+
+
+class JobTasksView(JobView):
+    @extend_schema(tags=["olake"], responses=ENVELOPE_RESPONSES)
+    def get(self, request, projectid: str, pk: int):
+        job = self.get_job(request, projectid, pk)
+        tasks = job.tasks.order_by("-created_at")[:500]
+        return self.ok([s.task_listing(task) for task in tasks], message=f"runs of job {job.name}")
+
+
