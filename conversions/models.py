@@ -7,6 +7,7 @@ from django.db import models
 from django.utils import timezone
 
 from conversions import files
+from conversions.urlimport import shown_url
 from accounts.scoping import ProjectScopedQuerySet
 from d2d.kernel.models import SoftDeleteModel, TaskStatus, TrackedTask
 
@@ -138,6 +139,21 @@ class ConversionTask(SoftDeleteModel, TrackedTask):
         if self.status == TaskStatus.FAILED:
             return self.error or "failed"
         return None
+
+    def assets_not_downloaded(self, *, shown: int = 5) -> str:
+        """Which assets the server could not download and why ("asset 2 (https://host/a.csv) failed: HTTP 404
+        Not Found"), the first ``shown`` of them; blank when none failed. URLs go through shown_url, so
+        credentials and query values never reach the answer."""
+        failed = self.inputs.filter(status=InputAsset.Status.FAILED).order_by("position", "id")
+        rows = list(failed.values_list("position", "download_url", "failure_reason")[: shown + 1])
+        if not rows:
+            return ""
+        count = len(rows) if len(rows) <= shown else failed.count()
+        described = "; ".join(
+            f"asset {position} ({shown_url(url) if url else 'an upload'}) {reason}" for position, url, reason in rows[:shown]
+        )
+        more = f"; {count - shown} more" if count > shown else ""
+        return f"{count} asset(s) not downloaded: {described}{more}"
 
     @property
     def storage_prefix(self) -> str:

@@ -20,7 +20,7 @@ from conversions.archives import safe_extract, write_zip, zip_limits
 from conversions.models import ConversionTask, InputAsset, ResultFile, ResultType, Stage
 from conversions.services import service_get
 from conversions.services.base import ConversionError, InputFile, Job
-from conversions.urlimport import FetchFailed, UrlRefused, fetch
+from conversions.urlimport import FetchFailed, UrlRefused, fetch, shown_url
 from d2d.kernel.errors import LeaseLost, TaskCancelled
 from d2d.kernel.models import TaskLogLine, TaskStatus
 from d2d.kernel.runner import TaskRun, task_transition
@@ -62,14 +62,19 @@ def download_asset(run: TaskRun, asset: InputAsset) -> None:
     except (UrlRefused, FetchFailed) as exc:
         kind = "refused" if isinstance(exc, UrlRefused) else "failed"
         InputAsset.objects.filter(pk=asset.pk).update(status=InputAsset.Status.FAILED, failure_reason=f"{kind}: {exc}")
-        run.log(f"asset {asset.position} ({asset.file_name or asset.download_url[:200]}) {kind}: {exc}", level=Level.WARNING)
+        run.log(f"asset {asset.position} ({shown_url(asset.download_url)}) {kind}: {exc}", level=Level.WARNING)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _download_progress(task: ConversionTask) -> tuple[int, int]:
+def _download_text(task: ConversionTask) -> tuple[float, str]:
+    """How far the downloads are (the URLs tried) and what that means (downloaded, failed)."""
     urls = task.inputs.exclude(download_url="")
-    return urls.exclude(status=InputAsset.Status.PENDING).count(), urls.count()
+    total = urls.count()
+    downloaded = urls.filter(status=InputAsset.Status.DOWNLOADED).count()
+    failed = urls.filter(status=InputAsset.Status.FAILED).count()
+    text = f"downloaded {downloaded} of {total} assets" + (f", {failed} failed" if failed else "")
+    return (downloaded + failed) / max(total, 1), text
 
 
 def gather_inputs(run: TaskRun) -> None:
@@ -81,8 +86,8 @@ def gather_inputs(run: TaskRun) -> None:
         if pending is not None:
             _set_stage(run, Stage.DOWNLOADING, "downloading assets")
             download_asset(run, pending)
-            done, total = _download_progress(task)
-            run.progress(10 * done / max(total, 1), f"downloaded {done} of {total} assets")
+            tried, text = _download_text(task)
+            run.progress(10 * tried, text)
             continue
         with transaction.atomic():
             locked = _rows().select_for_update().get(pk=task.pk)
@@ -119,8 +124,7 @@ def convert(run: TaskRun) -> None:
     service = service_get(task.service)
     assets = list(task.inputs.filter(status=InputAsset.Status.DOWNLOADED).order_by("position", "id"))
     if not assets:
-        reasons = "; ".join(task.inputs.exclude(failure_reason="").values_list("failure_reason", flat=True)[:5])
-        raise ConversionError("no input could be used" + (f": {reasons}" if reasons else ""))
+        raise ConversionError("no input could be used: " + (task.assets_not_downloaded() or "the task has no inputs"))
     scratch = files.workdir(task)
     try:
         (scratch / "in").mkdir()

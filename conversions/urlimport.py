@@ -5,6 +5,7 @@ D2D_CONVERSIONS_URL_ALLOWLIST skip the address check (tests, internal deployment
 """
 
 from typing import BinaryIO
+from urllib.parse import urlsplit
 
 from django.conf import settings
 
@@ -41,3 +42,17 @@ def fetch(
         max_redirects=settings.D2D_CONVERSIONS_URL_MAX_REDIRECTS if max_redirects is None else max_redirects,
         user_agent="d2d-url-import/1",
     )
+
+
+def shown_url(url: str, *, limit: int = 200) -> str:
+    """``url`` as a reason or a log line may show it: a user and password become ``***``, so do the values
+    of the query (a signed URL carries its key there); the fragment is left out."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "(a malformed URL)"
+    _, at, hostport = parts.netloc.rpartition("@")
+    netloc = f"***@{hostport}" if at else hostport
+    query = "&".join(f"{item.partition('=')[0]}=***" if "=" in item else "***" for item in parts.query.split("&") if item)
+    shown = f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")
+    return shown if len(shown) <= limit else shown[: limit - 1] + "\u2026"

@@ -46,11 +46,10 @@ def with_asset_counts(tasks):
     """The task query with the status's asset counts (a join on the inputs, grouped by the task):
     one query instead of two, and only the columns task_status reads (not params or result_json,
     JSON to decode)."""
-    has_url = ~Q(inputs__download_url="")
     return tasks.only(*STATUS_FIELDS).annotate(
         status_inputs=Count("inputs"),
-        status_urls=Count("inputs", filter=has_url),
-        status_fetched=Count("inputs", filter=has_url & ~Q(inputs__status=InputAsset.Status.PENDING)),
+        status_downloaded=Count("inputs", filter=Q(inputs__status=InputAsset.Status.DOWNLOADED)),
+        status_failed=Count("inputs", filter=Q(inputs__status=InputAsset.Status.FAILED)),
     )
 
 
@@ -151,26 +150,36 @@ def status_task(user, task_id) -> ConversionTask:
 
 
 def task_status(request, task) -> dict:
-    """001's status of ``task``; uses the counts of with_asset_counts when the task was loaded with them."""
+    """001's status of ``task``; uses the counts of with_asset_counts when the task was loaded with them.
+
+    ``assets_downloaded`` is the percentage of the task's assets the server holds (uploaded files count,
+    they are held from the start); an asset it refused or could not fetch is not downloaded, and
+    ``reason`` names it and says why, also when the task went on with the others.
+    """
     if hasattr(task, "status_inputs"):
-        counts = {"inputs": task.status_inputs or 0, "urls": task.status_urls or 0, "fetched": task.status_fetched or 0}
+        counts = {"inputs": task.status_inputs or 0, "downloaded": task.status_downloaded or 0, "failed": task.status_failed or 0}
     else:
-        has_url = ~Q(download_url="")
         counts = task.inputs.aggregate(
             inputs=Count("id"),
-            urls=Count("id", filter=has_url),
-            fetched=Count("id", filter=has_url & ~Q(status=InputAsset.Status.PENDING)),
+            downloaded=Count("id", filter=Q(status=InputAsset.Status.DOWNLOADED)),
+            failed=Count("id", filter=Q(status=InputAsset.Status.FAILED)),
         )
-    total, done = counts["urls"], counts["fetched"]
+    total = counts["inputs"]
     status = task.contract_status
     completed = status == Stage.COMPLETED
+    # The failed assets are read only when there are some, so the usual answer stays one query. A task
+    # that failed for want of any input says which already (processing.convert): not twice.
+    reasons = [task.failure_reason]
+    not_downloaded = task.assets_not_downloaded() if counts["failed"] else ""
+    if not_downloaded and not_downloaded not in (task.failure_reason or ""):
+        reasons.append(not_downloaded)
     return {
         "task_id": str(task.pk),
         "status": status,
-        "assets_downloaded": int(100 * done / total) if total else (100 if counts["inputs"] else 0),
+        "assets_downloaded": 100 * counts["downloaded"] // total if total else 0,
         "result_id": absolute_url(request, f"/api/v1/result?id={task.pk}") if completed else None,
         "result_type": task.result_type if completed else None,
-        "reason": task.failure_reason,
+        "reason": "; ".join(reason for reason in reasons if reason) or None,
     }
 
 

@@ -139,10 +139,17 @@ class AssetsSerializer(serializers.Serializer):
 class TaskStatusSerializer(serializers.Serializer):
     task_id = serializers.UUIDField()
     status = serializers.ChoiceField(choices=Stage.choices, help_text="CREATED, DOWNLOADING, WAITING, PROCESSING, COMPLETED, or FAILED (d2d addition)")
-    assets_downloaded = serializers.IntegerField(help_text="percentage of the assets' URLs fetched (or given up on)")
+    assets_downloaded = serializers.IntegerField(
+        min_value=0, max_value=100,
+        help_text="percentage of the task's assets the server downloaded (an upload counts; a refused or failed URL does not)",
+    )
     result_id = serializers.CharField(allow_null=True, help_text="URL of the result endpoint once COMPLETED")
     result_type = serializers.ChoiceField(choices=ResultType.choices, allow_null=True)
-    reason = serializers.CharField(allow_null=True, help_text="d2d addition: why the task FAILED (null otherwise)")
+    reason = serializers.CharField(
+        allow_null=True,
+        help_text="d2d addition: why the task FAILED, and which assets were not downloaded and why "
+        "(URLs without credentials or query values); null when neither",
+    )
 
 
 class WebsiteResultSerializer(serializers.Serializer):

@@ -57,7 +57,8 @@ def test_it_runs_the_whole_flow_from_url_assets_to_a_zip_and_deletes_it(cluster_
             assert answer.status_code == 200 and answer.json() == {"success": True, "message": "2 asset(s) accepted", "data": None}
             seen = []
             waiting = watch(http, base, task_id, {"WAITING"}, seen)
-            assert waiting["assets_downloaded"] == 100
+            assert waiting["assets_downloaded"] == 50  # gone.csv answered 404: not downloaded
+            assert waiting["reason"].startswith(f"1 asset(s) not downloaded: asset 2 ({files.url('/gone.csv')}) failed: HTTP 404")
             assert "DOWNLOADING" in seen
 
             last = [{"file_name": "b.csv", "attributes": {}, "download_url": files.url("/b.csv")}]
@@ -65,6 +66,7 @@ def test_it_runs_the_whole_flow_from_url_assets_to_a_zip_and_deletes_it(cluster_
             done = watch(http, base, task_id, {"COMPLETED", "FAILED"}, seen)
             assert done["status"] == "COMPLETED", done
             assert done["result_type"] == "STREAM" and done["result_id"] == f"{base}/api/v1/result?id={task_id}"
+            assert done["assets_downloaded"] == 66 and "gone.csv" in done["reason"]  # 2 of 3
 
             result = http.get(done["result_id"])
             assert result.status_code == 200

@@ -100,7 +100,9 @@ def test_it_gives_each_result_type(cluster_factory, alice_token, tmp_path):
             assert http.get(f"{base}/api/v1/result", params={"id": bad}).status_code == 409
 
             done = finish(http, base, capped)
-            assert done["status"] == "COMPLETED" and done["assets_downloaded"] == 100
+            assert done["status"] == "COMPLETED" and done["assets_downloaded"] == 33  # red.png only: 1 of 3
+            assert f"asset 1 ({files.url('/slow.png')}) failed: took longer than 2s" in done["reason"]
+            assert f"asset 2 ({files.url('/huge.png')}) failed: the file is 300000 bytes" in done["reason"]
             reasons = {item["file_name"]: item["failure_reason"] for item in http.get(f"{base}/api/v1/tasks/{capped}").json()["inputs"]}
             assert reasons["slow.png"] == "failed: took longer than 2s"
             assert reasons["huge.png"].startswith("failed: the file is 300000 bytes; the limit is 100000")

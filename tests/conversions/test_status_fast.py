@@ -39,27 +39,31 @@ def test_counts_follow_the_inputs_as_they_change(alice_token, task):
     second = add(task, url="https://example.com/2.csv")
     add(task, url="https://example.com/3.csv")
     add(task, url="https://example.com/4.csv")
-    assert status(alice_token, task.pk)["assets_downloaded"] == 0  # 0 of 4 URLs fetched
+    assert status(alice_token, task.pk)["assets_downloaded"] == 20  # the upload, of 5 assets
     first.status = InputAsset.Status.DOWNLOADED
     first.save()
-    assert status(alice_token, task.pk)["assets_downloaded"] == 25
-    second.status = InputAsset.Status.FAILED  # a failed download is done too
+    assert status(alice_token, task.pk)["assets_downloaded"] == 40
+    second.status, second.failure_reason = InputAsset.Status.FAILED, "failed: HTTP 404 Not Found"
     second.save()
-    assert status(alice_token, task.pk)["assets_downloaded"] == 50
+    after_failure = status(alice_token, task.pk)
+    assert after_failure["assets_downloaded"] == 40  # a failed download is not a downloaded asset
+    assert after_failure["reason"] == "1 asset(s) not downloaded: asset 0 (https://example.com/2.csv) failed: HTTP 404 Not Found"
     upload.delete()
     InputAsset.objects.filter(task=task, status=InputAsset.Status.PENDING).update(status=InputAsset.Status.DOWNLOADED)
-    assert status(alice_token, task.pk)["assets_downloaded"] == 100
+    assert status(alice_token, task.pk)["assets_downloaded"] == 75
 
 
 def test_it_answers_as_the_two_query_version_did(rf, alice, alice_token, task):
     add(task, state=InputAsset.Status.DOWNLOADED)
     add(task, url="https://example.com/1.csv", state=InputAsset.Status.DOWNLOADED)
+    add(task, url="https://example.com/f.csv", state=InputAsset.Status.FAILED)
     for _ in range(2):
         add(task, url="https://example.com/p.csv")
     request = rf.get("/api/v1/task", HTTP_HOST="testserver")
     plain = task_status(request, ConversionTask.objects.get(pk=task.pk))  # aggregate query on the inputs
     fast = status(alice_token, task.pk)
-    assert fast["assets_downloaded"] == plain["assets_downloaded"] == 33
+    assert fast["assets_downloaded"] == plain["assets_downloaded"] == 40
+    assert fast["reason"] == plain["reason"] and "https://example.com/f.csv" in fast["reason"]
     assert {k: v for k, v in fast.items() if k != "result_id"} == {k: v for k, v in plain.items() if k != "result_id"}
 
 
@@ -124,6 +128,7 @@ def test_the_precompiled_query_agrees_with_the_orm_for_every_kind_of_user(make_u
     other = ConversionTask.objects.create(project=project_b, owner=charlie, service="tabular", params={})
     add(task, url="https://example.com/1.csv", state=InputAsset.Status.DOWNLOADED)
     add(task, url="https://example.com/2.csv")
+    add(task, url="https://example.com/3.csv", state=InputAsset.Status.FAILED)
     add(task, state=InputAsset.Status.DOWNLOADED)
     for user in (alice, bob, charlie, root):
         for wanted in (task, other):
@@ -137,7 +142,7 @@ def test_the_precompiled_query_agrees_with_the_orm_for_every_kind_of_user(make_u
                 got = None
             assert (got is None) == (expected is None), (user.username, wanted.pk)
             if got is not None:
-                fields = ("pk", "status", "stage", "result_type", "error", "status_inputs", "status_urls", "status_fetched")
+                fields = ("pk", "status", "stage", "result_type", "error", "status_inputs", "status_downloaded", "status_failed")
                 assert [getattr(got, f) for f in fields] == [getattr(expected, f) for f in fields]
     assert status_task(charlie, other.pk).status_inputs == 0
 

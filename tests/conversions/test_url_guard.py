@@ -6,7 +6,7 @@ import socket
 import pytest
 
 from d2d.kernel import safe_http
-from conversions.urlimport import FetchFailed, UrlRefused, address_is_public, fetch
+from conversions.urlimport import FetchFailed, UrlRefused, address_is_public, fetch, shown_url
 from tests.conversions.support import FileServer, redirect_to, slow
 
 
@@ -131,3 +131,19 @@ def test_it_connects_to_the_address_it_checked(monkeypatch):
 def test_it_knows_public_from_internal():
     assert address_is_public("93.184.216.34") and address_is_public("2606:4700:4700::1111")
     assert not any(address_is_public(address) for address in INTERNAL)
+
+
+@pytest.mark.parametrize(
+    "url, shown",
+    [
+        ("https://files.example.com/a/b.csv", "https://files.example.com/a/b.csv"),
+        ("https://alice:hunter2@files.example.com:8443/b.csv", "https://***@files.example.com:8443/b.csv"),
+        (
+            "https://s3.example.com/b.csv?X-Amz-Credential=AKIA1&X-Amz-Signature=f00d&bare#part",
+            "https://s3.example.com/b.csv?X-Amz-Credential=***&X-Amz-Signature=***&***",
+        ),
+        ("http://[::1/broken", "(a malformed URL)"),
+    ],
+)
+def test_it_shows_a_url_without_its_credentials_or_query_values(url, shown):
+    assert shown_url(url) == shown
