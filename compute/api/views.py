@@ -176,7 +176,8 @@ class ComputeView(OceanView):
         tags=["ocean"], parameters=[s.ComputeQuerySerializer], responses=STATUS_LIST,
         description="The signer's jobs, narrowed by jobId and documentId. Status: 1 started, 2 configuring volumes, "
         "3 running, 4 filtering, 5 publishing, 6 completed, 7 stopped (by request, a limit or a failure; statusReason "
-        "gives the reason, statusText is 002's description of the code), 8 deleted. Result URLs need the owner's signature (see computeResult)."
+        "gives the reason, statusText is 002's description of the code), 8 deleted. Result URLs need the owner's "
+        "signature (see computeResult)."
         + SIGNING.format(fields="consumerAddress + jobId + documentId (empty strings when absent)"),
     )
     def get(self, request):
