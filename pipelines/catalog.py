@@ -23,9 +23,18 @@ def _flatten(item: dict, selected: dict | None) -> dict:
         inner["json_schema"] = inner["type_schema"]
     if "destination_name" not in inner and inner.get("destination_table"):
         inner["destination_name"] = inner["destination_table"]
+    if isinstance(inner.get("cursor_field"), str):
+        # OLake writes "primary:fallback"; d2d's cursor is the primary column, and "" means none.
+        inner["cursor_field"] = inner["cursor_field"].split(":", 1)[0] or None
     if selected is not None and "selected" not in inner:
-        names = [s.get("stream_name", s) if isinstance(s, dict) else s for s in selected.get(inner.get("namespace") or "", [])]
-        inner["selected"] = inner.get("name") in names
+        entries = selected.get(inner.get("namespace") or "", [])
+        chosen = {(e.get("stream_name") if isinstance(e, dict) else e): e for e in entries}
+        inner["selected"] = inner.get("name") in chosen
+        entry = chosen.get(inner.get("name"))
+        columns = (entry.get("selected_columns") or {}).get("columns") if isinstance(entry, dict) else None
+        if columns:
+            every = set(inner.get("json_schema", {}).get("properties", {}))
+            inner["columns"] = None if set(columns) == every else list(columns)
     return inner
 
 
@@ -162,3 +171,39 @@ def selected_streams(catalog: dict) -> list[Stream]:
             )
         )
     return streams
+
+
+def to_olake(catalog) -> dict:
+    """A job's catalog in the OLake server's shape: wrapped streams and a selected_streams map by namespace.
+
+    ``normalize`` reads this shape back, so a catalog survives the UI's round trip; d2d's own
+    keys (column_order, primary_key, columns) ride along inside each stream.
+    """
+    streams, selected = [], {}
+    for entry in normalize(catalog):
+        properties = entry.get("json_schema", {}).get("properties", {})
+        stream = {
+            **{k: v for k, v in entry.items() if k not in ("json_schema", "selected", "destination_name", "columns")},
+            "type_schema": {"properties": properties},
+            "supported_sync_modes": list(entry.get("supported_sync_modes") or SYNC_MODES),
+            "source_defined_primary_key": list(entry.get("source_defined_primary_key") or []),
+            "available_cursor_fields": list(entry.get("available_cursor_fields") or []),
+            "cursor_field": entry.get("cursor_field") or "",
+            "sync_mode": entry.get("sync_mode") or "full_refresh",
+            "destination_database": entry.get("namespace") or "",
+            "destination_table": entry.get("destination_name") or entry["name"],
+        }
+        streams.append({"stream": stream})
+        if entry.get("selected", True):
+            columns = entry.get("columns") or list(properties)
+            selected.setdefault(entry.get("namespace") or "", []).append(
+                {
+                    "stream_name": entry["name"],
+                    "partition_regex": "",
+                    "normalization": False,
+                    "append_mode": False,
+                    "filter": "",
+                    "selected_columns": {"columns": list(columns), "sync_new_columns": not entry.get("columns")},
+                }
+            )
+    return {"selected_streams": selected, "streams": streams}

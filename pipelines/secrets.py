@@ -7,6 +7,13 @@ def _is_secret(prop: dict) -> bool:
     return bool(prop.get("secret") or prop.get("airbyte_secret") or prop.get("format") == "password")
 
 
+def contains_mask(value) -> bool:
+    """Whether a config (at any depth) holds a secret sent back as MASK."""
+    if isinstance(value, dict):
+        return any(contains_mask(v) for v in value.values())
+    return value == MASK
+
+
 def mask_config(spec: dict, config: dict) -> dict:
     """A copy of ``config`` with every secret value (at any depth of the spec) replaced by MASK."""
     if not isinstance(config, dict):

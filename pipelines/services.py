@@ -2,17 +2,19 @@
 
 import jsonschema
 from django.db import IntegrityError, transaction
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from d2d.kernel.errors import Conflict, DomainError
 from d2d.kernel.models import ACTIVE_STATUSES, TaskStatus
 from d2d.kernel.runner import task_cancel, task_enqueue, task_transition
 from pipelines import catalog
-from pipelines.connectors import connector_class, storage_root
+from pipelines.connectors import connector_class, storage_root, version_key
 from pipelines.connectors.base import CheckFailed
 from pipelines.connectors.storage import clean_path
 from pipelines.models import Destination, Job, JobTask, Source
 from pipelines.schedules import frequency_to_cron, job_schedule_sync
-from pipelines.secrets import keep_masked_secrets
+from pipelines.secrets import MASK, contains_mask, keep_masked_secrets
 
 KIND_OF_MODEL = {Source: "source", Destination: "destination"}
 
@@ -42,6 +44,52 @@ def connector_config_clean(*, kind: str, type: str, version: str | None, config)
     return config
 
 
+def connector_versions(*, kind: str, type: str) -> list[str]:
+    """The versions a type implements, newest first; "latest" is an alias, so it is not listed."""
+    versions = [v for v in connector_class(kind, type).versions if v != "latest"]
+    return sorted(versions, key=version_key, reverse=True)
+
+
+def connector_stored_config(*, model, project, type: str, config, pk: int | None = None) -> dict | None:
+    """The stored config whose secrets fill in a request's masked ones, or None.
+
+    With ``pk``, that connector of the project. Without it (OLake's UI tests and discovers a
+    saved connector by sending back its masked config), the project's connector of that type
+    whose config matches in every field but the masked secrets: a caller can only ever fill
+    in secrets of a connector it could already use.
+    """
+    rows = model.objects.filter(project=project)
+    if pk:
+        return get_object_or_404(rows, pk=pk).config
+    if not isinstance(config, dict) or not contains_mask(config):
+        return None
+    matches = [candidate.config for candidate in rows.filter(type=type) if agrees_but_for_masks(config, candidate.config)]
+    return matches[0] if len(matches) == 1 else None
+
+
+def agrees_but_for_masks(sent, stored) -> bool:
+    """Whether every value sent equals the stored one, a masked secret standing for whatever is stored."""
+    if isinstance(sent, dict):
+        return isinstance(stored, dict) and all(
+            key in stored and agrees_but_for_masks(value, stored[key]) for key, value in sent.items()
+        )
+    return sent == MASK or sent == stored
+
+
+def connector_test_report(
+    *, kind: str, type: str, version: str | None, config: dict, stored: dict | None = None, project_id: str | None = None
+) -> dict:
+    """A connection test as the OLake server reports it: SUCCEEDED or FAILED with a message, and its log lines."""
+    started = timezone.now()
+    try:
+        connector_test(kind=kind, type=type, version=version, config=config, stored=stored, project_id=project_id)
+    except DomainError as exc:
+        result, level = {"status": "FAILED", "message": exc.message}, "error"
+    else:
+        result, level = {"status": "SUCCEEDED", "message": f"{kind} {type} connection succeeded"}, "info"
+    return {"connection_result": result, "logs": [{"level": level, "time": started, "message": result["message"]}]}
+
+
 def connector_test(
     *, kind: str, type: str, version: str | None, config: dict, stored: dict | None = None, project_id: str | None = None
 ) -> dict:
@@ -60,8 +108,16 @@ def connector_test(
     return config
 
 
-def source_discover(*, type: str, version: str | None, config: dict, saved_catalog=None, project_id: str | None = None) -> dict:
-    """The source's catalog; merged with ``saved_catalog`` so the user's choices survive."""
+def source_discover(
+    *, type: str, version: str | None, config: dict, stored: dict | None = None, saved_catalog=None,
+    project_id: str | None = None,
+) -> dict:
+    """The source's catalog; merged with ``saved_catalog`` so the user's choices survive.
+
+    With ``stored``, secrets sent back masked are taken from it.
+    """
+    if stored is not None:
+        config = keep_masked_secrets(connector_spec(kind="source", type=type, version=None), config, stored)
     config = connector_config_clean(kind="source", type=type, version=version, config=config)
     try:
         streams = connector_class("source", type, version)(config, root=storage_root(project_id)).discover()
@@ -254,22 +310,32 @@ def job_sync_start(*, job: Job, user=None, trigger: str = JobTask.Trigger.MANUAL
     With ``publish=False`` the run is marked queued but no worker is told: the caller runs it
     in its own process (manage.py pipelines_sync).
     """
+    return job_run_start(job=job, user=user, kind=JobTask.Kind.SYNC, trigger=trigger, publish=publish)
+
+
+def job_run_start(*, job: Job, user, kind: str, trigger: str, publish: bool, **fields) -> JobTask:
+    """A new run of either kind; syncs and clears share one slot per job, since a clear racing a
+    sync would drop the table the sync is about to publish into, or the sync would save a cursor
+    for rows the clear removed. ``fields`` go onto the new JobTask (a clear's planned streams).
+    """
+    label = JobTask.Kind(kind).label.lower()
     with transaction.atomic():
         Job.objects.select_for_update().filter(pk=job.pk).first()
         active = JobTask.objects.filter(job=job, status__in=ACTIVE_STATUSES).order_by("-created_at").first()
         if active is not None:
-            raise Conflict(f"job {job.name!r} is already running: run {active.pk} is {active.status}")
-        task = JobTask.objects.create(job=job, project=job.project, owner=user, trigger=trigger)
+            other = "" if active.kind == kind else f"{active.get_kind_display().lower()} "
+            raise Conflict(f"job {job.name!r} is already running: {other}run {active.pk} is {active.status}")
+        task = JobTask.objects.create(job=job, project=job.project, owner=user, kind=kind, trigger=trigger, **fields)
         who = f" by {user.username}" if user else ""
         if publish:
-            task_enqueue(task, message=f"sync queued ({trigger}{who})")
+            task_enqueue(task, message=f"{label} queued ({trigger}{who})")
         else:
-            task_transition(task, TaskStatus.QUEUED, message=f"sync started in the foreground ({trigger}{who})")
+            task_transition(task, TaskStatus.QUEUED, message=f"{label} started in the foreground ({trigger}{who})")
     return task
 
 
 def job_cancel(*, job: Job, user) -> list[JobTask]:
-    """Ask the job's queued or running syncs to stop; a 409 when none is."""
+    """Ask the job's queued or running runs (syncs or clears) to stop; a 409 when none is."""
     tasks = list(JobTask.objects.filter(job=job, status__in=ACTIVE_STATUSES))
     if not tasks:
         raise Conflict(f"job {job.name!r} has no sync queued or running")

@@ -10,14 +10,19 @@ P = "api/v1/project/<str:projectid>/"
 urlpatterns = [
     path(P + "sources/spec", connectors.ConnectorSpecView.as_view(kind="source"), name="olake-source-spec"),
     path(P + "sources/test", connectors.ConnectorTestView.as_view(model=Source), name="olake-source-test"),
+    path(P + "sources/versions", connectors.ConnectorVersionsView.as_view(kind="source"), name="olake-source-versions"),
     path(P + "sources", connectors.ConnectorListView.as_view(model=Source), name="olake-sources"),
     path(P + "sources/<int:pk>", connectors.ConnectorDetailView.as_view(model=Source), name="olake-source"),
     path(P + "destinations/spec", connectors.ConnectorSpecView.as_view(kind="destination"), name="olake-destination-spec"),
     path(P + "destinations/test", connectors.ConnectorTestView.as_view(model=Destination), name="olake-destination-test"),
+    path(
+        P + "destinations/versions", connectors.ConnectorVersionsView.as_view(kind="destination"), name="olake-destination-versions"
+    ),
     path(P + "destinations", connectors.ConnectorListView.as_view(model=Destination), name="olake-destinations"),
     path(P + "destinations/<int:pk>", connectors.ConnectorDetailView.as_view(model=Destination), name="olake-destination"),
     path(P + "source/streams", connectors.StreamsView.as_view(), name="olake-source-streams"),
     path(P + "sources/streams", connectors.StreamsView.as_view(), name="olake-sources-streams"),
+    path(P + "check-unique", connectors.CheckUniqueView.as_view(), name="olake-check-unique"),
     path(P + "jobs", jobs.JobListView.as_view(), name="olake-jobs"),
     path(P + "jobs/<int:pk>", jobs.JobDetailView.as_view(), name="olake-job"),
     path(P + "jobs/<int:pk>/sync", jobs.JobSyncView.as_view(), name="olake-job-sync"),
@@ -28,4 +33,5 @@ urlpatterns = [
     path(P + "jobs/<int:pk>/tasks/<int:task_id>/logs", logs.TaskLogsView.as_view()),
     path(P + "jobs/<int:pk>/task/<int:task_id>/logs/download", logs.TaskLogsDownloadView.as_view(), name="olake-task-logs-download"),
     path(P + "jobs/<int:pk>/tasks/<int:task_id>/logs/download", logs.TaskLogsDownloadView.as_view()),
+    path(P + "jobs/<int:pk>/logs/download", logs.JobLogsArchiveView.as_view(), name="olake-job-logs-download"),
 ]

@@ -51,3 +51,13 @@ def json_field(value, dialect: str):
     if dialect == SERVER:
         return json.dumps(value if value is not None else {}, separators=(",", ":"), default=str)
     return value
+
+
+def ui_schema(spec: dict) -> dict:
+    """A react-jsonschema-form uiSchema for a spec: fields in the spec's order, secrets as password inputs."""
+    properties = spec.get("properties", {})
+    schema: dict = {"ui:order": [*properties, "*"]}
+    for name, prop in properties.items():
+        if prop.get("format") == "password" or prop.get("secret"):
+            schema[name] = {"ui:widget": "password"}
+    return schema

@@ -4,6 +4,9 @@ import json
 
 from rest_framework import serializers
 
+from d2d.kernel.models import TaskStatus
+from pipelines import catalog
+from pipelines.api import compat
 from pipelines.connectors import connector_class
 from pipelines.models import Job, JobTask, Source
 from pipelines.secrets import mask_config
@@ -75,8 +78,15 @@ class ActivateSerializer(serializers.Serializer):
     activate = serializers.BooleanField()
 
 
+class CheckUniqueSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    entity_type = serializers.ChoiceField(choices=["source", "destination", "job"])
+
+
 class StreamsSerializer(ConnectorTestSerializer):
-    job_id = serializers.IntegerField(required=False, help_text="merge with this job's saved streams_config")
+    job_id = serializers.IntegerField(
+        required=False, help_text="merge with this job's saved streams_config; 0 or less is no job (OLake's UI sends -1)"
+    )
 
 
 def masked_config(obj) -> dict:
@@ -99,31 +109,22 @@ def last_run(job: Job) -> JobTask | None:
     return job.tasks.order_by("-created_at").first()
 
 
-def connector_body(obj) -> dict:
-    return {"name": obj.name, "type": obj.type, "version": obj.version, "config": masked_config(obj)}
+# The OLake server reports runs in Temporal's words, which its UI lower-cases and styles.
+SERVER_STATUS = {
+    TaskStatus.CREATED: "Running",
+    TaskStatus.QUEUED: "Running",
+    TaskStatus.RUNNING: "Running",
+    TaskStatus.RETRYING: "Running",
+    TaskStatus.SUCCEEDED: "Completed",
+    TaskStatus.FAILED: "Failed",
+    TaskStatus.CANCELLED: "Canceled",
+}
 
 
-def connector_listing(obj, jobs) -> dict:
-    other = "dest_name" if isinstance(obj, Source) else "source_name"
-    return {
-        "id": obj.id,
-        **connector_body(obj),
-        "created_at": obj.created_at,
-        "updated_at": obj.updated_at,
-        "created_by": username(obj.created_by),
-        "updated_by": username(obj.updated_by),
-        "jobs": [
-            {
-                "name": job.name,
-                "id": job.id,
-                "activate": job.activate,
-                "last_run_time": run_time(last_run(job)),
-                "last_run_state": last_run(job).status if last_run(job) else None,
-                other: job.destination.name if isinstance(obj, Source) else job.source.name,
-            }
-            for job in jobs
-        ],
-    }
+def run_state(task: JobTask | None, dialect: str) -> str | None:
+    if task is None:
+        return None
+    return SERVER_STATUS.get(task.status, task.status) if dialect == compat.SERVER else task.status
 
 
 def run_time(task: JobTask | None):
@@ -132,24 +133,70 @@ def run_time(task: JobTask | None):
     return task.started_at or task.queued_at or task.created_at
 
 
-def job_body(job: Job) -> dict:
+def run_file_path(task: JobTask) -> str:
+    """The name a run's log goes by on the OLake paths (the server names it after its workflow)."""
+    return f"{task.kind}-{task.job_id}-{task.pk}"
+
+
+def connector_body(obj, dialect: str = compat.CONTRACT) -> dict:
+    return {
+        "id": obj.id,
+        "name": obj.name,
+        "type": obj.type,
+        "version": obj.version,
+        "config": compat.json_field(masked_config(obj), dialect),
+    }
+
+
+def connector_listing(obj, jobs, dialect: str = compat.CONTRACT) -> dict:
+    is_source = isinstance(obj, Source)
+    rows = []
+    for job in jobs:
+        latest = last_run(job)
+        other = job.destination if is_source else job.source
+        prefix = "destination" if is_source else "source"
+        row = {
+            "name": job.name,
+            "id": job.id,
+            "activate": job.activate,
+            "last_run_time": run_time(latest),
+            "last_run_state": run_state(latest, dialect),
+            f"{prefix}_name": other.name,
+            f"{prefix}_type": other.type,
+        }
+        if is_source:
+            row["dest_name"] = other.name  # 004's word for it
+        rows.append(row)
+    return {
+        **connector_body(obj, dialect),
+        "created_at": obj.created_at,
+        "updated_at": obj.updated_at,
+        "created_by": username(obj.created_by),
+        "updated_by": username(obj.updated_by),
+        "jobs": rows,
+    }
+
+
+def job_body(job: Job, dialect: str = compat.CONTRACT) -> dict:
+    streams = catalog.to_olake(job.streams_config) if dialect == compat.SERVER else job.streams_config
     return {
         "name": job.name,
-        "source": connector_body(job.source),
-        "destination": connector_body(job.destination),
+        "source": connector_body(job.source, dialect),
+        "destination": connector_body(job.destination, dialect),
         "frequency": job.frequency,
-        "streams_config": job.streams_config,
+        "streams_config": compat.json_field(streams, dialect),
         "activate": job.activate,
     }
 
 
-def job_listing(job: Job) -> dict:
+def job_listing(job: Job, dialect: str = compat.CONTRACT) -> dict:
     latest = last_run(job)
     return {
         "id": job.id,
-        **job_body(job),
+        **job_body(job, dialect),
         "last_run_time": run_time(latest),
-        "last_run_state": latest.status if latest else None,
+        "last_run_state": run_state(latest, dialect),
+        "last_run_type": latest.kind if latest else None,
         "created_at": job.created_at,
         "updated_at": job.updated_at,
         "created_by": username(job.created_by),
@@ -157,12 +204,27 @@ def job_listing(job: Job) -> dict:
     }
 
 
-def task_listing(task: JobTask) -> dict:
+def go_duration(seconds: float) -> str:
+    """Seconds as Go's Duration prints them, rounded to the second ("1h2m3s", "45s", "0s")."""
+    seconds = int(round(seconds or 0))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes}m{secs}s"
+    if minutes:
+        return f"{minutes}m{secs}s"
+    return f"{secs}s"
+
+
+def task_listing(task: JobTask, dialect: str = compat.CONTRACT) -> dict:
+    server = dialect == compat.SERVER
     return {
         "id": str(task.pk),
         "start_time": run_time(task),
-        "runtime": task.runtime_seconds or 0,
-        "status": task.status,
+        "runtime": go_duration(task.runtime_seconds) if server else task.runtime_seconds or 0,
+        "status": run_state(task, dialect),
+        "job_type": task.kind,
+        "file_path": run_file_path(task),
         "trigger": task.trigger,
         "rows_synced": task.rows_synced,
         "bytes_synced": task.bytes_synced,
@@ -170,4 +232,3 @@ def task_listing(task: JobTask) -> dict:
         "error": task.error,
         "finished_at": task.finished_at,
     }
-

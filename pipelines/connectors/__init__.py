@@ -1,5 +1,6 @@
 """The connector registry: type names to classes, each in its own module."""
 
+import re
 from importlib import import_module
 
 from d2d.kernel.errors import DomainError
@@ -20,6 +21,15 @@ DESTINATION_TYPES = {
 }
 
 
+# OLake's own release tags (v0.2.7): its clients name one, and d2d's connector serves any of them.
+OLAKE_VERSION = re.compile(r"^v\d{1,3}\.\d{1,3}\.\d{1,4}$")
+
+
+def version_key(version: str) -> tuple:
+    """Sort key of a version tag: v1.10.0 after v1.9.0."""
+    return tuple(int(part) if part.isdigit() else -1 for part in version.lstrip("v").split("."))
+
+
 def _load(path: str):
     module, _, name = path.rpartition(".")
     return getattr(import_module(module), name)
@@ -31,7 +41,7 @@ def connector_class(kind: str, type_name: str, version: str | None = None):
     if type_name not in registry:
         raise DomainError(f"unknown {kind} type {type_name!r}; known: {', '.join(sorted(registry))}", field="type")
     cls = _load(registry[type_name])
-    if version and version not in cls.versions:
+    if version and version not in cls.versions and not OLAKE_VERSION.match(version):
         raise DomainError(
             f"{kind} type {type_name} has no version {version!r}; it implements: {', '.join(cls.versions)}", field="version"
         )

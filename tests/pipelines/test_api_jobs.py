@@ -87,9 +87,11 @@ def test_it_lists_jobs_with_filters_and_shows_them_on_their_connectors(project_a
     assert {job["name"] for job in sources[0]["jobs"]} == {"nightly", "to-csv"}
     assert sources[0]["jobs"][0]["dest_name"] in {"lake", "lake-2"} and "last_run_state" in sources[0]["jobs"][0]
     destinations = client.get(f"{BASE}/destinations").json()["data"]
-    assert destinations[0]["jobs"][0] == {
+    expected = {
         "name": "nightly", "id": first["id"], "activate": True, "last_run_time": None, "last_run_state": None, "source_name": "pg"
     }
+    row = destinations[0]["jobs"][0]
+    assert {key: row[key] for key in expected} == expected and row["source_type"] == "postgres", "004's fields, and OLake's"
 
 
 def test_it_updates_activates_and_deletes_a_job_keeping_its_schedule_in_step(project_a, api, alice, job_body):

@@ -5,6 +5,7 @@ from rest_framework import serializers as drf
 
 from accounts.models import Role
 from pipelines import services
+from pipelines.api import compat
 from pipelines.api import serializers as s
 from pipelines.api.views.base import ENVELOPE_RESPONSES, JobView, PipelinesView, job_queryset
 
@@ -24,27 +25,28 @@ class JobListView(PipelinesView):
                 if not value.isdigit():
                     raise drf.ValidationError({param: ["must be an integer id"]})
                 jobs = jobs.filter(**{field: int(value)})
-        return self.ok([s.job_listing(job) for job in jobs], message=f"{len(jobs)} job(s)")
+        dialect = self.dialect(request)
+        return self.ok([s.job_listing(job, dialect) for job in jobs], message=f"{len(jobs)} job(s)")
 
     @extend_schema(tags=["olake"], request=s.JobSerializer, responses=ENVELOPE_RESPONSES)
     def post(self, request, projectid: str):
         project = self.project(request, projectid)
         body = self.body(request, s.JobSerializer)
         job = services.job_create(project=project, user=request.user, **body)
-        return self.ok({"id": job.id, **s.job_body(job)}, message=f"job {job.name} created")
+        return self.ok({"id": job.id, **s.job_body(job, self.dialect(request))}, message=f"job {job.name} created")
 
 
 class JobDetailView(JobView):
     @extend_schema(tags=["olake"], responses=ENVELOPE_RESPONSES)
     def get(self, request, projectid: str, pk: int):
-        return self.ok(s.job_listing(self.get_job(request, projectid, pk)))
+        return self.ok(s.job_listing(self.get_job(request, projectid, pk), self.dialect(request)))
 
     @extend_schema(tags=["olake"], request=s.JobUpdateSerializer, responses=ENVELOPE_RESPONSES)
     def put(self, request, projectid: str, pk: int):
         job = self.get_job(request, projectid, pk)
         body = self.body(request, s.JobUpdateSerializer)
         job = services.job_update(job=job, user=request.user, **body)
-        return self.ok(s.job_body(job), message=f"job {job.name} updated")
+        return self.ok(s.job_body(job, self.dialect(request)), message=f"job {job.name} updated")
 
     @extend_schema(tags=["olake"], responses=ENVELOPE_RESPONSES)
     def delete(self, request, projectid: str, pk: int):
@@ -58,7 +60,9 @@ class JobSyncView(JobView):
     def post(self, request, projectid: str, pk: int):
         job = self.get_job(request, projectid, pk)
         task = services.job_sync_start(job=job, user=request.user)
-        return self.ok(None, message=f"sync of job {job.name} queued as run {task.pk}")
+        message = f"sync of job {job.name} queued as run {task.pk}"
+        # 004 answers data null; the OLake server's UI reads data.message.
+        return self.ok({"message": message} if self.dialect(request) == compat.SERVER else None, message=message)
 
 
 class JobActivateView(JobView):
@@ -77,9 +81,9 @@ class JobCancelView(JobView):
     def post(self, request, projectid: str, pk: int):
         job = self.get_job(request, projectid, pk)
         tasks = services.job_cancel(job=job, user=request.user)
-        return self.ok(
-            {"tasks": [s.task_listing(task) for task in tasks]}, message=f"cancel of job {job.name} requested"
-        )
+        message = f"cancel of job {job.name} requested"
+        dialect = self.dialect(request)
+        return self.ok({"message": message, "tasks": [s.task_listing(task, dialect) for task in tasks]}, message=message)
 
     get = post
 
@@ -89,6 +93,7 @@ class JobTasksView(JobView):
     def get(self, request, projectid: str, pk: int):
         job = self.get_job(request, projectid, pk)
         tasks = job.tasks.order_by("-created_at")[:500]
-        return self.ok([s.task_listing(task) for task in tasks], message=f"runs of job {job.name}")
+        dialect = self.dialect(request)
+        return self.ok([s.task_listing(task, dialect) for task in tasks], message=f"runs of job {job.name}")
 
 
