@@ -281,6 +281,19 @@ D2D_OLAKE_PROJECT_ALIASES = env_map("D2D_OLAKE_PROJECT_ALIASES", ["123=olake"])
 # JSON objects, or "server", the OLake server's JSON strings and shapes that its UI reads. Requests
 # through an alias above speak "server", since only the UI uses them.
 D2D_OLAKE_DIALECT = env_choice("D2D_OLAKE_DIALECT", "004", {"004", "server"})
+# A build of the OLake web UI (olake-ui's ui/dist: index.html and assets/) for d2d to serve at
+# the site root; empty serves none. d2d neither ships nor builds it (README, "OLake UI").
+D2D_OLAKE_UI_DIR = env_str("D2D_OLAKE_UI_DIR", "").strip()
+if D2D_OLAKE_UI_DIR:
+    D2D_OLAKE_UI_DIR = str(Path(D2D_OLAKE_UI_DIR).expanduser().resolve())
+    if not (Path(D2D_OLAKE_UI_DIR) / "index.html").is_file():
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(f"D2D_OLAKE_UI_DIR={D2D_OLAKE_UI_DIR!r} has no index.html; point it at olake-ui's ui/dist")
+# host:port pairs a project's webhook alert URL may name despite a non-public address (tests,
+# internal alert receivers); everything else must resolve to public addresses only.
+D2D_PIPELINES_WEBHOOK_ALLOWLIST = env_list("D2D_PIPELINES_WEBHOOK_ALLOWLIST", [])
+D2D_PIPELINES_WEBHOOK_TIMEOUT = env_int("D2D_PIPELINES_WEBHOOK_TIMEOUT", 10, minimum=1, maximum=120)
 
 # --- Conversions (Data 2 Data and Common application APIs) -----------------
 D2D_CONVERSIONS_DEFAULT_SERVICE = env_str("D2D_CONVERSIONS_DEFAULT_SERVICE", "geojson")

@@ -6,6 +6,7 @@ from django.urls import include, path
 from accounts.api import urls as accounts_urls
 from d2d.kernel.api.docs import DATA2DATA_SERVICES, service_doc_urls, whole_api_doc_urls
 from d2d.kernel.api.handlers import handler404_view, handler500_view
+from pipelines.platform_urls import platform_urlpatterns, ui_urlpatterns
 
 api_docs = whole_api_doc_urls()
 for _service in DATA2DATA_SERVICES:
@@ -20,12 +21,15 @@ urlpatterns = [
     path("", include("d2d.kernel.urls")),
     path("", include("conversions.urls")),
     path("", include("pipelines.urls")),
+    path("", include(platform_urlpatterns)),
     path("", include("compute.urls")),
     path("", include("labeling.urls")),
     path("api/v1/auth/", include(accounts_urls.auth_service_urlpatterns)),
     path("api/v1/projects/", include(accounts_urls.project_urlpatterns)),
     path("", include(accounts_urls.root_urlpatterns)),
     path("api/v1/", include(api_docs)),
+    # The OLake UI (when D2D_OLAKE_UI_DIR is set): its page on its client-side routes, so last.
+    path("", include(ui_urlpatterns)),
 ]
 
 handler404 = handler404_view

@@ -5,3 +5,8 @@ from django.apps import AppConfig
 
 class PipelinesConfig(AppConfig):
     name = "pipelines"
+
+    def ready(self):
+        from pipelines import webhooks
+
+        webhooks.connect()

@@ -82,6 +82,9 @@ LABELING = LabelingContract()
 # Paths whose 404s and errors outside a view (no matching URL, say) belong to a contract.
 PATH_CONTRACTS: list[tuple[str, Contract]] = [
     ("/api/v1/project/", ENVELOPE),
+    ("/api/v1/platform/tasks", BARE),  # the kernel's staff API, before the OLake UI's platform routes
+    ("/api/v1/platform/", ENVELOPE),
+    ("/telemetry-id", ENVELOPE),
     ("/api/v1/tasks/", BARE),  # 000's tasks service, before 001's /api/v1/task prefix
     ("/api/v1/task", ENVELOPE),
     ("/api/v1/assets", ENVELOPE),
