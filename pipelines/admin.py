@@ -1,4 +1,4 @@
-"""Admin: sources and destinations (configs masked), jobs with their runs inline, runs with their log."""
+"""Admin: sources and destinations (configs masked), jobs with their runs inline, runs with their log, project settings."""
 
 import json
 
@@ -12,10 +12,12 @@ from d2d.kernel.admin import SoftDeleteAdmin, TrackedTaskAdmin
 from d2d.kernel.errors import DomainError
 from d2d.kernel.runner import task_cancel
 from pipelines import services
+from pipelines.clearing import job_clear_destination_start
 from pipelines.connectors import DESTINATION_TYPES, SOURCE_TYPES, connector_class
-from pipelines.models import Destination, Job, JobTask, Source, StreamState
+from pipelines.models import Destination, Job, JobTask, ProjectSettings, Source, StreamState
 from pipelines.schedules import job_schedule_sync
 from pipelines.secrets import keep_masked_secrets, mask_config
+from pipelines.webhooks import url_shown, webhook_url_check
 
 
 class ConnectorForm(forms.ModelForm):
@@ -109,7 +111,7 @@ class JobTaskInline(admin.TabularInline):
     max_num = 0
     can_delete = False
     ordering = ["-created_at"]
-    fields = ["run", "status", "trigger", "rows_synced", "bytes_synced", "attempts", "started_at", "finished_at"]
+    fields = ["run", "kind", "status", "trigger", "rows_synced", "bytes_synced", "attempts", "started_at", "finished_at"]
     readonly_fields = fields
     show_change_link = True
 
@@ -130,7 +132,7 @@ class JobAdmin(SoftDeleteAdmin):
     raw_id_fields = ["project", "source", "destination"]
     readonly_fields = ["created_at", "created_by", "updated_at", "updated_by"]
     inlines = [JobTaskInline]
-    actions = ["sync_now", "cancel_runs", "activate_jobs", "deactivate_jobs", "restore_selected", "soft_delete_selected"]
+    actions = ["sync_now", "clear_destination", "cancel_runs", "activate_jobs", "deactivate_jobs", "restore_selected", "soft_delete_selected"]
 
     @admin.display(description="last run")
     def last_run(self, obj):
@@ -170,7 +172,17 @@ class JobAdmin(SoftDeleteAdmin):
             except DomainError as exc:
                 self.message_user(request, f"{job.name}: {exc.message}", messages.WARNING)
 
-    @admin.action(description="Cancel running syncs")
+    @admin.action(description="Clear destination (remove what the selected streams wrote; the next sync is a full load)")
+    def clear_destination(self, request, queryset):
+        for job in queryset.filter(deleted_at__isnull=True):
+            try:
+                with transaction.atomic():
+                    task = job_clear_destination_start(job=job, user=request.user)
+                self.message_user(request, f"{job.name}: clear run {task.pk} queued.", messages.SUCCESS)
+            except DomainError as exc:
+                self.message_user(request, f"{job.name}: {exc.message}", messages.WARNING)
+
+    @admin.action(description="Cancel running syncs and clears")
     def cancel_runs(self, request, queryset):
         for job in queryset:
             try:
@@ -194,13 +206,13 @@ class JobAdmin(SoftDeleteAdmin):
 
 @admin.register(JobTask)
 class JobTaskAdmin(TrackedTaskAdmin):
-    list_display = ["__str__", "job", "project", "status", "trigger", "rows_synced", "bytes_synced", "attempts", "created_at", "finished_at"]
-    list_filter = ["status", "trigger", "created_at"]
+    list_display = ["__str__", "job", "project", "kind", "status", "trigger", "rows_synced", "bytes_synced", "attempts", "created_at", "finished_at"]
+    list_filter = ["kind", "status", "trigger", "created_at"]
     list_select_related = ["job", "project", "owner"]
     search_fields = ["job__name", "project__id", "error", "status_text"]
     raw_id_fields = ["project", "owner", "job"]
-    fields = ["job", "project", "owner", "trigger", "rows_synced", "bytes_synced", "stream_stats", *TrackedTaskAdmin.readonly_fields]
-    readonly_fields = ["job", "project", "owner", "trigger", "rows_synced", "bytes_synced", "stream_stats", *TrackedTaskAdmin.readonly_fields]
+    fields = ["job", "project", "owner", "kind", "trigger", "rows_synced", "bytes_synced", "stream_stats", *TrackedTaskAdmin.readonly_fields]
+    readonly_fields = ["job", "project", "owner", "kind", "trigger", "rows_synced", "bytes_synced", "stream_stats", *TrackedTaskAdmin.readonly_fields]
     actions = ["cancel_selected"]
 
     def has_add_permission(self, request):
@@ -236,3 +248,43 @@ class StreamStateAdmin(admin.ModelAdmin):
             self.message_user(request, exc.message, messages.ERROR)
             return
         self.message_user(request, f"Reset {count} stream(s).", messages.SUCCESS)
+
+
+class ProjectSettingsForm(forms.ModelForm):
+    class Meta:
+        model = ProjectSettings
+        fields = ["project", "webhook_alert_url"]
+
+    def clean_webhook_alert_url(self):
+        # Staff saves pass the same SSRF guard as the UI's: d2d POSTs to this URL from its workers.
+        url = self.cleaned_data["webhook_alert_url"].strip()
+        if url:
+            try:
+                webhook_url_check(url)
+            except DomainError as exc:
+                raise forms.ValidationError(exc.message) from exc
+        return url
+
+
+@admin.register(ProjectSettings)
+class ProjectSettingsAdmin(admin.ModelAdmin):
+    """Each project's OLake settings: the webhook that hears about failed runs."""
+
+    form = ProjectSettingsForm
+    list_display = ["project", "webhook_target", "updated_at", "updated_by"]
+    list_select_related = ["project", "updated_by"]
+    search_fields = ["project__id", "project__name", "webhook_alert_url"]
+    raw_id_fields = ["project"]
+    readonly_fields = ["updated_at", "updated_by"]
+
+    @admin.display(description="webhook (without its query)")
+    def webhook_target(self, obj):
+        # The query string of a webhook URL is often its secret (Slack, Teams): lists leave it out.
+        return url_shown(obj.webhook_alert_url) if obj.webhook_alert_url else "—"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.readonly_fields, "project"] if obj is not None else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        obj.updated_by = request.user
+        super().save_model(request, obj, form, change)
