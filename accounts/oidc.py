@@ -341,6 +341,11 @@ def cache_seconds_for(access_token: str) -> int:
 INVALID_TOKEN = "Invalid, expired or revoked token"
 
 
+# The OLake web UI sends this literal word as its bearer once signed in; its real credential is the
+# session cookie. No provider issues it as a token, so it is left to session authentication.
+OLAKE_UI_BEARER_PLACEHOLDER = "authenticated"
+
+
 class OIDCBearerAuthentication(OIDCAuthentication):
     """``Authorization: Bearer <access token>`` checked at the provider's userinfo endpoint.
 
@@ -363,7 +368,7 @@ class OIDCBearerAuthentication(OIDCAuthentication):
 
     def authenticate(self, request):
         access_token = self.get_access_token(request)
-        if not access_token:
+        if not access_token or access_token == OLAKE_UI_BEARER_PLACEHOLDER:
             return None
         return self.user_for(access_token), access_token
 

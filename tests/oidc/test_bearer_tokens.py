@@ -1,9 +1,11 @@
 """Provider access tokens as API bearer tokens on a real d2d server: accepted, cached, and 401 in each contract."""
 
 import pytest
+import requests
 
 from accounts.models import Project, Role
 from accounts.services import project_create
+from tests.conftest import PASSWORD
 from tests.oidc.conftest import TOKEN_CACHE_SECONDS
 from tests.support.processes import wait_until
 
@@ -83,3 +85,17 @@ def test_it_caches_validation_briefly_then_notices_a_revocation(d2d, provider):
         interval=0.5,
         message="the revoked token to be refused once its cached validation ran out",
     )
+
+
+def test_it_leaves_the_olake_uis_placeholder_bearer_to_the_session_cookie(d2d, make_user):
+    """The OLake UI signs in with /login, then sends ``Bearer authenticated`` beside its cookie on every call."""
+    olake, _ = Project.objects.get_or_create(pk="olake", defaults={"name": "OLake"})
+    user = make_user("uma")
+    olake.memberships.create(user=user, role=Role.EDITOR)
+    session = requests.Session()
+    login = session.post(f"{d2d.base}/login", json={"username": "uma", "password": PASSWORD}, timeout=30)
+    assert login.status_code == 200, login.text
+    jobs = session.get(f"{d2d.base}/api/v1/project/123/jobs", headers={"Authorization": "Bearer authenticated"}, timeout=30)
+    assert jobs.status_code == 200 and jobs.json()["data"] == [], jobs.text
+    alone = d2d.get("/api/v1/project/123/jobs", "authenticated")
+    assert alone.status_code == 401, "without the cookie the placeholder is no credential"
