@@ -59,6 +59,11 @@ FINAL_CONVERSION = {"succeeded", "failed", "cancelled"}
 FINAL_RUN = {"succeeded", "failed", "cancelled"}
 
 
+def run_status(body: dict) -> str | None:
+    """A 000 task's runner status: 000's own words (queued, execution, success, failure) are coarser."""
+    return body.get("run_status", body.get("status"))
+
+
 # --- measurements -------------------------------------------------------------------------
 
 
@@ -444,8 +449,8 @@ def listener(shared: Shared) -> None:
         elapsed = time.perf_counter() - started
         if last and last.get("finished"):
             with shared.lock:
-                shared.ws_done[task_id] = last.get("status")
-            if last.get("status") == "succeeded":
+                shared.ws_done[task_id] = run_status(last)
+            if run_status(last) == "succeeded":
                 follow.ok(elapsed)
             else:
                 follow.fail(elapsed, f"{task_id}: final frame {last}")
@@ -589,9 +594,9 @@ def warm_up(client: Client, project: str, csv_bytes: bytes, timeout: float) -> s
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         status, body = client.json("GET", f"/api/v1/tasks/{task_id}")
-        if status == 200 and body.get("status") in FINAL_CONVERSION:
-            if body["status"] != "succeeded":
-                raise RuntimeError(f"warm-up task {task_id} ended {body['status']}: {body.get('error')}")
+        if status == 200 and run_status(body) in FINAL_CONVERSION:
+            if run_status(body) != "succeeded":
+                raise RuntimeError(f"warm-up task {task_id} ended {run_status(body)}: {body.get('error')}")
             return task_id
         time.sleep(0.2)
     raise RuntimeError(f"warm-up task {task_id} did not finish in {timeout}s (is the worker running?)")
@@ -615,7 +620,7 @@ def drain(shared: Shared, client: Client, manual_jobs: list[str], scheduled_job:
         for task_id in sorted(pending_uploads):
             status, body = client.json("GET", f"/api/v1/tasks/{task_id}")
             if status == 200:
-                uploads[task_id] = body.get("status")
+                uploads[task_id] = run_status(body)
             elif status == 404:
                 uploads[task_id] = "missing"
         pending_uploads = {task_id for task_id, state in uploads.items() if state not in FINAL_CONVERSION}
