@@ -335,6 +335,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several contracts have a "status" of their own words: each choice set gets a name of its own.
+    "ENUM_NAME_OVERRIDES": {
+        "Data2DataStatusEnum": "conversions.models.Data2DataStatus",
+        "RunStatusEnum": "d2d.kernel.models.TaskStatus",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "d2d.kernel.api.schema.add_error_responses",
