@@ -165,6 +165,13 @@ class DestinationConnector(Connector):
         ``generation`` names an increment, so a retried increment replaces its failed twin.
         """
 
+    @abstractmethod
+    def clear_stream(self, stream: Stream) -> None:
+        """Remove everything syncs of ``stream`` wrote here, leftovers of failed runs included.
+
+        Clearing what is not there succeeds, so a retried clear does no harm.
+        """
+
 
 def text_to_timestamp(array: pa.Array) -> pa.Array:
     """ISO timestamps in text, with a zone offset or without one (then taken as UTC)."""

@@ -5,13 +5,16 @@ folder in one rename (renameat2 RENAME_EXCHANGE on Linux), so a reader sees the 
 the new ones, never a mix. An incremental run publishes its rows as the sub-folder
 ``inc-<generation>``: a retry of the same increment replaces it instead of adding it twice.
 Storages without local paths (S3) get the files uploaded under the same names, then a
-``_manifest.json`` naming the current files, written last.
+``_manifest.json`` naming the current files, written last. A clear moves the stream's folder
+aside in one rename, then removes it with whatever failed runs of that stream left behind.
 """
 
 import ctypes
+import hashlib
 import json
 import os
 import posixpath
+import re
 import shutil
 import tempfile
 import uuid
@@ -24,6 +27,7 @@ from pipelines.connectors.storage import clean_path, default_storage, local_path
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
+STAGING = ".d2d-staging"
 
 
 def _exchange(a: str, b: str) -> bool:
@@ -51,6 +55,37 @@ def publish_folder(staging: str, target: str) -> None:
     shutil.rmtree(old)
 
 
+def staging_name(relative: str) -> str:
+    """A private folder name that says which stream it belongs to, so a clear can find a failed run's leftovers.
+
+    The stream is named by a digest: stream names may hold anything, and a file name must stay short.
+    """
+    return f"{uuid.uuid4().hex}-{_digest(relative)}"
+
+
+def _digest(relative: str) -> str:
+    return hashlib.sha256(relative.encode()).hexdigest()[:16]
+
+
+def _remove(path: str) -> None:
+    if os.path.islink(path) or not os.path.isdir(path):
+        os.unlink(path)  # a link goes, never what it points to
+    else:
+        shutil.rmtree(path)
+
+
+def _delete_tree(storage, folder: str) -> None:
+    """Every file under ``folder`` in a storage without local paths; the manifest first, so readers see no files at once."""
+    try:
+        dirs, files = storage.listdir(folder)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for name in sorted(files, key=lambda name: name != "_manifest.json"):
+        storage.delete(posixpath.join(folder, name))
+    for name in dirs:
+        _delete_tree(storage, posixpath.join(folder, name))
+
+
 class FileDestination(DestinationConnector):
     extension = ""
     spec = {
@@ -71,6 +106,15 @@ class FileDestination(DestinationConnector):
             raise CheckFailed("path must name a folder inside the storage")
         return base
 
+    def stream_folder(self, stream: Stream) -> str:
+        """The stream's folder inside ``base``: never ``base`` itself, d2d's private folders, or outside it."""
+        base = self.base()
+        name = stream.destination_name or stream.name
+        folder = clean_path(name, base)
+        if folder == base or posixpath.relpath(folder, base).split("/")[0].startswith(".d2d-"):
+            raise CheckFailed(f"stream {stream.key}: destination name {name!r} must name a folder of its own inside {base}")
+        return folder
+
     def check(self) -> None:
         storage = default_storage()
         from django.core.files.base import ContentFile
@@ -80,6 +124,31 @@ class FileDestination(DestinationConnector):
 
     def open_stream(self, stream: Stream, *, mode: str, generation: int) -> StreamWriter:
         return _FolderWriter(self, stream, mode, generation)
+
+    def clear_stream(self, stream: Stream) -> None:
+        storage = default_storage()
+        base, folder = self.base(), self.stream_folder(stream)
+        relative = posixpath.relpath(folder, base)
+        local = local_path(storage, folder)
+        if local is None:
+            _delete_tree(storage, folder)
+            return
+        root = os.path.realpath(local_path(storage, self.root) if self.root else storage.location)
+        parent = os.path.realpath(os.path.dirname(local))
+        if os.path.commonpath([root, parent]) != root:
+            raise CheckFailed(f"stream {stream.key}: {folder} leads outside the project's storage folder; not cleared")
+        staging = local_path(storage, posixpath.join(base, STAGING))
+        if os.path.lexists(local):
+            # Aside in one rename: a reader sees the whole stream or none of it, never half a folder.
+            os.makedirs(staging, exist_ok=True)
+            os.rename(local, os.path.join(staging, staging_name(relative)))
+        mine = re.compile(rf"[0-9a-f]{{32}}-{_digest(relative)}")
+        old = re.compile(rf"{re.escape(os.path.basename(local))}\.d2d-old-[0-9a-f]{{8}}")
+        for where, pattern in ((staging, mine), (os.path.dirname(local), old)):
+            if os.path.isdir(where):
+                for entry in os.listdir(where):
+                    if pattern.fullmatch(entry):
+                        _remove(os.path.join(where, entry))
 
     # Each format implements these two.
     @abstractmethod
@@ -98,11 +167,13 @@ class _FolderWriter(StreamWriter):
         self.schema = stream.arrow_schema
         self.rows_per_file = int(destination.config.get("rows_per_file", 1_000_000))
         self.storage = default_storage()
-        folder = posixpath.join(destination.base(), stream.destination_name or stream.name)
+        base = destination.base()
+        folder = destination.stream_folder(stream)
         self.target = folder if mode == "replace" else posixpath.join(folder, f"inc-{generation:08d}")
-        local = local_path(self.storage, destination.base())
+        local = local_path(self.storage, base)
         if local is not None:
-            self.staging = local_path(self.storage, posixpath.join(destination.base(), ".d2d-staging", uuid.uuid4().hex))
+            private = staging_name(posixpath.relpath(folder, base))
+            self.staging = local_path(self.storage, posixpath.join(base, STAGING, private))
         else:
             self.staging = tempfile.mkdtemp(prefix="d2d-stage-")
         self.local = local is not None

@@ -2,6 +2,7 @@
 
 import io
 import queue
+import re
 import select
 import threading
 import uuid
@@ -323,6 +324,20 @@ class PostgresDestination(DestinationConnector):
 
     def open_stream(self, stream: Stream, *, mode: str, generation: int) -> StreamWriter:
         return _PostgresWriter(self.config, stream, mode)
+
+    def clear_stream(self, stream: Stream) -> None:
+        schema = self.config.get("schema") or "public"
+        table = stream.destination_name or stream.name
+        # A replace run loads into <table[:40]>__d2d_<token> inside one transaction, so another
+        # run's load table is never visible here: any found was left behind.
+        staging = re.compile(rf"{re.escape(table[:40])}__d2d_[0-9a-f]{{8}}")
+        with connect(self.config) as conn:
+            names = conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = %s AND starts_with(tablename, %s)",
+                [schema, f"{table[:40]}__d2d_"],
+            ).fetchall()
+            for name in [table, *(name for (name,) in names if staging.fullmatch(name))]:
+                conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(schema, name)))
 
 
 class _PostgresWriter(StreamWriter):
