@@ -6,7 +6,11 @@ from d2d.kernel.errors import DomainError
 from pipelines.connectors.base import Stream, kind_of_property
 
 SYNC_MODES = ("full_refresh", "incremental")
-USER_CHOICES = ("selected", "sync_mode", "cursor_field", "primary_key", "columns", "destination_name")
+# OLake's per-stream settings, kept with the stream so they come back as they were chosen:
+# append_mode makes an incremental stream append instead of upserting by its primary key;
+# normalization (flattening nested JSON) changes nothing for d2d's flat relational sources.
+OLAKE_CHOICES = ("append_mode", "normalization", "partition_regex", "filter")
+USER_CHOICES = ("selected", "sync_mode", "cursor_field", "primary_key", "columns", "destination_name", *OLAKE_CHOICES)
 
 
 def stream_key(stream: dict) -> str:
@@ -31,6 +35,10 @@ def _flatten(item: dict, selected: dict | None) -> dict:
         chosen = {(e.get("stream_name") if isinstance(e, dict) else e): e for e in entries}
         inner["selected"] = inner.get("name") in chosen
         entry = chosen.get(inner.get("name"))
+        if isinstance(entry, dict):
+            for name in OLAKE_CHOICES:
+                if name in entry and name not in inner:
+                    inner[name] = entry[name]
         columns = (entry.get("selected_columns") or {}).get("columns") if isinstance(entry, dict) else None
         if columns:
             every = set(inner.get("json_schema", {}).get("properties", {}))
@@ -89,6 +97,13 @@ def validate(streams_config, discovered: list[dict]) -> dict:
 
 def _check_stream(stream: dict) -> None:
     key = stream_key(stream)
+    for name in ("partition_regex", "filter"):
+        if stream.get(name):
+            # Refused rather than ignored: a sync that skipped them would not be what the user asked for.
+            raise DomainError(f"stream {key!r}: d2d does not apply {name} yet; leave it empty", field="streams_config")
+    for name in ("append_mode", "normalization"):
+        if not isinstance(stream.get(name, False), bool):
+            raise DomainError(f"stream {key!r}: {name} must be true or false", field="streams_config")
     columns = stream["json_schema"].get("properties", {})
 
     def need_columns(names, what):
@@ -168,6 +183,7 @@ def selected_streams(catalog: dict) -> list[Stream]:
                 cursor_field=entry.get("cursor_field"),
                 primary_key=list(entry.get("primary_key") or []),
                 destination_name=entry.get("destination_name") or entry["name"],
+                append_mode=bool(entry.get("append_mode", False)),
             )
         )
     return streams
@@ -183,7 +199,7 @@ def to_olake(catalog) -> dict:
     for entry in normalize(catalog):
         properties = entry.get("json_schema", {}).get("properties", {})
         stream = {
-            **{k: v for k, v in entry.items() if k not in ("json_schema", "selected", "destination_name", "columns")},
+            **{k: v for k, v in entry.items() if k not in ("json_schema", "selected", "destination_name", "columns", *OLAKE_CHOICES)},
             "type_schema": {"properties": properties},
             "supported_sync_modes": list(entry.get("supported_sync_modes") or SYNC_MODES),
             "source_defined_primary_key": list(entry.get("source_defined_primary_key") or []),
@@ -199,10 +215,10 @@ def to_olake(catalog) -> dict:
             selected.setdefault(entry.get("namespace") or "", []).append(
                 {
                     "stream_name": entry["name"],
-                    "partition_regex": "",
-                    "normalization": False,
-                    "append_mode": False,
-                    "filter": "",
+                    "partition_regex": entry.get("partition_regex") or "",
+                    "normalization": bool(entry.get("normalization", False)),
+                    "append_mode": bool(entry.get("append_mode", False)),
+                    "filter": entry.get("filter") or "",
                     "selected_columns": {"columns": list(columns), "sync_new_columns": not entry.get("columns")},
                 }
             )

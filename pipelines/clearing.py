@@ -1,5 +1,7 @@
 """Clear destination: a run that removes what a job's streams wrote to its destination and forgets their sync state."""
 
+from django.db import transaction
+
 from d2d.kernel.errors import DomainError
 from d2d.kernel.models import ACTIVE_STATUSES, TaskLogLine
 from d2d.kernel.runner import TaskRun
@@ -8,7 +10,8 @@ from pipelines.connectors import destination_connector
 from pipelines.connectors.base import Stream
 from pipelines.models import Job, JobTask, StreamState
 from pipelines.secrets import scrub, secret_values
-from pipelines.services import job_run_start
+from pipelines.services import job_run_start, job_update
+from pipelines.streams_diff import difference_stream_keys
 
 Level = TaskLogLine.Level
 PLAN_KEYS = ("known", "name", "namespace", "destination_name")
@@ -55,6 +58,19 @@ def job_clear_destination_start(
     return job_run_start(
         job=job, user=user, kind=JobTask.Kind.CLEAR, trigger=trigger, publish=publish, stream_stats=plan
     )
+
+
+@transaction.atomic
+def job_update_with_clear(*, job: Job, user, difference_streams=None, **changes) -> Job:
+    """A job update that first clears the streams it changes in the destination (OLake's edit-streams save).
+
+    The clear starts before the new streams_config is saved, so it removes what each stream
+    wrote under its old destination name; both happen or neither does.
+    """
+    keys = difference_stream_keys(difference_streams)
+    if keys:
+        job_clear_destination_start(job=job, user=user, streams=keys)
+    return job_update(job=job, user=user, **changes)
 
 
 def job_clear_destination_running(*, job: Job) -> bool:

@@ -131,7 +131,7 @@ def sync_stream(*, job: Job, stream: Stream, source, destination, reporter: _Rep
     if not incremental or cursor_after is None:
         mode = "replace"
     else:
-        mode = "upsert" if stream.primary_key else "append"
+        mode = "upsert" if stream.primary_key and not stream.append_mode else "append"
     generation = state.generation + 1
     where = f" after {stream.cursor_field} = {encode_cursor(cursor_after)}" if cursor_after is not None else ""
     reporter.log(f"stream {stream.key}: {stream.sync_mode} into {stream.destination_name} ({mode}){where}")

@@ -29,6 +29,8 @@ urlpatterns = [
     path(P + "jobs/<int:pk>/activate", jobs.JobActivateView.as_view(), name="olake-job-activate"),
     path(P + "jobs/<int:pk>/cancel", jobs.JobCancelView.as_view(), name="olake-job-cancel"),
     path(P + "jobs/<int:pk>/tasks", jobs.JobTasksView.as_view(), name="olake-job-tasks"),
+    path(P + "jobs/<int:pk>/clear-destination", jobs.JobClearDestinationView.as_view(), name="olake-job-clear-destination"),
+    path(P + "jobs/<int:pk>/stream-difference", jobs.JobStreamDifferenceView.as_view(), name="olake-job-stream-difference"),
     path(P + "jobs/<int:pk>/task/<int:task_id>/logs", logs.TaskLogsView.as_view(), name="olake-task-logs"),
     path(P + "jobs/<int:pk>/tasks/<int:task_id>/logs", logs.TaskLogsView.as_view()),
     path(P + "jobs/<int:pk>/task/<int:task_id>/logs/download", logs.TaskLogsDownloadView.as_view(), name="olake-task-logs-download"),

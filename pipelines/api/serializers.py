@@ -67,6 +67,10 @@ class JobSerializer(serializers.Serializer):
 
 class JobUpdateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False)
+    difference_streams = JSONish(
+        required=False, allow_null=True, write_only=True,
+        help_text="streams whose destination data the update replaces (from stream-difference): they are cleared first",
+    )
     source = JobConnectorSerializer(required=False)
     destination = JobConnectorSerializer(required=False)
     frequency = serializers.CharField(max_length=100, required=False, allow_blank=True)
@@ -76,6 +80,16 @@ class JobUpdateSerializer(serializers.Serializer):
 
 class ActivateSerializer(serializers.Serializer):
     activate = serializers.BooleanField()
+
+
+class ClearDestinationSerializer(serializers.Serializer):
+    streams = serializers.ListField(
+        child=serializers.CharField(max_length=400), required=False, help_text='stream keys ("namespace.name"); absent: all'
+    )
+
+
+class StreamDifferenceSerializer(serializers.Serializer):
+    updated_streams_config = JSONish(help_text="the edited streams_config, as an object or a string of JSON")
 
 
 class CheckUniqueSerializer(serializers.Serializer):

@@ -102,6 +102,7 @@ class Stream:
     cursor_field: str | None = None
     primary_key: list[str] = field(default_factory=list)
     destination_name: str = ""
+    append_mode: bool = False  # incremental rows are appended, not upserted by the primary key
 
     @property
     def key(self) -> str:

@@ -14,6 +14,8 @@ from django.core.files.storage import storages
 
 from accounts.models import Project, Role
 from accounts.services import membership_set, project_create
+from d2d.kernel.runner import execute
+from pipelines.catalog import selected_streams
 from pipelines.models import Job, JobTask, Source
 from pipelines.services import connector_stored_config
 from tests.pipelines.conftest import run_sync
@@ -250,3 +252,63 @@ def test_it_keeps_004_objects_on_real_ids_and_lets_a_header_choose(api, editor, 
     assert isinstance(data(client.get(f"{UI}/sources", HTTP_X_OLAKE_DIALECT="004"))[0]["config"], dict)
     assert client.get(f"{UI}/sources", HTTP_X_OLAKE_DIALECT="graphql").status_code == 400
     assert Source.objects.get().version == "latest"
+
+
+def edited(shown: dict, schema: str, **entry_changes) -> str:
+    """The job's catalog as the edit page sends it back, with users' selected_streams entry changed."""
+    catalog = json.loads(shown["streams_config"])
+    catalog["selected_streams"][schema][0].update(entry_changes)
+    return json.dumps(catalog)
+
+
+def test_it_keeps_olakes_stream_settings_and_refuses_the_ones_d2d_cannot_apply(ui, ui_job):
+    job, schema = ui_job
+    shown = data(ui.get(f"{UI}/jobs/{job.pk}"))
+    data(ui.put(f"{UI}/jobs/{job.pk}", {**shown, "streams_config": edited(shown, schema, append_mode=True)}, format="json"))
+    again = json.loads(data(ui.get(f"{UI}/jobs/{job.pk}"))["streams_config"])
+    assert again["selected_streams"][schema][0]["append_mode"] is True, "the choice comes back as it was made"
+    stream = selected_streams(Job.objects.get().streams_config)[0]
+    assert stream.append_mode is True
+    refused = ui.put(f"{UI}/jobs/{job.pk}", {**shown, "streams_config": edited(shown, schema, filter="id > 1")}, format="json")
+    assert refused.status_code == 400 and "filter" in refused.json()["message"]
+    assert selected_streams(Job.objects.get().streams_config)[0].append_mode is True, "the refused edit saved nothing"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_diffs_an_edit_then_clears_the_changed_streams_before_saving_it(ui, ui_job, lake_path):
+    job, schema = ui_job
+    assert run_sync(job).status == "succeeded"
+    lake = storages["default"]
+    assert lake.exists(f"pipelines/olake/{lake_path}/users")
+    shown = data(ui.get(f"{UI}/jobs/{job.pk}"))
+    unchanged = data(ui.post(f"{UI}/jobs/{job.pk}/stream-difference", {"updated_streams_config": shown["streams_config"]}, format="json"))
+    assert unchanged["difference_streams"]["streams"] == []
+    update = edited(shown, schema, selected_columns={"columns": ["id", "email", "updated_at"], "sync_new_columns": False})
+    difference = data(ui.post(f"{UI}/jobs/{job.pk}/stream-difference", {"updated_streams_config": update}, format="json"))
+    assert [e["stream_name"] for e in difference["difference_streams"]["selected_streams"][schema]] == ["users"]
+    assert data(ui.get(f"{UI}/jobs/{job.pk}/clear-destination")) == {"running": False}
+
+    body = {**shown, "streams_config": update, "difference_streams": json.dumps(difference["difference_streams"])}
+    data(ui.put(f"{UI}/jobs/{job.pk}", body, format="json"))
+    clear = JobTask.objects.get(job=job, kind=JobTask.Kind.CLEAR)
+    assert list(clear.stream_stats) == [f"{schema}.users"]
+    assert data(ui.get(f"{UI}/jobs/{job.pk}/clear-destination")) == {"running": True}
+    busy = ui.post(f"{UI}/jobs/{job.pk}/sync", {}, format="json")
+    assert busy.status_code == 409, "no sync while the clear is queued"
+    execute("pipelines.JobTask", str(clear.pk))
+    clear.refresh_from_db()
+    assert clear.status == "succeeded", clear.error
+    assert not lake.exists(f"pipelines/olake/{lake_path}/users"), "what the stream wrote is gone"
+    runs = data(ui.get(f"{UI}/jobs/{job.pk}/tasks"))
+    assert runs[0]["job_type"] == "clear" and runs[0]["status"] == "Completed"
+    assert data(ui.get(f"{UI}/jobs"))[0]["last_run_type"] == "clear"
+
+
+def test_it_clears_the_whole_destination_on_post_and_refuses_a_bad_difference(ui, ui_job):
+    job, _ = ui_job
+    started = data(ui.post(f"{UI}/jobs/{job.pk}/clear-destination", format="json"))
+    assert "clear" in started["message"] and started["task"]["job_type"] == "clear"
+    again = ui.post(f"{UI}/jobs/{job.pk}/clear-destination", format="json")
+    assert again.status_code == 409 and again.json()["success"] is False
+    bad = ui.post(f"{UI}/jobs/{job.pk}/stream-difference", {"updated_streams_config": "{not json"}, format="json")
+    assert bad.status_code == 400 and bad.json()["success"] is False

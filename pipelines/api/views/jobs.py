@@ -4,7 +4,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers as drf
 
 from accounts.models import Role
-from pipelines import services
+from pipelines import clearing, services, streams_diff
 from pipelines.api import compat
 from pipelines.api import serializers as s
 from pipelines.api.views.base import ENVELOPE_RESPONSES, JobView, PipelinesView, job_queryset
@@ -45,7 +45,7 @@ class JobDetailView(JobView):
     def put(self, request, projectid: str, pk: int):
         job = self.get_job(request, projectid, pk)
         body = self.body(request, s.JobUpdateSerializer)
-        job = services.job_update(job=job, user=request.user, **body)
+        job = clearing.job_update_with_clear(job=job, user=request.user, **body)
         return self.ok(s.job_body(job, self.dialect(request)), message=f"job {job.name} updated")
 
     @extend_schema(tags=["olake"], responses=ENVELOPE_RESPONSES)
@@ -97,3 +97,35 @@ class JobTasksView(JobView):
         return self.ok([s.task_listing(task, dialect) for task in tasks], message=f"runs of job {job.name}")
 
 
+
+
+class JobClearDestinationView(JobView):
+    """POST starts a run that removes what the job wrote to its destination and resets its state; GET says if one runs."""
+
+    @extend_schema(tags=["olake"], responses=ENVELOPE_RESPONSES)
+    def get(self, request, projectid: str, pk: int):
+        job = self.get_job(request, projectid, pk)
+        running = clearing.job_clear_destination_running(job=job)
+        return self.ok({"running": running}, message=f"clear of job {job.name} is {'running' if running else 'not running'}")
+
+    @extend_schema(tags=["olake"], request=s.ClearDestinationSerializer, responses=ENVELOPE_RESPONSES)
+    def post(self, request, projectid: str, pk: int):
+        job = self.get_job(request, projectid, pk, role=Role.EDITOR)
+        body = self.body(request, s.ClearDestinationSerializer)
+        task = clearing.job_clear_destination_start(job=job, user=request.user, streams=body.get("streams"))
+        message = f"clear of job {job.name}'s destination queued as run {task.pk}"
+        return self.ok({"message": message, "task": s.task_listing(task, self.dialect(request))}, message=message)
+
+
+class JobStreamDifferenceView(JobView):
+    """Which streams an edit would change in the destination (the UI asks before saving, then clears those)."""
+
+    role = Role.VIEWER
+
+    @extend_schema(tags=["olake"], request=s.StreamDifferenceSerializer, responses=ENVELOPE_RESPONSES)
+    def post(self, request, projectid: str, pk: int):
+        job = self.get_job(request, projectid, pk)
+        body = self.body(request, s.StreamDifferenceSerializer)
+        difference = streams_diff.streams_difference(job=job, updated_streams_config=body["updated_streams_config"])
+        count = len(difference["streams"])
+        return self.ok({"difference_streams": difference}, message=f"{count} stream(s) would change")
