@@ -44,8 +44,15 @@ def connector_config_clean(*, kind: str, type: str, version: str | None, config)
     return config
 
 
+# Connector types OLake's UI offers that d2d does not implement: asked for their versions, d2d
+# answers none (the UI says "No versions available") rather than an error toast on page load.
+OLAKE_ONLY_TYPES = {"source": {"mongodb", "oracle", "kafka", "s3", "db2", "mssql"}, "destination": {"iceberg"}}
+
+
 def connector_versions(*, kind: str, type: str) -> list[str]:
     """The versions a type implements, newest first; "latest" is an alias, so it is not listed."""
+    if type in OLAKE_ONLY_TYPES[kind]:
+        return []
     versions = [v for v in connector_class(kind, type).versions if v != "latest"]
     return sorted(versions, key=version_key, reverse=True)
 

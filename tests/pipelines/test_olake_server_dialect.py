@@ -89,8 +89,9 @@ def test_it_lists_versions_newest_first_and_needs_a_type(ui):
     assert data(ui.get(f"{UI}/sources/versions", {"type": "postgres"})) == {"version": ["v1.0.0"]}
     assert data(ui.get(f"{UI}/destinations/versions", {"type": "parquet"})) == {"version": ["v1.0.0"]}
     assert ui.get(f"{UI}/sources/versions").status_code == 400
-    unknown = ui.get(f"{UI}/sources/versions", {"type": "oracle"})
-    assert unknown.status_code == 400 and "unknown source type 'oracle'" in unknown.json()["message"]
+    assert data(ui.get(f"{UI}/sources/versions", {"type": "mongodb"})) == {"version": []}, "offered by the UI, not by d2d"
+    unknown = ui.get(f"{UI}/sources/versions", {"type": "cobol"})
+    assert unknown.status_code == 400 and "unknown source type 'cobol'" in unknown.json()["message"]
 
 
 def test_it_reports_connection_tests_as_succeeded_or_failed_with_logs(ui, tables):
