@@ -8,10 +8,10 @@ from django.contrib import admin, messages
 from django.core.files.storage import default_storage
 from django.utils.html import format_html
 
+from compute.datasets import dataset_set_files, services_clean
 from compute.jobs import job_results_remove, job_stop
 from compute.models import Algorithm, ComputeJob, Dataset, Nonce, Order
 from compute.orders import OrderNotPaid, order_mark_paid
-from compute.services import services_clean, dataset_set_files
 from d2d.kernel.admin import SoftDeleteAdmin, TrackedTaskAdmin
 from d2d.kernel.errors import DomainError
 

@@ -15,14 +15,15 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
 
+from compute.datasets import files_decrypt
 from compute.fetch import FetchRefused, fetch
+from compute.jobs import job_results_remove
 from compute.models import ComputeJob, OceanStatus
 from compute.sandbox import Limits, Sandbox, regular_files
-from compute.services import files_decrypt
 from d2d.kernel.errors import LeaseLost, TaskCancelled, TaskFailed
 from d2d.kernel.models import TaskLogLine, TaskStatus
 from d2d.kernel.runner import TaskRun, task_transition
-from d2d.kernel.scratch import remove_folders_of_ended_runs, remove_tree, work_root
+from d2d.kernel.scratch import remove_tree, work_root
 from d2d.kernel.storage import delete_prefix
 
 POLL_SECONDS = 0.2
@@ -99,8 +100,6 @@ def _publish(run: TaskRun, job: ComputeJob, sandbox: Sandbox, *, with_outputs: b
     delete_prefix(default_storage, prefix, keep=[mine])  # and the layout before attempt folders: top-level files
     # The owner may have deleted the job while this attempt was publishing: honour the delete.
     if ComputeJob.objects.filter(pk=job.pk, removed_at__isnull=False).exists():
-        from compute.jobs import job_results_remove
-
         job_results_remove(job=job)
 
 
@@ -110,17 +109,11 @@ def _attempt_workdir(run: TaskRun, job: ComputeJob) -> Path:
     Per attempt rather than per job, so an attempt that lost its lease but still runs never
     shares or deletes its successor's files (it only removes its own folder when it ends).
     """
-    parent = work_root() / f"compute-{job.job_id}"
+    parent = work_root() / job.workdir_name
     parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     for stale in parent.glob("attempt-*"):
         remove_tree(stale)
     return Path(tempfile.mkdtemp(prefix=f"attempt-{run.attempt}-", dir=parent))
-
-
-def sweep_ended_workdirs() -> int:
-    """Remove job folders no attempt is using (the job ended, or is gone); returns how many."""
-    folders = {folder.name[len("compute-") :]: [folder] for folder in work_root().glob("compute-*") if folder.is_dir()}
-    return remove_folders_of_ended_runs(ComputeJob, folders, field="job_id")
 
 
 def _remove_workdir(work: Path) -> None:

@@ -6,10 +6,10 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
+from compute.datasets import dataset_by_did, dataset_service
 from compute.models import Algorithm, ComputeJob, Order, ServiceType
 from compute.orders import order_require_paid
 from compute.sandbox import command_for
-from compute.services import dataset_by_did, dataset_service
 from compute.signatures import signed_request_verify
 from d2d.kernel.errors import DomainError, NotFound
 from d2d.kernel.runner import task_cancel, task_enqueue

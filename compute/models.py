@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from accounts.scoping import ProjectScopedQuerySet
 from d2d.kernel.models import AuditedModel, LiveManager, SoftDeleteModel, TaskStatus, TrackedTask, live_unique
+from d2d.kernel.scratch import remove_folders_of_ended_runs, work_root
 
 ScopedLiveManager = LiveManager.from_queryset(ProjectScopedQuerySet)
 
@@ -118,6 +119,9 @@ class OceanStatus(models.IntegerChoices):
     DELETED = 8, "Job deleted successfully"
 
 
+WORKDIR_PREFIX = "compute-"  # a job's scratch folder is work_root()/compute-<jobId>/
+
+
 def new_job_id() -> str:
     return uuid.uuid4().hex
 
@@ -144,9 +148,22 @@ class ComputeJob(TrackedTask):
 
     @classmethod
     def sweep_scratch(cls) -> int:
-        from compute.execution import sweep_ended_workdirs  # execution imports this module
+        """Remove job folders no attempt is using (the job ended, or is gone); returns how many.
 
-        return sweep_ended_workdirs()
+        The kernel's hourly sweep calls this on every tracked-task model, so it lives here and
+        needs only the kernel's scratch helpers and the folder name compute.execution uses.
+        """
+        folders = {
+            folder.name.removeprefix(WORKDIR_PREFIX): [folder]
+            for folder in work_root().glob(f"{WORKDIR_PREFIX}*")
+            if folder.is_dir()
+        }
+        return remove_folders_of_ended_runs(cls, folders, field="job_id")
+
+    @property
+    def workdir_name(self) -> str:
+        """The job's scratch folder under the kernel's work root; its attempts work in folders inside it."""
+        return f"{WORKDIR_PREFIX}{self.job_id}"
 
     class Meta:
         ordering = ["-created_at"]

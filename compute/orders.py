@@ -15,9 +15,9 @@ from django.utils import timezone
 from eth_utils import keccak, to_checksum_address
 
 from compute import conf
+from compute.datasets import dataset_by_did, dataset_service
 from compute.keys import provider_address
 from compute.models import Dataset, Order
-from compute.services import dataset_by_did, dataset_service
 from compute.signatures import checksum, nonce_current
 from d2d.kernel.errors import DomainError
 

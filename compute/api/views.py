@@ -10,7 +10,7 @@ from rest_framework.parsers import JSONParser
 
 from accounts.models import Role
 from accounts.scoping import project_for_user
-from compute import jobs, orders, services
+from compute import datasets, downloads, jobs, orders
 from compute.api import serializers as s
 from compute.keys import provider_address
 from compute.models import Algorithm, Dataset, Order
@@ -97,7 +97,7 @@ class EncryptView(OceanView):
         description=ENCRYPT_DESCRIPTION,
     )
     def post(self, request):
-        return self.ok({"encryptedDocument": services.document_encrypt(data=request_fields(request))})
+        return self.ok({"encryptedDocument": datasets.document_encrypt(data=request_fields(request))})
 
     @extend_schema(
         tags=["ocean"], parameters=[s.EncryptRequestSerializer], responses={200: s.EncryptResponseSerializer, **ERRORS},
@@ -144,7 +144,7 @@ class DownloadView(OceanView):
         description=DOWNLOAD_DESCRIPTION,
     )
     def get(self, request):
-        opened, name = services.download_open(data=request_fields(request))
+        opened, name = downloads.download_open(data=request_fields(request))
         response = _stream(opened.chunks(), name, opened.content_type)
         if opened.length is not None:
             response["Content-Length"] = str(opened.length)
@@ -221,7 +221,7 @@ class DdoView(OceanView):
         description="A published DID document, as a consumer needs it: services, prices, datatoken; file URLs only encrypted.",
     )
     def get(self, request, did: str):
-        return self.ok(s.ddo(services.dataset_by_did(live_did(did))))
+        return self.ok(s.ddo(datasets.dataset_by_did(live_did(did))))
 
 
 # --- staff publishing API ------------------------------------------------------------------------
@@ -242,8 +242,8 @@ class StaffView(ContractView):
 class DatasetListView(StaffView):
     @extend_schema(tags=["ocean-staff"], responses={200: s.DdoSerializer(many=True), **STAFF_ERRORS})
     def get(self, request):
-        datasets = Dataset.objects.for_user(request.user).select_related("project")
-        return self.ok([s.ddo(dataset) for dataset in datasets])
+        published = Dataset.objects.for_user(request.user).select_related("project")
+        return self.ok([s.ddo(dataset) for dataset in published])
 
     @extend_schema(
         tags=["ocean-staff"],
@@ -258,7 +258,7 @@ class DatasetListView(StaffView):
         data = payload.validated_data
         project = project_for_user(request.user, data["project"], role=Role.EDITOR)
         refuse_nul(data)
-        dataset = services.dataset_publish(
+        dataset = datasets.dataset_publish(
             project=project,
             did=data.get("did", ""),
             name=data["name"],
@@ -306,7 +306,7 @@ class AlgorithmListView(StaffView):
         data = payload.validated_data
         project = project_for_user(request.user, data["project"], role=Role.EDITOR)
         refuse_nul(data)
-        algorithm = services.algorithm_publish(
+        algorithm = datasets.algorithm_publish(
             project=project,
             did=data.get("did", ""),
             name=data["name"],

@@ -9,7 +9,7 @@ import pytest
 from eth_account import Account
 from eth_utils import to_checksum_address
 
-from compute.services import algorithm_publish, dataset_publish
+from compute.datasets import algorithm_publish, dataset_publish
 from compute.signatures import message_for, sign
 
 CSV = b"id,name\n1,a\n2,b\n3,c\n4,d\n5,e\n"

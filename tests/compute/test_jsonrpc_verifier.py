@@ -14,9 +14,9 @@ from eth_tester import EthereumTester, PyEVMBackend
 from eth_tester.exceptions import TransactionNotFound
 from eth_utils import keccak
 
+from compute.datasets import dataset_publish
 from compute.keys import provider_address
 from compute.models import Order
-from compute.services import dataset_publish
 from tests.compute.conftest import CSV, signed
 
 pytestmark = pytest.mark.django_db

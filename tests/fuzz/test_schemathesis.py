@@ -129,10 +129,10 @@ def seed(file_server) -> dict:
 
     from accounts.models import Project, Role
     from accounts.services import membership_set, project_create, token_issue, user_create
+    from compute.datasets import algorithm_publish, dataset_publish
     from compute.jobs import compute_start
     from compute.orders import order_mark_paid, order_quote
     from compute.signatures import message_for, sign
-    from compute.services import algorithm_publish, dataset_publish
     from conversions import lifecycle
     from conversions.models import ConversionTask
     from d2d.kernel.models import PlatformTask

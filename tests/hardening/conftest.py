@@ -69,10 +69,10 @@ def _build(world: World, files: FileServer) -> None:
 
     from accounts.models import Role
     from accounts.services import membership_set, project_create, token_issue, user_create
+    from compute.datasets import algorithm_publish, dataset_publish
     from compute.jobs import compute_start
     from compute.models import ComputeJob
     from compute.orders import order_mark_paid, order_quote
-    from compute.services import algorithm_publish, dataset_publish
     from conversions import lifecycle
     from conversions.models import ConversionTask
     from d2d.kernel.runner import execute

@@ -255,7 +255,7 @@ class World:
 
 
 def build_world(alice, project, client=None) -> World:
-    from compute.services import dataset_publish
+    from compute.datasets import dataset_publish
     from labeling.models import LabelingTask, PictureSource
     from labeling.pictures import content_file, picture_store
     from pipelines.models import Destination, Source

@@ -17,8 +17,8 @@ from typing import Callable
 import pytest
 from django.core.files.storage import storages
 
+from compute.datasets import dataset_publish
 from compute.orders import order_mark_paid, order_quote
-from compute.services import dataset_publish
 from conversions.models import ConversionTask
 from labeling.models import LabelingTask, Picture
 from tests.compute.conftest import signed

@@ -1,4 +1,4 @@
-"""Publishing datasets and algorithms, encrypt, initialize and download: the only code that writes them."""
+"""Datasets and algorithms: publish them, look up a service, encrypt documents, decrypt and open files."""
 
 import json
 import secrets
@@ -210,18 +210,3 @@ def document_encrypt(*, data: dict) -> str:
     if not isinstance(document, str):
         document = json.dumps(document)
     return provider_encrypt(document.encode())
-
-
-def download_open(*, data: dict) -> tuple[Fetched, str]:
-    """002's download: signature, dataset and access service, a paid order, then the file itself."""
-    from compute.orders import order_require_paid  # orders builds on this module
-
-    consumer = signed_request_verify("download", data)
-    dataset = dataset_by_did(data.get("documentId"))
-    service = dataset_service(dataset, data.get("serviceId"), data.get("serviceType") or ServiceType.ACCESS)
-    if data.get("fileIndex") in (None, ""):
-        raise DomainError("fileIndex is required", field="fileIndex")
-    order_require_paid(
-        dataset=dataset, service=service, consumer=consumer, tx_id=data.get("transferTxId") or data.get("transactionId")
-    )
-    return dataset_file_open(dataset=dataset, file_index=data["fileIndex"])

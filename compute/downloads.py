@@ -1,0 +1,21 @@
+"""002's download: a signed request for one file of a dataset's access service, behind a paid order."""
+
+from compute.datasets import dataset_by_did, dataset_file_open, dataset_service
+from compute.fetch import Fetched
+from compute.models import ServiceType
+from compute.orders import order_require_paid
+from compute.signatures import signed_request_verify
+from d2d.kernel.errors import DomainError
+
+
+def download_open(*, data: dict) -> tuple[Fetched, str]:
+    """002's download: signature, dataset and access service, a paid order, then the file itself."""
+    consumer = signed_request_verify("download", data)
+    dataset = dataset_by_did(data.get("documentId"))
+    service = dataset_service(dataset, data.get("serviceId"), data.get("serviceType") or ServiceType.ACCESS)
+    if data.get("fileIndex") in (None, ""):
+        raise DomainError("fileIndex is required", field="fileIndex")
+    order_require_paid(
+        dataset=dataset, service=service, consumer=consumer, tx_id=data.get("transferTxId") or data.get("transactionId")
+    )
+    return dataset_file_open(dataset=dataset, file_index=data["fileIndex"])
