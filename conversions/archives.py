@@ -5,7 +5,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from conversions.services.base import ConversionError, safe_name
+from conversions.converters.base import ConversionError, safe_name
 
 CHUNK = 1 << 20
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from django.core.files import File
 from django.core.files.storage import storages
 
-from conversions.services.base import extension_of
+from conversions.converters.base import extension_of
 from d2d.kernel.scratch import remove_folders_of_ended_runs, remove_tree, work_root
 from d2d.kernel.storage import delete_prefix as _delete_prefix
 

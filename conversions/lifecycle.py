@@ -9,9 +9,9 @@ from django.utils import timezone
 from accounts.models import ROLE_RANK, Membership, Project, Role
 from accounts.scoping import project_for_user
 from conversions import files
+from conversions.converters import service_get
+from conversions.converters.base import extension_of
 from conversions.models import ConversionTask, InputAsset, Stage
-from conversions.services import service_get
-from conversions.services.base import extension_of
 from d2d.kernel.errors import Conflict, DomainError, NotFound, PermissionDenied
 from d2d.kernel.models import ACTIVE_STATUSES
 from d2d.kernel.runner import task_cancel, task_enqueue, task_transition

@@ -17,9 +17,9 @@ from django.utils import timezone
 
 from conversions import files
 from conversions.archives import safe_extract, write_zip, zip_limits
+from conversions.converters import service_get
+from conversions.converters.base import ConversionError, InputFile, Job
 from conversions.models import ConversionTask, InputAsset, ResultFile, ResultType, Stage
-from conversions.services import service_get
-from conversions.services.base import ConversionError, InputFile, Job
 from conversions.urlimport import FetchFailed, UrlRefused, fetch, shown_url
 from d2d.kernel.errors import LeaseLost, TaskCancelled
 from d2d.kernel.models import TaskLogLine, TaskStatus

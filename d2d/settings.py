@@ -222,8 +222,8 @@ if OIDC_ENABLED:
         _project, _, _role = _target.partition(":")
         if not _group or not _project or _role not in {"viewer", "editor", "owner"}:
             raise ImproperlyConfigured(f"D2D_OIDC_PROJECT_ROLES: {_entry!r} is not group=project:viewer|editor|owner")
-    AUTHENTICATION_BACKENDS = [*AUTHENTICATION_BACKENDS, "accounts.oidc.OIDCBackend"]
-    OIDC_DRF_AUTH_BACKEND = "accounts.oidc.OIDCBackend"
+    AUTHENTICATION_BACKENDS = [*AUTHENTICATION_BACKENDS, "accounts.oidc.backend.OIDCBackend"]
+    OIDC_DRF_AUTH_BACKEND = "accounts.oidc.backend.OIDCBackend"
     LOGIN_REDIRECT_URL = "/admin/"
     LOGIN_REDIRECT_URL_FAILURE = "/admin/login/?sso=failed"
 
@@ -323,7 +323,7 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 if OIDC_ENABLED:  # after d2d tokens, which leave other bearer values to it
-    REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"].insert(1, "accounts.oidc.OIDCBearerAuthentication")
+    REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"].insert(1, "accounts.oidc.authentication.OIDCBearerAuthentication")
 SPECTACULAR_SETTINGS = {
     "TITLE": "d2d API",
     "DESCRIPTION": "One platform serving the OLake server, Data 2 Data, Common application, "

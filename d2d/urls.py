@@ -17,7 +17,7 @@ for _service in DATA2DATA_SERVICES:
 # read by people rather than polled by programs, come last. No two entries share a path.
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("oidc/", include("accounts.oidc")),  # SSO sign-in; no routes unless OIDC_RP_CLIENT_ID is set
+    path("oidc/", include("accounts.oidc.urls")),  # SSO sign-in; no routes unless OIDC_RP_CLIENT_ID is set
     path("", include("d2d.kernel.urls")),
     path("", include("conversions.urls")),
     path("", include("pipelines.urls")),

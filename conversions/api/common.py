@@ -16,9 +16,9 @@ from conversions import lifecycle
 from conversions.api import schema as _schema  # noqa: F401 - registers the request schemas' extensions
 from conversions.api import serializers as s
 from conversions.api.responses import absolute_url, primary_result, stored_file_response
+from conversions.converters import service_get
 from conversions.metrics import metrics_text
 from conversions.models import ConversionTask, InputAsset, ResultType, Stage
-from conversions.services import service_get
 from d2d.kernel.api.contracts import ENVELOPE
 from d2d.kernel.api.serializers import EnvelopeErrorSerializer, envelope_of
 from d2d.kernel.api.views import ContractView

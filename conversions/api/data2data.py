@@ -11,8 +11,8 @@ from conversions import lifecycle
 from conversions.api import schema as _schema  # also registers the request schemas' extensions
 from conversions.api import serializers as s
 from conversions.api.responses import primary_result, stored_file_response
+from conversions.converters import all_services, service_get
 from conversions.models import ConversionTask
-from conversions.services import all_services, service_get
 from d2d.kernel.api.views import ContractView
 from d2d.kernel.errors import Conflict, DomainError, NotFound
 from d2d.kernel.logs import task_log_page

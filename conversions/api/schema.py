@@ -19,7 +19,7 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import ResolvedComponent
 
 from conversions.api.serializers import PROJECT_PATTERN
-from conversions.services import all_services
+from conversions.converters import all_services
 
 PROJECT = {
     "type": "string",

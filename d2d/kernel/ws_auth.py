@@ -18,7 +18,7 @@ def _user_for_token(raw: str):
         token = token_authenticate(raw)
         return token.user if token else None
     if settings.OIDC_ENABLED:
-        from accounts.oidc import user_for_access_token
+        from accounts.oidc.authentication import user_for_access_token
 
         return user_for_access_token(raw)
     return None

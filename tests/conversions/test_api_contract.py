@@ -9,8 +9,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
+from conversions.converters import all_services
 from conversions.models import ConversionTask
-from conversions.services import all_services
 
 pytestmark = pytest.mark.django_db
 

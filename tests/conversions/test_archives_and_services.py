@@ -10,8 +10,8 @@ from pypdf import PdfReader, PdfWriter
 from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 
 from conversions.archives import safe_extract, write_zip
-from conversions.services import service_get
-from conversions.services.base import ConversionError, InputFile, Job, safe_name
+from conversions.converters import service_get
+from conversions.converters.base import ConversionError, InputFile, Job, safe_name
 
 
 def run_service(name, inputs, params, out_dir):

@@ -4,8 +4,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from conversions.services import service_get
-from conversions.services.base import InputFile, Job
+from conversions.converters import service_get
+from conversions.converters.base import InputFile, Job
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"  # fonts-dejavu-core (scripts/system-deps)
 SENTENCE = "The quick brown fox jumps over the lazy dog"

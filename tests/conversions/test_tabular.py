@@ -7,8 +7,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conversions.services import service_get
-from conversions.services.base import ConversionError, InputFile, Job
+from conversions.converters import service_get
+from conversions.converters.base import ConversionError, InputFile, Job
 
 TABLE = pa.table(
     {

@@ -17,9 +17,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image, ImageDraw, ImageFont
 
 from conversions import files
+from conversions.converters.base import Job
 from conversions.models import ConversionTask, ResultFile
 from conversions.processing import publish
-from conversions.services.base import Job
 from d2d.kernel.errors import LeaseLost
 from d2d.kernel.models import TaskStatus
 from d2d.kernel.runner import TaskRun, recover_stale_tasks, sweep_scratch_folders

@@ -4,7 +4,7 @@ import pytest
 from django.test import RequestFactory, override_settings
 
 from accounts.models import Membership, OidcIdentity, Role, User
-from accounts.oidc import OIDCBackend
+from accounts.oidc.backend import OIDCBackend
 from accounts.services import membership_set, project_create
 
 MAPPING = override_settings(
@@ -154,7 +154,7 @@ def test_it_makes_superuser_groups_staff_too(db):
     ],
 )
 def test_it_reads_whatever_shape_the_groups_claim_has_without_failing(alpha, value, groups):
-    from accounts.oidc import claim_groups
+    from accounts.oidc.backend import claim_groups
 
     assert claim_groups({"groups": value}) == groups
     user = signed_in({"sub": f"shape-{value!r}", "preferred_username": "shape", "groups": value})

@@ -6,14 +6,14 @@ from django.test import override_settings
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.test import APIRequestFactory
 
-from accounts import oidc
+from accounts.oidc import authentication, discovery
 
 
 @pytest.fixture(autouse=True)
 def fresh_discovery():
-    oidc._metadata.update(issuer=None, fetched_at=0.0, document=None)
+    discovery._metadata.update(issuer=None, fetched_at=0.0, document=None)
     yield
-    oidc._metadata.update(issuer=None, fetched_at=0.0, document=None)
+    discovery._metadata.update(issuer=None, fetched_at=0.0, document=None)
 
 
 def issuer_only(provider, **extra):
@@ -29,13 +29,13 @@ def issuer_only(provider, **extra):
 
 def test_it_reads_the_endpoints_from_the_issuer_and_lets_explicit_ones_win(provider):
     with issuer_only(provider):
-        assert oidc.oidc_setting("OIDC_OP_USER_ENDPOINT") == provider.metadata["userinfo_endpoint"]
-        assert oidc.oidc_setting("OIDC_OP_JWKS_ENDPOINT") == provider.metadata["jwks_uri"]
+        assert discovery.oidc_setting("OIDC_OP_USER_ENDPOINT") == provider.metadata["userinfo_endpoint"]
+        assert discovery.oidc_setting("OIDC_OP_JWKS_ENDPOINT") == provider.metadata["jwks_uri"]
         with override_settings(OIDC_OP_TOKEN_ENDPOINT="https://explicit.example/token"):
-            assert oidc.oidc_setting("OIDC_OP_TOKEN_ENDPOINT") == "https://explicit.example/token"
+            assert discovery.oidc_setting("OIDC_OP_TOKEN_ENDPOINT") == "https://explicit.example/token"
     calls = provider.log_text().count("/o/.well-known/openid-configuration")
     with issuer_only(provider):
-        oidc.oidc_setting("OIDC_OP_TOKEN_ENDPOINT")
+        discovery.oidc_setting("OIDC_OP_TOKEN_ENDPOINT")
     assert provider.log_text().count("/o/.well-known/openid-configuration") == calls  # kept, not fetched again
 
 
@@ -43,23 +43,23 @@ def test_it_checks_a_bearer_token_through_discovered_endpoints(provider, db):
     token = provider.access_token("pat")
     request = APIRequestFactory().get("/auth", HTTP_AUTHORIZATION=f"Bearer {token}")
     with issuer_only(provider, D2D_OIDC_TOKEN_CACHE_SECONDS=60):
-        user, auth = oidc.OIDCBearerAuthentication().authenticate(request)
+        user, auth = authentication.OIDCBearerAuthentication().authenticate(request)
         assert user.username == "pat" and auth == token
-        assert cache.get(oidc.token_cache_key(token)) == user.pk
-        assert token not in oidc.token_cache_key(token)
+        assert cache.get(authentication.token_cache_key(token)) == user.pk
+        assert token not in authentication.token_cache_key(token)
 
         provider.revoke(token)
-        assert oidc.OIDCBearerAuthentication().authenticate(request)[0] == user  # cached
-        cache.delete(oidc.token_cache_key(token))  # as if D2D_OIDC_TOKEN_CACHE_SECONDS had passed
+        assert authentication.OIDCBearerAuthentication().authenticate(request)[0] == user  # cached
+        cache.delete(authentication.token_cache_key(token))  # as if D2D_OIDC_TOKEN_CACHE_SECONDS had passed
         with pytest.raises(AuthenticationFailed):
-            oidc.OIDCBearerAuthentication().authenticate(request)
+            authentication.OIDCBearerAuthentication().authenticate(request)
 
 
 def test_it_offers_the_same_check_to_callers_outside_drf(provider, db):
     token = provider.access_token("nora")
     with issuer_only(provider):
-        assert oidc.user_for_access_token(token).username == "nora"
-        assert oidc.user_for_access_token(f"unknown-{token[:8]}") is None
+        assert authentication.user_for_access_token(token).username == "nora"
+        assert authentication.user_for_access_token(f"unknown-{token[:8]}") is None
 
 
 @pytest.mark.parametrize("document", [b'{"issuer": null}', b'["not", "an", "object"]', b'{"userinfo_endpoint": "x"}'])
@@ -83,7 +83,7 @@ def test_it_answers_503_for_a_discovery_document_it_cannot_use(db, document):
     server = ThreadingHTTPServer(("127.0.0.1", 0), Discovery)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     token = f"discovery-{document.hex()}"
-    cache.delete(oidc.token_cache_key(token))
+    cache.delete(authentication.token_cache_key(token))
     request = APIRequestFactory().get("/auth", HTTP_AUTHORIZATION=f"Bearer {token}")
     issuer = f"http://127.0.0.1:{server.server_address[1]}/o"
     try:
@@ -92,8 +92,8 @@ def test_it_answers_503_for_a_discovery_document_it_cannot_use(db, document):
             OIDC_OP_USER_ENDPOINT="", OIDC_OP_JWKS_ENDPOINT="",
         ):
             with pytest.raises(APIException) as raised:
-                oidc.OIDCBearerAuthentication().authenticate(request)
+                authentication.OIDCBearerAuthentication().authenticate(request)
     finally:
         server.shutdown()
         server.server_close()
-    assert isinstance(raised.value, oidc.ProviderUnavailable) and raised.value.status_code == 503
+    assert isinstance(raised.value, authentication.ProviderUnavailable) and raised.value.status_code == 503

@@ -24,7 +24,7 @@ def test_it_puts_bearer_tokens_after_d2d_tokens_when_configured():
         OIDC_RP_CLIENT_ID="d2d", OIDC_RP_CLIENT_SECRET="s", OIDC_OP_ISSUER="https://id.example.com/realms/corp"
     )
     assert answer.returncode == 0, answer.stderr
-    assert answer.stdout.split() == ["True", "accounts.oidc.OIDCBearerAuthentication"]
+    assert answer.stdout.split() == ["True", "accounts.oidc.authentication.OIDCBearerAuthentication"]
 
 
 def test_it_refuses_a_client_id_without_a_provider():

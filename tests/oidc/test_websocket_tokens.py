@@ -9,7 +9,7 @@ from django.test import override_settings
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from accounts import oidc
+from accounts.oidc import authentication
 from accounts.services import project_create
 from tests.support.processes import free_port
 
@@ -37,6 +37,6 @@ def test_it_opens_a_task_socket_with_a_provider_token_and_refuses_a_foreign_one(
 def test_it_refuses_rather_than_raises_outside_drf_when_the_provider_is_down(db):
     closed = f"http://127.0.0.1:{free_port()}/o/userinfo/"  # nothing listens there
     token = f"never-seen-{time.time_ns()}"
-    cache.delete(oidc.token_cache_key(token))
+    cache.delete(authentication.token_cache_key(token))
     with override_settings(OIDC_OP_USER_ENDPOINT=closed, OIDC_TIMEOUT=2):
-        assert oidc.user_for_access_token(token) is None
+        assert authentication.user_for_access_token(token) is None

@@ -9,8 +9,8 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from conversions.archives import safe_extract, zip_limits
-from conversions.services import all_services, service_get
-from conversions.services.base import ConversionError, InputFile, Job
+from conversions.converters import all_services, service_get
+from conversions.converters.base import ConversionError, InputFile, Job
 from d2d.kernel.errors import DomainError
 
 

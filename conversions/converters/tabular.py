@@ -18,7 +18,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
-from conversions.services.base import ConversionError, ConversionService, Job, object_schema, replace_extension
+from conversions.converters.base import ConversionError, ConversionService, Job, object_schema, replace_extension
 
 READ_FORMATS = ("csv", "tsv", "json", "jsonl", "ndjson", "parquet", "xlsx")
 WRITE_FORMATS = {

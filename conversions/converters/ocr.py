@@ -7,8 +7,8 @@ from pathlib import Path
 import pytesseract
 from PIL import Image
 
-from conversions.services.base import JSON, STREAM, ConversionError, ConversionService, Job, object_schema, replace_extension
-from conversions.services.image import open_image
+from conversions.converters.base import JSON, STREAM, ConversionError, ConversionService, Job, object_schema, replace_extension
+from conversions.converters.image import open_image
 
 LANGUAGES = ("eng", "rus", "eng+rus")
 IMAGE_TYPES = ("png", "jpg", "jpeg", "tif", "tiff", "bmp", "gif", "webp")

@@ -1,86 +1,25 @@
-"""OpenID Connect: admin single sign-on, users and roles from claims, and bearer access tokens for the API.
-
-Active only when OIDC_RP_CLIENT_ID is set (d2d/settings.py); configuring providers: docs/oidc.md.
-"""
+"""The mozilla-django-oidc backend: claims to users, bound identities, staff flags and memberships from groups."""
 
 import hashlib
 import logging
 import re
-import threading
-import time
 
-import jwt
 import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
-from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.http import HttpResponseRedirect
-from django.urls import path
-from mozilla_django_oidc import views as oidc_views
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
-from mozilla_django_oidc.contrib.drf import OIDCAuthentication
 from mozilla_django_oidc.utils import import_from_settings
-from rest_framework import exceptions, status
 
 from accounts.models import ROLE_RANK, Membership, OidcIdentity, Project
+from accounts.oidc.discovery import oidc_setting
 from accounts.services import membership_remove, membership_set
 from d2d.kernel.errors import Conflict
 
 logger = logging.getLogger(__name__)
-
-# --- Provider endpoints: explicit settings, else discovered from OIDC_OP_ISSUER on first use ------
-
-_DISCOVERED = {
-    "OIDC_OP_AUTHORIZATION_ENDPOINT": "authorization_endpoint",
-    "OIDC_OP_TOKEN_ENDPOINT": "token_endpoint",
-    "OIDC_OP_USER_ENDPOINT": "userinfo_endpoint",
-    "OIDC_OP_JWKS_ENDPOINT": "jwks_uri",
-}
-DISCOVERY_MAX_AGE = 3600
-_metadata_lock = threading.Lock()
-_metadata: dict = {"issuer": None, "fetched_at": 0.0, "document": None}
-
-
-def provider_metadata() -> dict:
-    """The issuer's /.well-known/openid-configuration, fetched when first needed and kept an hour.
-
-    Fetched lazily rather than in settings so a provider that is down does not stop d2d from starting
-    (only SSO and OIDC bearer tokens wait for it).
-    """
-    issuer = settings.OIDC_OP_ISSUER
-    with _metadata_lock:
-        fresh = time.monotonic() - _metadata["fetched_at"] < DISCOVERY_MAX_AGE
-        if _metadata["document"] is not None and _metadata["issuer"] == issuer and fresh:
-            return _metadata["document"]
-        response = requests.get(
-            f"{issuer}/.well-known/openid-configuration",
-            timeout=settings.OIDC_TIMEOUT,
-            verify=import_from_settings("OIDC_VERIFY_SSL", True),
-        )
-        response.raise_for_status()
-        document = response.json()
-        if not isinstance(document, dict):
-            raise ImproperlyConfigured(f"{issuer}/.well-known/openid-configuration is not a JSON object")
-        named = document.get("issuer")
-        if not isinstance(named, str) or named.rstrip("/") != issuer:
-            raise ImproperlyConfigured(f"OIDC_OP_ISSUER is {issuer!r} but the provider calls itself {named!r}")
-        _metadata.update(issuer=issuer, fetched_at=time.monotonic(), document=document)
-        return document
-
-
-def oidc_setting(attr, *default):
-    """mozilla-django-oidc's settings lookup, with the endpoints filled in from discovery."""
-    value = import_from_settings(attr, *default)
-    if attr in _DISCOVERED and not value and settings.OIDC_OP_ISSUER:
-        return provider_metadata()[_DISCOVERED[attr]]
-    return value
-
-
-# --- Claims to users, staff flags and memberships ---------------------------------------------------
 
 _NOT_USERNAME = re.compile(r"[^\w.@+-]")
 
@@ -310,143 +249,3 @@ class OIDCBackend(OIDCAuthenticationBackend):
                     membership_remove(project=project, user=user)
             except Conflict as exc:
                 logger.warning("kept %s's role in %s from the groups claim: %s", user.username, project_id, exc)
-
-
-# --- Bearer access tokens for the API -----------------------------------------------------------------
-
-
-class ProviderUnavailable(exceptions.APIException):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "The identity provider cannot be reached to check the token; try again later"
-    default_code = "provider_unavailable"
-
-
-def token_cache_key(access_token: str) -> str:
-    return "d2d:oidc:token:" + hashlib.sha256(access_token.encode()).hexdigest()
-
-
-def cache_seconds_for(access_token: str) -> int:
-    """D2D_OIDC_TOKEN_CACHE_SECONDS, shortened to the token's own expiry when it is a JWT with exp."""
-    seconds = settings.D2D_OIDC_TOKEN_CACHE_SECONDS
-    try:
-        # Unverified on purpose: exp only ever shortens the cache, the provider did the validating.
-        expires = jwt.decode(access_token, options={"verify_signature": False}).get("exp")
-    except jwt.PyJWTError:
-        return seconds
-    if isinstance(expires, (int, float)):
-        return max(0, min(seconds, int(expires - time.time())))
-    return seconds
-
-
-INVALID_TOKEN = "Invalid, expired or revoked token"
-
-
-# The OLake web UI sends this literal word as its bearer once signed in; its real credential is the
-# session cookie. No provider issues it as a token, so it is left to session authentication.
-OLAKE_UI_BEARER_PLACEHOLDER = "authenticated"
-
-
-class OIDCBearerAuthentication(OIDCAuthentication):
-    """``Authorization: Bearer <access token>`` checked at the provider's userinfo endpoint.
-
-    Comes after ApiTokenAuthentication, which leaves non-``d2d_`` bearer values to this class.
-    A good answer is cached for D2D_OIDC_TOKEN_CACHE_SECONDS under a hash of the token, so a
-    revoked token keeps working at most that long.
-    """
-
-    www_authenticate_realm = "d2d"
-
-    def __init__(self, backend=None):
-        # Built on first use: with discovery, building the backend may need the network.
-        self._backend = backend
-
-    @property
-    def backend(self):
-        if self._backend is None:
-            self._backend = OIDCBackend()
-        return self._backend
-
-    def authenticate(self, request):
-        access_token = self.get_access_token(request)
-        if not access_token or access_token == OLAKE_UI_BEARER_PLACEHOLDER:
-            return None
-        return self.user_for(access_token), access_token
-
-    def user_for(self, access_token: str):
-        """The active user the token belongs to; AuthenticationFailed or ProviderUnavailable otherwise."""
-        key = token_cache_key(access_token)
-        user_id = cache.get(key)
-        if user_id is not None:
-            user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
-            if user is not None:
-                return user
-        user = self._validate(access_token)
-        seconds = cache_seconds_for(access_token)
-        if seconds:
-            cache.set(key, user.pk, timeout=seconds)
-        return user
-
-    def _validate(self, access_token: str):
-        try:
-            user = self.backend.get_or_create_user(access_token, None, None)
-        except requests.HTTPError as exc:
-            code = exc.response.status_code if exc.response is not None else 0
-            if code in (400, 401, 403):
-                raise exceptions.AuthenticationFailed(INVALID_TOKEN) from None
-            logger.warning("OIDC userinfo answered %s", code)
-            raise ProviderUnavailable() from None
-        except (requests.RequestException, ImproperlyConfigured, ValueError) as exc:
-            # ValueError: a provider answer that is not JSON.
-            logger.warning("OIDC provider unavailable: %s", exc)
-            raise ProviderUnavailable() from None
-        except SuspiciousOperation as exc:
-            logger.info("OIDC bearer token refused: %s", exc)
-            raise exceptions.AuthenticationFailed(INVALID_TOKEN) from None
-        if user is None or not user.is_active:
-            raise exceptions.AuthenticationFailed(INVALID_TOKEN)
-        return user
-
-
-def user_for_access_token(access_token: str):
-    """For callers outside DRF (websocket auth): the token's user, or None when it cannot be vouched for.
-
-    A provider that cannot be reached also gives None (logged in _validate): outside DRF there is no
-    503 to answer, and an exception would tear down the websocket handshake instead of refusing it.
-    """
-    try:
-        return OIDCBearerAuthentication().user_for(access_token)
-    except (exceptions.AuthenticationFailed, ProviderUnavailable):
-        return None
-
-
-# --- Browser sign-in URLs (included at /oidc/ by d2d/urls.py) ------------------------------------------
-
-
-class OIDCAuthenticateView(oidc_views.OIDCAuthenticationRequestView):
-    get_settings = staticmethod(oidc_setting)
-
-    def __init__(self, *args, **kwargs):
-        # The authorization endpoint may come from discovery: a provider that is down sends the
-        # browser back to the login page with "Single sign-on did not complete", not to a 500.
-        self.provider_error = None
-        try:
-            super().__init__(*args, **kwargs)
-        except (requests.RequestException, ImproperlyConfigured, ValueError) as exc:
-            self.provider_error = exc
-
-    def get(self, request):
-        if self.provider_error is not None:
-            logger.warning("OIDC sign-in cannot start, provider unavailable: %s", self.provider_error)
-            return HttpResponseRedirect(import_from_settings("LOGIN_REDIRECT_URL_FAILURE", "/"))
-        return super().get(request)
-
-
-urlpatterns = (
-    [
-        path("callback/", oidc_views.OIDCAuthenticationCallbackView.as_view(), name="oidc_authentication_callback"),
-        path("authenticate/", OIDCAuthenticateView.as_view(), name="oidc_authentication_init"),
-        path("logout/", oidc_views.OIDCLogoutView.as_view(), name="oidc_logout"),
-    ]
-    if settings.OIDC_ENABLED
-    else []
-)

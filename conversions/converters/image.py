@@ -2,7 +2,7 @@
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from conversions.services.base import ConversionError, ConversionService, Job, object_schema, replace_extension
+from conversions.converters.base import ConversionError, ConversionService, Job, object_schema, replace_extension
 
 FORMATS = {
     "png": ("PNG", "image/png"),

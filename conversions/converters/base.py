@@ -1,4 +1,4 @@
-"""What every conversion service declares, and the job a run function works on."""
+"""What every converter declares (a ConversionService, in the 000 contract's word), and the job its run function works on."""
 
 import re
 import unicodedata
@@ -68,7 +68,7 @@ class Output:
 
 @dataclass
 class Job:
-    """One run of a service: local input files in, files (or a JSON value) out, progress reported."""
+    """One run of a converter: local input files in, files (or a JSON value) out, progress reported."""
 
     inputs: list[InputFile]
     params: dict

@@ -2,7 +2,7 @@
 
 from PIL import Image, UnidentifiedImageError
 
-from conversions.services.base import JSON, ConversionError, ConversionService, Job, object_schema
+from conversions.converters.base import JSON, ConversionError, ConversionService, Job, object_schema
 
 GPS_IFD = 0x8825
 

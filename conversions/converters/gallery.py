@@ -4,8 +4,8 @@ import html
 
 from PIL import Image
 
-from conversions.services.base import WEBSITE, ConversionService, Job, object_schema, replace_extension
-from conversions.services.image import open_image
+from conversions.converters.base import WEBSITE, ConversionService, Job, object_schema, replace_extension
+from conversions.converters.image import open_image
 
 
 def run(job: Job) -> None:

@@ -3,7 +3,7 @@
 from pypdf import PdfReader, PdfWriter
 from pypdf.errors import PdfReadError
 
-from conversions.services.base import ConversionError, ConversionService, Job, object_schema, replace_extension, safe_name
+from conversions.converters.base import ConversionError, ConversionService, Job, object_schema, replace_extension, safe_name
 
 
 def _reader(item) -> PdfReader:

@@ -1,14 +1,14 @@
-"""The registry of conversion services: one module each, looked up by name."""
+"""The registry of converter plug-ins (the "services" of the 000 contract): one module each, looked up by name."""
 
-from conversions.services.base import ConversionService
+from conversions.converters.base import ConversionService
 from d2d.kernel.errors import DomainError
 
 
 def _load() -> dict[str, ConversionService]:
-    from conversions.services import gallery, geojson, image, ocr, pdf, tabular
+    from conversions.converters import gallery, geojson, image, ocr, pdf, tabular
 
-    services = [ocr.SERVICE, tabular.SERVICE, image.SERVICE, pdf.SERVICE, geojson.SERVICE, gallery.SERVICE]
-    return {service.name: service for service in services}
+    converters = [ocr.SERVICE, tabular.SERVICE, image.SERVICE, pdf.SERVICE, geojson.SERVICE, gallery.SERVICE]
+    return {converter.name: converter for converter in converters}
 
 
 _registry: dict[str, ConversionService] | None = None
