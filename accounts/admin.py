@@ -5,7 +5,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from accounts.models import ApiToken, Membership, OidcIdentity, Project, User
 from accounts.services import token_issue, token_revoke
-from d2d.kernel.admin import SoftDeleteAdmin
+from kernel.admin import SoftDeleteAdmin
 
 
 class MembershipInline(admin.TabularInline):

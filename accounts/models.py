@@ -9,7 +9,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
-from d2d.kernel.models import AuditedModel, SoftDeleteModel, SoftDeleteQuerySet
+from kernel.models import AuditedModel, SoftDeleteModel, SoftDeleteQuerySet
 
 
 class User(AbstractUser):

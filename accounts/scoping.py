@@ -4,8 +4,8 @@ from django.db import models
 from django.shortcuts import get_object_or_404
 
 from accounts.models import ROLE_RANK, Membership, Project, Role
-from d2d.kernel.errors import PermissionDenied
-from d2d.kernel.models import SoftDeleteQuerySet
+from kernel.errors import PermissionDenied
+from kernel.models import SoftDeleteQuerySet
 
 
 def _role_filter(prefix: str, user, role: str | None) -> models.Q:

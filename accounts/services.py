@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts import token_cache
 from accounts.models import TOKEN_PREFIX, ApiToken, Membership, Project, Role, hash_token_secret
-from d2d.kernel.errors import Conflict, DomainError, NotFound, PermissionDenied
+from kernel.errors import Conflict, DomainError, NotFound, PermissionDenied
 
 User = get_user_model()
 

@@ -11,7 +11,7 @@ its user (the receivers at the end, and ``accounts.services.token_revoke``):
   than deleting, and entries are only added, never overwritten, so a request that read the token
   just before a revocation cannot put the live token back after it.
 - **In process:** with the host-local shared tier (no Redis), each process also keeps the entries
-  it read, for as long as the host's token generation (``d2d.kernel.host_generation``) has not
+  it read, for as long as the host's token generation (``kernel.host_generation``) has not
   changed since it read them; forgetting changes it. Reading the shared tier's file on every
   request cost a fifth of the status endpoint's throughput (docs/load.md); the generation is a
   memory read. A reader takes the generation before it reads anything, so a change that lands
@@ -31,7 +31,7 @@ from django.db.models.signals import post_delete, post_save, pre_delete
 from django.utils import timezone
 
 from accounts.models import ApiToken
-from d2d.kernel.host_generation import HostGeneration
+from kernel.host_generation import HostGeneration
 
 User = get_user_model()
 

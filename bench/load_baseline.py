@@ -9,10 +9,9 @@ It is never part of d2d's URLs.
 """
 
 import django
+from baseline_view import task_status  # bench/ is the app dir
 from django.conf import settings
 from django.urls import path
-
-from baseline_view import task_status  # bench/ is the app dir
 
 urlpatterns = [path("api/v1/task", task_status)]
 

@@ -8,9 +8,9 @@ or a query. Between the minimal baseline and d2d's status endpoint it shows what
 costs and what the endpoint's own work costs. Never part of d2d's URLs.
 """
 
+from baseline_view import task_status  # bench/ is the app dir
 from django.urls import path
 
-from baseline_view import task_status  # bench/ is the app dir
 from d2d.settings import *  # noqa: F403 - this module is a settings module
 
 ROOT_URLCONF = "load_baseline_stack"

@@ -12,9 +12,8 @@ from compute.datasets import dataset_set_files, services_clean
 from compute.jobs import job_results_remove, job_stop
 from compute.models import Algorithm, ComputeJob, Dataset, Nonce, Order
 from compute.orders import OrderNotPaid, order_mark_paid
-from d2d.kernel.admin import SoftDeleteAdmin, TrackedTaskAdmin
-from d2d.kernel.errors import DomainError
-
+from kernel.admin import SoftDeleteAdmin, TrackedTaskAdmin
+from kernel.errors import DomainError
 
 ALGORITHM_LOG_PREVIEW = 20_000
 

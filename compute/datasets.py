@@ -11,7 +11,7 @@ from compute.fetch import Fetched, FetchRefused, fetch
 from compute.keys import provider_decrypt, provider_encrypt
 from compute.models import Algorithm, Dataset, ServiceType
 from compute.signatures import signed_request_verify
-from d2d.kernel.errors import Conflict, DomainError, NotFound
+from kernel.errors import Conflict, DomainError, NotFound
 
 
 class FileUnavailable(DomainError):

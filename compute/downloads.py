@@ -5,7 +5,7 @@ from compute.fetch import Fetched
 from compute.models import ServiceType
 from compute.orders import order_require_paid
 from compute.signatures import signed_request_verify
-from d2d.kernel.errors import DomainError
+from kernel.errors import DomainError
 
 
 def download_open(*, data: dict) -> tuple[Fetched, str]:

@@ -20,11 +20,11 @@ from compute.fetch import FetchRefused, fetch
 from compute.jobs import job_results_remove
 from compute.models import ComputeJob, OceanStatus
 from compute.sandbox import Limits, Sandbox, regular_files
-from d2d.kernel.errors import LeaseLost, TaskCancelled, TaskFailed
-from d2d.kernel.models import TaskLogLine, TaskStatus
-from d2d.kernel.runner import TaskRun, task_transition
-from d2d.kernel.scratch import remove_tree, work_root
-from d2d.kernel.storage import delete_prefix
+from kernel.errors import LeaseLost, TaskCancelled, TaskFailed
+from kernel.models import TaskLogLine, TaskStatus
+from kernel.runner import TaskRun, task_transition
+from kernel.scratch import remove_tree, work_root
+from kernel.storage import delete_prefix
 
 POLL_SECONDS = 0.2
 

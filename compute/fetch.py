@@ -1,6 +1,6 @@
 """Server-side download of a dataset file from its (decrypted) URL, through d2d's SSRF guard.
 
-d2d.kernel.safe_http does the checking (every resolved address public, connection to the
+kernel.safe_http does the checking (every resolved address public, connection to the
 checked address, redirects checked again, size and time capped). This module adds
 compute's caps and allowlist (D2D_COMPUTE_URL_ALLOWLIST) and words every failure without
 the file's URL or host: a consumer must never learn where a dataset is kept.
@@ -9,9 +9,9 @@ the file's URL or host: a consumer must never learn where a dataset is kept.
 from collections.abc import Iterator
 
 from compute import conf
-from d2d.kernel import safe_http
-from d2d.kernel.errors import DomainError
-from d2d.kernel.safe_http import address_is_public  # noqa: F401  (part of this module's API)
+from kernel import safe_http
+from kernel.errors import DomainError
+from kernel.safe_http import address_is_public  # noqa: F401  (part of this module's API)
 
 MAX_REDIRECTS = 5
 

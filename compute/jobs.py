@@ -11,9 +11,9 @@ from compute.models import Algorithm, ComputeJob, Order, ServiceType
 from compute.orders import order_require_paid
 from compute.sandbox import command_for
 from compute.signatures import signed_request_verify
-from d2d.kernel.errors import DomainError, NotFound
-from d2d.kernel.runner import task_cancel, task_enqueue
-from d2d.kernel.storage import delete_prefix
+from kernel.errors import DomainError, NotFound
+from kernel.runner import task_cancel, task_enqueue
+from kernel.storage import delete_prefix
 
 
 def _algorithm_meta(raw) -> dict:

@@ -15,7 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 from eth_account import Account
 
 from d2d.env import env_secret
-from d2d.kernel.errors import DomainError
+from kernel.errors import DomainError
 
 
 def _normalise(raw: str) -> str:

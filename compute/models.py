@@ -6,8 +6,8 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.scoping import ProjectScopedQuerySet
-from d2d.kernel.models import AuditedModel, LiveManager, SoftDeleteModel, TaskStatus, TrackedTask, live_unique
-from d2d.kernel.scratch import remove_folders_of_ended_runs, work_root
+from kernel.models import AuditedModel, LiveManager, SoftDeleteModel, TaskStatus, TrackedTask, live_unique
+from kernel.scratch import remove_folders_of_ended_runs, work_root
 
 ScopedLiveManager = LiveManager.from_queryset(ProjectScopedQuerySet)
 
@@ -144,7 +144,6 @@ class ComputeJob(TrackedTask):
     sandbox_pid = models.PositiveIntegerField(null=True, blank=True, editable=False)
     removed_at = models.DateTimeField(null=True, blank=True, help_text="Results deleted by the owner (status 8).")
 
-    handler = "compute.tasks.run_compute_job"
 
     @classmethod
     def sweep_scratch(cls) -> int:

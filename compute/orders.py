@@ -19,7 +19,7 @@ from compute.datasets import dataset_by_did, dataset_service
 from compute.keys import provider_address
 from compute.models import Dataset, Order
 from compute.signatures import checksum, nonce_current
-from d2d.kernel.errors import DomainError
+from kernel.errors import DomainError
 
 TRANSFER_TOPIC = "0x" + keccak(text="Transfer(address,address,uint256)").hex()
 

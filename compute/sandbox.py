@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from compute import conf
-from d2d.kernel.errors import DomainError
+from kernel.errors import DomainError
 
 BWRAP = "/usr/bin/bwrap"
 PRLIMIT = "/usr/bin/prlimit"

@@ -16,7 +16,7 @@ from eth_keys.exceptions import BadSignature
 from eth_utils import is_hex_address, keccak, to_checksum_address
 
 from compute.models import Nonce
-from d2d.kernel.errors import DomainError
+from kernel.errors import DomainError
 
 # The fields each signed endpoint concatenates, in order, before the nonce.
 MESSAGES = {

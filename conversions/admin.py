@@ -12,10 +12,10 @@ from django.utils.html import format_html
 from conversions import lifecycle
 from conversions.api.responses import stored_file_response
 from conversions.models import ConversionTask, InputAsset, ResultFile, Stage
-from d2d.kernel.admin import DeletedFilter, TrackedTaskAdmin
-from d2d.kernel.errors import TaskAlreadyQueued
-from d2d.kernel.models import ACTIVE_STATUSES
-from d2d.kernel.runner import task_enqueue
+from kernel.admin import DeletedFilter, TrackedTaskAdmin
+from kernel.errors import TaskAlreadyQueued
+from kernel.models import ACTIVE_STATUSES
+from kernel.runner import task_enqueue
 
 
 def _task_link(task_id, label) -> str:

@@ -14,7 +14,7 @@ from django.conf import settings
 
 from conversions.lifecycle import visible_tasks
 from conversions.models import ConversionTask
-from d2d.kernel.notify import task_group_name
+from kernel.notify import task_group_name
 
 CLOSE_NOT_FOUND = 4404
 CLOSE_UNAUTHENTICATED = 4401

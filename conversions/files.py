@@ -10,8 +10,8 @@ from django.core.files import File
 from django.core.files.storage import storages
 
 from conversions.converters.base import extension_of
-from d2d.kernel.scratch import remove_folders_of_ended_runs, remove_tree, work_root
-from d2d.kernel.storage import delete_prefix as _delete_prefix
+from kernel.scratch import remove_folders_of_ended_runs, remove_tree, work_root
+from kernel.storage import delete_prefix as _delete_prefix
 
 
 def storage():

@@ -12,9 +12,9 @@ from conversions import files
 from conversions.converters import service_get
 from conversions.converters.base import extension_of
 from conversions.models import ConversionTask, InputAsset, Stage
-from d2d.kernel.errors import Conflict, DomainError, NotFound, PermissionDenied
-from d2d.kernel.models import ACTIVE_STATUSES
-from d2d.kernel.runner import task_cancel, task_enqueue, task_transition
+from kernel.errors import Conflict, DomainError, NotFound, PermissionDenied
+from kernel.models import ACTIVE_STATUSES
+from kernel.runner import task_cancel, task_enqueue, task_transition
 
 
 def visible_tasks(user):

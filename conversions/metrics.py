@@ -13,7 +13,7 @@ from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamil
 
 from conversions.converters import all_services
 from conversions.models import ConversionTask, InputAsset, Stage
-from d2d.kernel.models import FINISHED_STATUSES
+from kernel.models import FINISHED_STATUSES
 
 DURATION_BUCKETS = (1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 24 * 3600)
 

@@ -6,10 +6,10 @@ import uuid
 from django.db import models
 from django.utils import timezone
 
+from accounts.scoping import ProjectScopedQuerySet
 from conversions import files
 from conversions.urlimport import shown_url
-from accounts.scoping import ProjectScopedQuerySet
-from d2d.kernel.models import SoftDeleteModel, TaskStatus, TrackedTask
+from kernel.models import SoftDeleteModel, TaskStatus, TrackedTask
 
 
 class Stage(models.TextChoices):
@@ -106,7 +106,6 @@ class ConversionTask(SoftDeleteModel, TrackedTask):
     objects = LiveConversionTaskManager()
     all_objects = AllConversionTaskManager()
 
-    handler = "conversions.tasks.run_conversion_task"
 
     @classmethod
     def sweep_scratch(cls) -> int:

@@ -21,9 +21,9 @@ from conversions.converters import service_get
 from conversions.converters.base import ConversionError, InputFile, Job
 from conversions.models import ConversionTask, InputAsset, ResultFile, ResultType, Stage
 from conversions.urlimport import FetchFailed, UrlRefused, fetch, shown_url
-from d2d.kernel.errors import LeaseLost, TaskCancelled
-from d2d.kernel.models import TaskLogLine, TaskStatus
-from d2d.kernel.runner import TaskRun, task_transition
+from kernel.errors import LeaseLost, TaskCancelled
+from kernel.models import TaskLogLine, TaskStatus
+from kernel.runner import TaskRun, task_transition
 
 WAIT_POLL_SECONDS = 0.3
 Level = TaskLogLine.Level

@@ -1,4 +1,4 @@
-"""URL import for conversions: d2d's SSRF-safe fetch (d2d.kernel.safe_http) with this app's caps.
+"""URL import for conversions: d2d's SSRF-safe fetch (kernel.safe_http) with this app's caps.
 
 Size, redirects and time come from D2D_CONVERSIONS_URL_*; ``host:port`` pairs in
 D2D_CONVERSIONS_URL_ALLOWLIST skip the address check (tests, internal deployments).
@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from d2d.kernel.safe_http import (  # noqa: F401  (the names callers and tests use)
+from kernel.safe_http import (  # noqa: F401  (the names callers and tests use)
     Fetched,
     FetchFailed,
     Resolver,

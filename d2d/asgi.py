@@ -9,9 +9,9 @@ django.setup(set_prefix=False)
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (needs Django set up)
 
-from d2d.kernel.asgi_http import SyncChainASGIHandler  # noqa: E402
-from d2d.kernel.ws_auth import TokenOrSessionAuthMiddleware  # noqa: E402
+from accounts.ws_auth import TokenOrSessionAuthMiddleware  # noqa: E402
 from d2d.routing import websocket_urlpatterns  # noqa: E402
+from kernel.asgi_http import SyncChainASGIHandler  # noqa: E402
 
 application = ProtocolTypeRouter(
     {

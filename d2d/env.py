@@ -113,7 +113,7 @@ def database_from_url(url: str) -> dict:
             options.setdefault("pool", {"min_size": 1, "max_size": pool_max, "timeout": 30})
         # Django turns psycopg's prepared statements off (PgBouncer's transaction pooling broke
         # them before 1.21). Django's own cursors bind on the client and never prepare either
-        # way; only the hot reads that ask for it (d2d/kernel/db.py, planned_cursor) are
+        # way; only the hot reads that ask for it (kernel/db.py, planned_cursor) are
         # prepared, after this many runs on one connection. D2D_DB_PREPARE_THRESHOLD=0: never.
         threshold = env_int("D2D_DB_PREPARE_THRESHOLD", 5, minimum=0)
         options.setdefault("prepare_threshold", threshold or None)
@@ -149,7 +149,7 @@ def sqlite_database(path: Path) -> dict:
         "OPTIONS": {
             "timeout": 20,
             "transaction_mode": "IMMEDIATE",
-            "init_command": "PRAGMA synchronous=NORMAL;",  # WAL: d2d/kernel/sqlite.py, once per process
+            "init_command": "PRAGMA synchronous=NORMAL;",  # WAL: kernel/sqlite.py, once per process
         },
         "TEST": {"NAME": str(path.with_name(f"test_{path.name}"))},
     }

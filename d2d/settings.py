@@ -44,7 +44,7 @@ INSTALLED_APPS = [
     "django_q",
     "channels",
     "mozilla_django_oidc",
-    "d2d.kernel",
+    "kernel",
     "accounts",
     "pipelines",
     "conversions",
@@ -120,15 +120,15 @@ CACHES["tokens"] = (
 # signals (QuerySet.update, raw SQL) wait for it to lapse.
 D2D_TOKEN_CACHE_SECONDS = env_int("D2D_TOKEN_CACHE_SECONDS", 10, minimum=0, maximum=300)
 # With the host-local token cache, each process also keeps the tokens it read in memory until any
-# process of the host changes this file's shared value (d2d/kernel/host_generation.py).
+# process of the host changes this file's shared value (kernel/host_generation.py).
 D2D_TOKEN_GENERATION_FILE = None if REDIS_URL else str(DATA_DIR / "cache" / "tokens.generation")
 
-# HTTP: threads per web process that run requests (d2d/kernel/asgi_http.py), each whole request,
+# HTTP: threads per web process that run requests (kernel/asgi_http.py), each whole request,
 # middleware to response, on one of them, as gthread workers do under WSGI. Downloads stream on a
 # separate pool eight times as large, so slow clients do not hold these; websockets use neither.
 D2D_HTTP_THREADS = env_int("D2D_HTTP_THREADS", 32, minimum=1, maximum=512)
 
-# Task runner: d2d keeps its own attempt count and lease on each run (see d2d/kernel/runner.py);
+# Task runner: d2d keeps its own attempt count and lease on each run (see kernel/runner.py);
 # django-q2 only delivers. retry must exceed timeout or the ORM broker redelivers a live task.
 D2D_BROKER = env_choice("D2D_BROKER", "redis" if REDIS_URL else "orm", {"orm", "redis"})
 D2D_TASK_TIMEOUT = env_int("D2D_TASK_TIMEOUT", 3600, minimum=1)
@@ -161,6 +161,8 @@ else:
 
 # --- Auth -----------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
+# What a tracked task belongs to; a setting, like the user model, so the kernel names no app.
+D2D_PROJECT_MODEL = "accounts.Project"
 AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -319,7 +321,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "d2d.kernel.api.exceptions.exception_handler",
+    "EXCEPTION_HANDLER": "kernel.api.exceptions.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 if OIDC_ENABLED:  # after d2d tokens, which leave other bearer values to it
@@ -338,11 +340,11 @@ SPECTACULAR_SETTINGS = {
     # Several contracts have a "status" of their own words: each choice set gets a name of its own.
     "ENUM_NAME_OVERRIDES": {
         "Data2DataStatusEnum": "conversions.models.Data2DataStatus",
-        "RunStatusEnum": "d2d.kernel.models.TaskStatus",
+        "RunStatusEnum": "kernel.models.TaskStatus",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "d2d.kernel.api.schema.add_error_responses",
+        "kernel.api.schema.add_error_responses",
     ],
 }
 

@@ -4,8 +4,10 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts.api import urls as accounts_urls
-from d2d.kernel.api.docs import DATA2DATA_SERVICES, service_doc_urls, whole_api_doc_urls
-from d2d.kernel.api.handlers import handler404_view, handler500_view
+from accounts.api.views import LoginView
+from kernel.api.docs import DATA2DATA_SERVICES, service_doc_urls, whole_api_doc_urls
+from kernel.api.handlers import handler404_view, handler500_view
+from pipelines.olake_ui import page_on_get
 from pipelines.platform_urls import platform_urlpatterns, ui_urlpatterns
 
 api_docs = whole_api_doc_urls()
@@ -18,7 +20,7 @@ for _service in DATA2DATA_SERVICES:
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("oidc/", include("accounts.oidc.urls")),  # SSO sign-in; no routes unless OIDC_RP_CLIENT_ID is set
-    path("", include("d2d.kernel.urls")),
+    path("", include("kernel.urls")),
     path("", include("conversions.urls")),
     path("", include("pipelines.urls")),
     path("", include(platform_urlpatterns)),
@@ -26,6 +28,8 @@ urlpatterns = [
     path("", include("labeling.urls")),
     path("api/v1/auth/", include(accounts_urls.auth_service_urlpatterns)),
     path("api/v1/projects/", include(accounts_urls.project_urlpatterns)),
+    # GET /login is the OLake UI's sign-in page when d2d serves the UI; POST stays 004's login.
+    path("login", page_on_get(LoginView.as_view()), name="olake-ui-login"),
     path("", include(accounts_urls.root_urlpatterns)),
     path("api/v1/", include(api_docs)),
     # The OLake UI (when D2D_OLAKE_UI_DIR is set): its page on its client-side routes, so last.

@@ -9,8 +9,8 @@ from django.db.models import Count
 from django.http import HttpResponse
 from django.utils.html import format_html
 
-from d2d.kernel.admin import SoftDeleteAdmin
-from d2d.kernel.errors import DomainError
+from kernel.admin import SoftDeleteAdmin
+from kernel.errors import DomainError
 from labeling import export, selectors, services
 from labeling.api.representations import base_url
 from labeling.formatter import description_clean, formatter_clean

@@ -1,6 +1,6 @@
 """003's error bodies: each carries the title its document shows, rendered by labeling's views."""
 
-from d2d.kernel.errors import DomainError, NotFound, PermissionDenied
+from kernel.errors import DomainError, NotFound, PermissionDenied
 
 
 class JsonError(DomainError):

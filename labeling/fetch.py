@@ -1,4 +1,4 @@
-"""Server-side download of a picture URL, through d2d's SSRF guard (d2d.kernel.safe_http).
+"""Server-side download of a picture URL, through d2d's SSRF guard (kernel.safe_http).
 
 The kernel checks every resolved address, connects to the checked one, checks each
 redirect again and caps size and time; this module adds labeling's caps and allowlist
@@ -9,7 +9,7 @@ picture error (400).
 
 import ipaddress
 
-from d2d.kernel import safe_http
+from kernel import safe_http
 from labeling import conf
 from labeling.errors import BadPictureUrl, FileNotFound, PictureError
 

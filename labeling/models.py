@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts.models import Role
 from accounts.scoping import ProjectScopedQuerySet
-from d2d.kernel.models import AuditedModel, LiveManager, SoftDeleteModel
+from kernel.models import AuditedModel, LiveManager, SoftDeleteModel
 
 
 class TaskType(models.IntegerChoices):

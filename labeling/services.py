@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.models import Project, Role
 from accounts.scoping import project_for_user
-from d2d.kernel.errors import PermissionDenied
+from kernel.errors import PermissionDenied
 from labeling import conf, fetch, selectors
 from labeling.errors import (
     AccessDenied,

@@ -8,9 +8,9 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils.html import format_html
 
-from d2d.kernel.admin import SoftDeleteAdmin, TrackedTaskAdmin
-from d2d.kernel.errors import DomainError
-from d2d.kernel.runner import task_cancel
+from kernel.admin import SoftDeleteAdmin, TrackedTaskAdmin
+from kernel.errors import DomainError
+from kernel.runner import task_cancel
 from pipelines import services
 from pipelines.clearing import job_clear_destination_start
 from pipelines.connectors import DESTINATION_TYPES, SOURCE_TYPES, connector_class

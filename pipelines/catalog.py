@@ -2,7 +2,7 @@
 
 import copy
 
-from d2d.kernel.errors import DomainError
+from kernel.errors import DomainError
 from pipelines.connectors.base import Stream, kind_of_property
 
 SYNC_MODES = ("full_refresh", "incremental")

@@ -2,9 +2,9 @@
 
 from django.db import transaction
 
-from d2d.kernel.errors import DomainError
-from d2d.kernel.models import ACTIVE_STATUSES, TaskLogLine
-from d2d.kernel.runner import TaskRun
+from kernel.errors import DomainError
+from kernel.models import ACTIVE_STATUSES, TaskLogLine
+from kernel.runner import TaskRun
 from pipelines import catalog
 from pipelines.connectors import destination_connector
 from pipelines.connectors.base import Stream

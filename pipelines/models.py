@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 
 from accounts.scoping import ProjectScopedQuerySet, ScopedQuerySet
-from d2d.kernel.models import AllObjectsManager, AuditedModel, LiveManager, SoftDeleteModel, TrackedTask, live_unique
+from kernel.models import AllObjectsManager, AuditedModel, LiveManager, SoftDeleteModel, TrackedTask, live_unique
 from pipelines.crypto import decrypt_json, encrypt_json
 
 # Live rows only / every row, each with ``for_user`` scoping.
@@ -95,7 +95,6 @@ class JobTask(TrackedTask):
     bytes_synced = models.BigIntegerField(default=0)
     stream_stats = models.JSONField(default=dict, blank=True)
 
-    handler = "pipelines.sync.run_job_task"
 
     objects = ScopedQuerySet.as_manager()
 

@@ -2,7 +2,7 @@
 
 from django.db import transaction
 
-from d2d.kernel import safe_http
+from kernel import safe_http
 from pipelines.models import ProjectSettings
 from pipelines.webhooks import webhook_url_check
 

@@ -7,7 +7,7 @@ import tempfile
 
 from django.utils import timezone
 
-from d2d.kernel.logs import task_log_text_chunks
+from kernel.logs import task_log_text_chunks
 from pipelines.models import JobTask, StreamState
 
 SPOOL_BYTES = 8 * 1024 * 1024  # logs are bounded (D2D_TASK_LOG_MAX_LINES): most fit in memory, the rest spill to disk

@@ -5,7 +5,7 @@ import re
 from croniter import croniter
 from django.utils import timezone
 
-from d2d.kernel.errors import DomainError
+from kernel.errors import DomainError
 
 SHORTHANDS = {
     "@yearly": "0 0 1 1 *",

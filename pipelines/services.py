@@ -5,9 +5,9 @@ from django.db import IntegrityError, transaction
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from d2d.kernel.errors import Conflict, DomainError
-from d2d.kernel.models import ACTIVE_STATUSES, TaskStatus
-from d2d.kernel.runner import task_cancel, task_enqueue, task_transition
+from kernel.errors import Conflict, DomainError
+from kernel.models import ACTIVE_STATUSES, TaskStatus
+from kernel.runner import task_cancel, task_enqueue, task_transition
 from pipelines import catalog
 from pipelines.connectors import connector_class, storage_root, version_key
 from pipelines.connectors.base import CheckFailed

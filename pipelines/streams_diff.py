@@ -3,7 +3,7 @@
 import copy
 import json
 
-from d2d.kernel.errors import DomainError
+from kernel.errors import DomainError
 from pipelines import catalog
 from pipelines.models import Job
 

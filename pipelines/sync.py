@@ -1,10 +1,10 @@
-"""The sync engine: a JobTask's handler, moving each selected stream from source to destination.
+"""The sync engine: a sync run of a JobTask, moving each selected stream from source to destination.
 
 Per stream: read Arrow batches (past the saved cursor in incremental mode), write them to the
 destination's private place, publish, and only then save the new cursor. A run killed at any
 point leaves the destination as it was before the stream's publish, or published with the
 state one generation behind, which the retry's publish replaces (files) or upserts (tables).
-A run of kind CLEAR is handed to pipelines.clearing.
+A run of kind CLEAR is pipelines.clearing's; pipelines.tasks picks one by kind.
 """
 
 import datetime as dt
@@ -13,11 +13,10 @@ import time
 
 import pyarrow.compute as pc
 
-from d2d.kernel.errors import DomainError, TaskCancelled
-from d2d.kernel.models import TaskLogLine
-from d2d.kernel.runner import TaskRun
+from kernel.errors import DomainError, TaskCancelled
+from kernel.models import TaskLogLine
+from kernel.runner import TaskRun
 from pipelines import catalog
-from pipelines.clearing import run_clear_task
 from pipelines.connectors import destination_connector, source_connector
 from pipelines.connectors.base import Stream
 from pipelines.models import Job, JobTask, StreamState
@@ -80,10 +79,8 @@ def decode_cursor(value, kind: str):
     return value
 
 
-def run_job_task(run: TaskRun) -> None:
+def run_sync_task(run: TaskRun) -> None:
     task: JobTask = run.task
-    if task.kind == JobTask.Kind.CLEAR:
-        return run_clear_task(run)
     job = Job.all_objects.select_related("source", "destination").get(pk=task.job_id)
     if job.is_deleted:
         raise DomainError(f"job {job.name} was deleted")

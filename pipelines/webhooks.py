@@ -15,11 +15,13 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
+from django_q.tasks import async_task
 
-from d2d.kernel import safe_http
-from d2d.kernel.errors import DomainError
-from d2d.kernel.models import TaskStatus
-from d2d.kernel.notify import task_changed
+from kernel import safe_http
+from kernel.errors import DomainError
+from kernel.models import TaskStatus
+from kernel.notify import task_changed
+from pipelines.models import JobTask, ProjectSettings
 
 logger = logging.getLogger(__name__)
 
@@ -89,8 +91,6 @@ def webhook_post(url: str, body: dict, *, timeout: float, resolver: safe_http.Re
 
 def webhook_alert_deliver(task_id: int) -> str:
     """django-q2 entry point: send the alert of one failed run to its project's webhook, if it has one."""
-    from pipelines.models import JobTask, ProjectSettings
-
     task = JobTask.objects.select_related("job").filter(pk=task_id).first()
     if task is None:
         return "skipped: run gone"
@@ -120,8 +120,6 @@ def on_task_changed(sender, task, **kwargs) -> None:
     if task.status != TaskStatus.FAILED:
         return
     try:
-        from pipelines.models import ProjectSettings
-
         project_id = type(task).objects.filter(pk=task.pk).values_list("job__project_id", flat=True).first()
         if not ProjectSettings.objects.filter(project_id=project_id).exclude(webhook_alert_url="").exists():
             return
@@ -131,8 +129,6 @@ def on_task_changed(sender, task, **kwargs) -> None:
 
 
 def _enqueue(task_id) -> None:
-    from django_q.tasks import async_task
-
     try:
         async_task(DELIVER, task_id, task_name=f"webhook alert {task_id}", group="pipelines.webhooks")
     except Exception:  # noqa: BLE001 - runs after the run's commit; a lost alert is logged, the run stands
@@ -140,6 +136,4 @@ def _enqueue(task_id) -> None:
 
 
 def connect() -> None:
-    from pipelines.models import JobTask
-
     task_changed.connect(on_task_changed, sender=JobTask, dispatch_uid="pipelines.webhooks.on_task_changed")

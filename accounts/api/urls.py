@@ -3,12 +3,10 @@
 from django.urls import path
 
 from accounts.api import views
-from pipelines.olake_ui import page_on_get
 
 root_urlpatterns = [
     path("signup", views.SignupView.as_view(), name="signup"),
-    # The OLake UI's sign-in page answers GET /login when d2d serves the UI; POST is 004's login.
-    path("login", page_on_get(views.LoginView.as_view()), name="login"),
+    path("login", views.LoginView.as_view(), name="login"),
     path("auth", views.AuthCheckView.as_view(), name="auth-check"),
     path("auth/check", views.AuthCheckView.as_view(), name="auth-check-olake"),  # the OLake server's spelling
     path("logout", views.LogoutView.as_view(), name="logout"),

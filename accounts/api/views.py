@@ -9,10 +9,10 @@ from accounts import services
 from accounts.api import serializers as s
 from accounts.models import ApiToken, Membership, Project, Role
 from accounts.scoping import project_for_user
-from d2d.kernel.api.contracts import ENVELOPE
-from d2d.kernel.api.serializers import EnvelopeErrorSerializer, envelope_of
-from d2d.kernel.api.views import ContractView
-from d2d.kernel.errors import DomainError
+from kernel.api.contracts import ENVELOPE
+from kernel.api.serializers import EnvelopeErrorSerializer, envelope_of
+from kernel.api.views import ContractView
+from kernel.errors import DomainError
 
 User = get_user_model()
 

@@ -17,7 +17,7 @@ from mozilla_django_oidc.utils import import_from_settings
 from accounts.models import ROLE_RANK, Membership, OidcIdentity, Project
 from accounts.oidc.discovery import oidc_setting
 from accounts.services import membership_remove, membership_set
-from d2d.kernel.errors import Conflict
+from kernel.errors import Conflict
 
 logger = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from compute.api import serializers as s
 from compute.keys import provider_address
 from compute.models import Algorithm, Dataset, Order
 from compute.signatures import checksum, nonce_current, refuse_nul
-from d2d.kernel.api.contracts import BARE
-from d2d.kernel.api.views import ContractView
+from kernel.api.contracts import BARE
+from kernel.api.views import ContractView
 
 ERRORS = {400: s.ErrorSerializer, 401: s.ErrorSerializer, 404: s.ErrorSerializer}
 STAFF_ERRORS = {code: s.ErrorSerializer for code in (400, 401, 403, 404, 409)}

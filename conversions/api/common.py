@@ -19,11 +19,11 @@ from conversions.api.responses import absolute_url, primary_result, stored_file_
 from conversions.converters import service_get
 from conversions.metrics import metrics_text
 from conversions.models import ConversionTask, InputAsset, ResultType, Stage
-from d2d.kernel.api.contracts import ENVELOPE
-from d2d.kernel.api.serializers import EnvelopeErrorSerializer, envelope_of
-from d2d.kernel.api.views import ContractView
-from d2d.kernel.db import planned_cursor
-from d2d.kernel.errors import Conflict, DomainError, NotFound
+from kernel.api.contracts import ENVELOPE
+from kernel.api.serializers import EnvelopeErrorSerializer, envelope_of
+from kernel.api.views import ContractView
+from kernel.db import planned_cursor
+from kernel.errors import Conflict, DomainError, NotFound
 
 # A malformed id is answered like an unknown one (404); a missing or empty one is a 400.
 ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.QUERY, required=True, description="the task id (UUID)")

@@ -13,9 +13,9 @@ from conversions.api import serializers as s
 from conversions.api.responses import primary_result, stored_file_response
 from conversions.converters import all_services, service_get
 from conversions.models import ConversionTask
-from d2d.kernel.api.views import ContractView
-from d2d.kernel.errors import Conflict, DomainError, NotFound
-from d2d.kernel.logs import task_log_page
+from kernel.api.views import ContractView
+from kernel.errors import Conflict, DomainError, NotFound
+from kernel.logs import task_log_page
 
 
 class PayloadTooLarge(DomainError):

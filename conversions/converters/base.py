@@ -9,7 +9,7 @@ from typing import Any
 
 import jsonschema
 
-from d2d.kernel.errors import DomainError, TaskFailed
+from kernel.errors import DomainError, TaskFailed
 
 STREAM, JSON, WEBSITE = "STREAM", "JSON", "WEBSITE"
 

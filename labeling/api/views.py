@@ -12,9 +12,9 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from accounts.models import Role
-from d2d.kernel.api.contracts import LABELING
-from d2d.kernel.api.views import ContractView
-from d2d.kernel.errors import DomainError
+from kernel.api.contracts import LABELING
+from kernel.api.views import ContractView
+from kernel.errors import DomainError
 from labeling import conf, export, selectors, services
 from labeling.api import payload, schemas
 from labeling.api.representations import apply_json, base_url, commit_json, picture_json, task_json

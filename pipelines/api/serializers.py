@@ -4,7 +4,7 @@ import json
 
 from rest_framework import serializers
 
-from d2d.kernel.models import TaskStatus
+from kernel.models import TaskStatus
 from pipelines import catalog
 from pipelines.api import compat
 from pipelines.connectors import connector_class

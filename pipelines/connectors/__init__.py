@@ -3,7 +3,7 @@
 import re
 from importlib import import_module
 
-from d2d.kernel.errors import DomainError
+from kernel.errors import DomainError
 from pipelines.connectors.base import DestinationConnector, SourceConnector
 
 SOURCE_TYPES = {

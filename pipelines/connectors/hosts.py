@@ -14,7 +14,7 @@ import re
 
 from django.conf import settings
 
-from d2d.kernel.safe_http import UrlRefused, system_resolver
+from kernel.safe_http import UrlRefused, system_resolver
 from pipelines.connectors.base import CheckFailed
 
 # A DNS name (letters, digits, hyphens, dots) or an IP literal: nothing the resolver would read

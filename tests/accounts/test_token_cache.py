@@ -11,8 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from accounts.models import ApiToken, hash_token_secret
 from accounts import token_cache
+from accounts.models import ApiToken, hash_token_secret
 from accounts.services import token_authenticate, token_issue, token_revoke
 
 pytestmark = pytest.mark.django_db

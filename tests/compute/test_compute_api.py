@@ -8,7 +8,7 @@ from eth_account import Account
 from compute import keys
 from compute.models import ComputeJob
 from compute.orders import order_mark_paid, order_quote
-from d2d.kernel.models import TaskStatus
+from kernel.models import TaskStatus
 from tests.compute.conftest import signed
 
 pytestmark = pytest.mark.django_db

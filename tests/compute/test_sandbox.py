@@ -4,9 +4,9 @@ each stop the job with the reason logged (handler run in-process; the algorithm 
 import pytest
 
 from compute.models import ComputeJob, OceanStatus
-from compute.orders import order_quote, order_mark_paid
-from d2d.kernel.models import TaskStatus
-from d2d.kernel.runner import execute, task_enqueue
+from compute.orders import order_mark_paid, order_quote
+from kernel.models import TaskStatus
+from kernel.runner import execute, task_enqueue
 from tests.compute.conftest import signed
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -12,9 +12,9 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 
 from compute.models import ComputeJob
-from d2d.kernel.models import TaskStatus
-from d2d.kernel.runner import recover_stale_tasks, sweep_scratch_folders
-from d2d.kernel.scratch import remove_tree
+from kernel.models import TaskStatus
+from kernel.runner import recover_stale_tasks, sweep_scratch_folders
+from kernel.scratch import remove_tree
 from tests.compute.test_compute_jobs import open_signed, pay_for_compute, start, status_of
 from tests.support.processes import wait_until
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import requests
 
-from d2d.kernel.runner import execute
+from kernel.runner import execute
 from tests.support.processes import ROOT, child_env, free_port, wait_for_port, wait_until
 
 

@@ -10,7 +10,7 @@ from accounts.services import token_issue
 from conversions.api.common import task_status
 from conversions.lifecycle import task_for_user
 from conversions.models import ConversionTask, InputAsset, Stage
-from d2d.kernel.models import TaskStatus
+from kernel.models import TaskStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -112,7 +112,7 @@ def test_a_superuser_sees_any_task_with_its_counts(make_user, task):
 
 
 def test_the_shaped_query_still_checks_the_role(bob, task):
-    from d2d.kernel.errors import PermissionDenied
+    from kernel.errors import PermissionDenied
 
     with pytest.raises(PermissionDenied):
         task_for_user(bob, task.pk, role="editor", shape=lambda tasks: tasks.only("id", "project_id"))
@@ -120,7 +120,7 @@ def test_the_shaped_query_still_checks_the_role(bob, task):
 
 def test_the_precompiled_query_agrees_with_the_orm_for_every_kind_of_user(make_user, alice, bob, charlie, project_b, task):
     from conversions.api.common import status_task, with_asset_counts
-    from d2d.kernel.errors import NotFound
+    from kernel.errors import NotFound
 
     root = make_user("root2")
     root.is_superuser = True

@@ -5,8 +5,8 @@ import socket
 
 import pytest
 
-from d2d.kernel import safe_http
 from conversions.urlimport import FetchFailed, UrlRefused, address_is_public, fetch, shown_url
+from kernel import safe_http
 from tests.conversions.support import FileServer, redirect_to, slow
 
 

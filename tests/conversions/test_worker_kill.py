@@ -20,9 +20,9 @@ from conversions import files
 from conversions.converters.base import Job
 from conversions.models import ConversionTask, ResultFile
 from conversions.processing import publish
-from d2d.kernel.errors import LeaseLost
-from d2d.kernel.models import TaskStatus
-from d2d.kernel.runner import TaskRun, recover_stale_tasks, sweep_scratch_folders
+from kernel.errors import LeaseLost
+from kernel.models import TaskStatus
+from kernel.runner import TaskRun, recover_stale_tasks, sweep_scratch_folders
 from tests.conversions.support import csv_bytes, run_inline
 from tests.support.processes import wait_until
 

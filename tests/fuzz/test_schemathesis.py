@@ -135,8 +135,8 @@ def seed(file_server) -> dict:
     from compute.signatures import message_for, sign
     from conversions import lifecycle
     from conversions.models import ConversionTask
-    from d2d.kernel.models import PlatformTask
-    from d2d.kernel.runner import execute
+    from kernel.models import PlatformTask
+    from kernel.runner import execute
     from labeling import services as labeling
     from labeling.models import TaskType
     from pipelines.models import Destination, Source
@@ -275,7 +275,7 @@ def seed(file_server) -> dict:
 def operation_settings(ids: dict) -> list[tuple[str, dict, dict]]:
     """(operation name, path/query/body parameters, extra headers) for every operation that addresses
     a seeded object; every pipelines operation also gets the project."""
-    p = f"/api/v1/project/{{projectid}}"
+    p = "/api/v1/project/{projectid}"
     pipelines = {
         f"GET {p}/sources/{{id}}": ids["source"], f"PUT {p}/sources/{{id}}": ids["source"],
         f"DELETE {p}/sources/{{id}}": ids["spare_source"],

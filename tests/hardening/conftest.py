@@ -75,7 +75,7 @@ def _build(world: World, files: FileServer) -> None:
     from compute.orders import order_mark_paid, order_quote
     from conversions import lifecycle
     from conversions.models import ConversionTask
-    from d2d.kernel.runner import execute
+    from kernel.runner import execute
     from labeling import services as labeling
     from labeling.models import TaskType
     from pipelines.models import Destination, Source

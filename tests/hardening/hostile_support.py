@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from django.core.files.storage import storages
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from d2d.kernel import safe_http
+from kernel import safe_http
 from tests.conversions.support import FileServer, redirect_to  # noqa: F401  (the canary and the relay)
 from tests.labeling.conftest import png_bytes  # noqa: F401  (used by the hostile-input table)
 

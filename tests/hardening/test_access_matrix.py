@@ -26,7 +26,7 @@ from rest_framework.test import APIClient
 from accounts.models import ApiToken, Membership, Project
 from compute.models import Algorithm, ComputeJob, Dataset, Order
 from conversions.models import ConversionTask, InputAsset, ResultFile
-from d2d.kernel.models import TaskLogLine
+from kernel.models import TaskLogLine
 from labeling.models import Annotation, Commit, LabelingTask, Picture, PictureHold
 from pipelines.models import Destination, Job, JobTask, Source
 from tests.hardening.conftest import CSV, png_upload, signed

@@ -146,7 +146,7 @@ class Row:
 
 
 E, B, L = h.envelope_error, h.bare_error, h.labeling_error
-T = f"/api/v1/uploads/tasks"
+T = "/api/v1/uploads/tasks"
 
 ROWS = [
     # ---- accounts (004's root paths in its envelope, 000's auth service bare)
@@ -525,7 +525,7 @@ def test_it_stops_a_compute_job_whose_dataset_file_is_on_loopback_without_reachi
 @pytest.mark.django_db(transaction=True)
 def test_it_fails_a_sync_of_a_bad_csv_and_keeps_the_published_destination(api, alice, project_a, settings):
     """004's file source: a bad CSV fails the run with a reason; what the destination held stays."""
-    from d2d.kernel.runner import execute
+    from kernel.runner import execute
     from pipelines.services import job_sync_start
 
     settings.D2D_TASK_MAX_ATTEMPTS = 1

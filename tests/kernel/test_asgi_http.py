@@ -1,4 +1,4 @@
-"""d2d.kernel.asgi_http.SyncChainASGIHandler: Django's answers, each request's work on one pooled thread.
+"""kernel.asgi_http.SyncChainASGIHandler: Django's answers, each request's work on one pooled thread.
 
 The handler is driven in process with ASGI messages, as uvicorn drives it, next to Django's own
 ASGIHandler where the two must agree. The servers the end-to-end tests start (uvicorn
@@ -13,7 +13,7 @@ import pytest
 from django.core import signals
 from django.core.handlers.asgi import ASGIHandler
 
-from d2d.kernel.asgi_http import SyncChainASGIHandler
+from kernel.asgi_http import SyncChainASGIHandler
 from tests.kernel import asgi_http_urls
 
 pytestmark = pytest.mark.urls("tests.kernel.asgi_http_urls")

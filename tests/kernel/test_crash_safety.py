@@ -3,8 +3,8 @@
 import pytest
 from django.db.models import Count, Q
 
-from d2d.kernel.models import TaskLogLine, TaskStatus
-from d2d.kernel.runner import recover_stale_tasks, task_enqueue
+from kernel.models import TaskLogLine, TaskStatus
+from kernel.runner import recover_stale_tasks, task_enqueue
 from tests.probe.models import ProbeTask
 from tests.support.processes import wait_until
 

@@ -1,4 +1,4 @@
-"""d2d.kernel.db.planned_cursor: on PostgreSQL a hot statement is prepared once per connection."""
+"""kernel.db.planned_cursor: on PostgreSQL a hot statement is prepared once per connection."""
 
 import pytest
 from django.db import connection
@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 
 from conversions.api.common import status_task
 from conversions.models import ConversionTask
-from d2d.kernel.db import planned_cursor
+from kernel.db import planned_cursor
 
 pytestmark = pytest.mark.django_db
 

@@ -1,9 +1,9 @@
-"""d2d.kernel.host_generation: a value every process of the host sees change at once."""
+"""kernel.host_generation: a value every process of the host sees change at once."""
 
 import subprocess
 import sys
 
-from d2d.kernel.host_generation import HostGeneration
+from kernel.host_generation import HostGeneration
 
 
 def test_a_change_in_another_process_is_seen_by_a_mapping_made_before_it(tmp_path):
@@ -11,7 +11,7 @@ def test_a_change_in_another_process_is_seen_by_a_mapping_made_before_it(tmp_pat
     here = HostGeneration(path)
     before = here.read()
     assert before is not None and len(before) == 8
-    code = "import sys; from d2d.kernel.host_generation import HostGeneration; HostGeneration(sys.argv[1]).change()"
+    code = "import sys; from kernel.host_generation import HostGeneration; HostGeneration(sys.argv[1]).change()"
     subprocess.run([sys.executable, "-c", code, str(path)], check=True, timeout=60)
     after = here.read()
     assert after != before

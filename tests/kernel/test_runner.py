@@ -10,9 +10,9 @@ from django.conf import settings
 from django.db import transaction
 from django_q.tasks import async_task
 
-from d2d.kernel.errors import TaskAlreadyQueued
-from d2d.kernel.models import TaskStatus
-from d2d.kernel.runner import execute, recover_stale_tasks, task_cancel, task_enqueue
+from kernel.errors import TaskAlreadyQueued
+from kernel.models import TaskStatus
+from kernel.runner import execute, recover_stale_tasks, task_cancel, task_enqueue
 from tests.probe.models import ProbeTask
 from tests.support.processes import wait_until
 
@@ -164,7 +164,7 @@ def lease_outliving_seconds() -> float:
 
 
 def publish_again(task) -> None:
-    async_task("d2d.kernel.runner.execute", task._meta.label, str(task.pk), task_name=f"duplicate {task.pk}")
+    async_task("kernel.runner.execute", task._meta.label, str(task.pk), task_name=f"duplicate {task.pk}")
 
 
 def test_an_attempt_that_lost_its_lease_stops_and_writes_nothing_more(cluster_factory):

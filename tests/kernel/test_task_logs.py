@@ -3,10 +3,9 @@
 import pytest
 from django.test import override_settings
 
-from d2d.kernel import logs
-from d2d.kernel.logs import task_log_append, task_log_page, task_log_text_chunks
-from d2d.kernel.models import PlatformTask, TaskStatus
-from d2d.kernel.runner import task_enqueue
+from kernel import logs
+from kernel.logs import task_log_append, task_log_page, task_log_text_chunks
+from kernel.models import PlatformTask, TaskStatus
 from tests.probe.models import ProbeTask
 from tests.support.processes import wait_until
 

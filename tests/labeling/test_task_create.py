@@ -158,7 +158,7 @@ def test_it_answers_malformed_json_as_a_json_error(api, alice, project_a):
 def test_it_writes_the_403_timestamp_in_springs_form():
     import re
 
-    from d2d.kernel.api.contracts import LABELING
+    from kernel.api.contracts import LABELING
 
     body = LABELING.error_body(403, "x", request=None)
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000", body["timestamp"])

@@ -9,7 +9,7 @@ import pymysql
 import pytest
 from django.core.files.storage import storages
 
-from d2d.kernel.runner import execute
+from kernel.runner import execute
 from pipelines.models import Destination, Source
 from pipelines.services import connector_create, job_create, job_sync_start
 

@@ -3,7 +3,7 @@
 import pytest
 from django_q.models import Schedule
 
-from d2d.kernel.models import TaskStatus
+from kernel.models import TaskStatus
 from pipelines.models import Job, JobTask, Source
 from pipelines.secrets import MASK
 from tests.pipelines.conftest import PG, make_job

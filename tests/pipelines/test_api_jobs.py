@@ -5,7 +5,7 @@ import json
 import pytest
 from django_q.models import Schedule
 
-from d2d.kernel.models import TaskStatus
+from kernel.models import TaskStatus
 from pipelines.models import Destination, Job, JobTask, Source
 
 pytestmark = pytest.mark.django_db

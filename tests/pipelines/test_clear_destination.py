@@ -6,9 +6,9 @@ import posixpath
 import pyarrow.dataset as ds
 import pytest
 
-from d2d.kernel.errors import Conflict, DomainError
-from d2d.kernel.models import TaskStatus
-from d2d.kernel.runner import execute
+from kernel.errors import Conflict, DomainError
+from kernel.models import TaskStatus
+from kernel.runner import execute
 from pipelines.clearing import job_clear_destination_running, job_clear_destination_start
 from pipelines.connectors import destination_connector
 from pipelines.connectors.base import CheckFailed, Stream

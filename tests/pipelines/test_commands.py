@@ -6,7 +6,7 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from d2d.kernel.models import TaskStatus
+from kernel.models import TaskStatus
 from pipelines.models import JobTask
 from tests.pipelines.conftest import PG, make_job
 

@@ -14,7 +14,7 @@ from django.core.files.storage import storages
 
 from accounts.models import Project, Role
 from accounts.services import membership_set, project_create
-from d2d.kernel.runner import execute
+from kernel.runner import execute
 from pipelines.catalog import selected_streams
 from pipelines.models import Job, JobTask, Source
 from pipelines.services import connector_stored_config

@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from d2d.kernel.errors import DomainError
-from d2d.kernel.models import TaskStatus
+from kernel.errors import DomainError
+from kernel.models import TaskStatus
 from pipelines.models import ProjectSettings
 from pipelines.project_settings import project_settings_update
 from pipelines.services import job_sync_start

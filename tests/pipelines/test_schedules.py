@@ -9,9 +9,9 @@ from django_q.models import Schedule
 from django_q.scheduler import scheduler
 from django_q.signing import SignedPackage
 
-from d2d.kernel.errors import DomainError
-from d2d.kernel.models import TaskStatus
-from d2d.kernel.runner import execute
+from kernel.errors import DomainError
+from kernel.models import TaskStatus
+from kernel.runner import execute
 from pipelines.models import JobTask
 from pipelines.schedules import frequency_to_cron
 from pipelines.services import job_delete, job_set_active

@@ -10,7 +10,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from d2d.kernel.models import TaskStatus
+from kernel.models import TaskStatus
 from pipelines.services import source_discover
 from tests.pipelines.conftest import make_job, run_sync
 

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from d2d.kernel.errors import DomainError
+from kernel.errors import DomainError
 from pipelines import catalog
 from pipelines.streams_diff import difference_stream_keys, streams_difference
 from tests.pipelines.conftest import make_job

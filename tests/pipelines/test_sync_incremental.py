@@ -3,7 +3,7 @@
 import pyarrow.dataset as ds
 import pytest
 
-from d2d.kernel.models import TaskStatus
+from kernel.models import TaskStatus
 from tests.pipelines.conftest import make_job, run_sync
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -5,9 +5,9 @@ import signal
 
 import pytest
 
-from d2d.kernel.errors import Conflict
-from d2d.kernel.models import TaskStatus
-from d2d.kernel.runner import recover_stale_tasks
+from kernel.errors import Conflict
+from kernel.models import TaskStatus
+from kernel.runner import recover_stale_tasks
 from pipelines.models import JobTask
 from pipelines.services import job_cancel, job_sync_start
 from tests.pipelines.conftest import make_job

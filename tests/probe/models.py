@@ -2,7 +2,7 @@
 
 from django.db import models
 
-from d2d.kernel.models import SoftDeleteModel, TrackedTask, live_unique
+from kernel.models import SoftDeleteModel, TrackedTask, live_unique
 
 
 class ProbeTask(TrackedTask):
@@ -11,7 +11,6 @@ class ProbeTask(TrackedTask):
     fail_for_good = models.BooleanField(default=False, help_text="raise TaskFailed: a failure no retry can fix")
     runs = models.PositiveIntegerField(default=0, help_text="how many times the handler body started")
 
-    handler = "tests.probe.handlers.run_probe"
 
 
 class ProbeWidget(SoftDeleteModel):

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Project, Role
 from accounts.services import membership_set
-from d2d.kernel.errors import DomainError
+from kernel.errors import DomainError
 
 
 class Command(BaseCommand):

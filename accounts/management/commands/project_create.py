@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.services import project_create
-from d2d.kernel.errors import DomainError
+from kernel.errors import DomainError
 
 
 class Command(BaseCommand):

@@ -11,7 +11,7 @@ from tqdm import tqdm
 from conversions.archives import safe_extract, zip_limits
 from conversions.converters import all_services, service_get
 from conversions.converters.base import ConversionError, InputFile, Job
-from d2d.kernel.errors import DomainError
+from kernel.errors import DomainError
 
 
 def parse_param(text: str) -> tuple[str, object]:

@@ -13,7 +13,7 @@ stays as it was: ``connect()`` sets autocommit and sends connection_created as f
 A pooled connection is reused only if the database file is still the one it opened (same
 device and inode), so a test database deleted and made again never gets a stale one.
 
-Fork safety (d2d/kernel/forking.py): just before a fork every idle connection is closed and the
+Fork safety (kernel/forking.py): just before a fork every idle connection is closed and the
 pool stops taking new ones until the fork is done, so a child inherits no idle SQLite
 connection; in the child, the pool starts empty.
 """

@@ -4,9 +4,9 @@ from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 
 from accounts.scoping import project_for_user, role_for_method
-from d2d.kernel.api.contracts import ENVELOPE
-from d2d.kernel.api.serializers import EnvelopeSerializer
-from d2d.kernel.api.views import ContractView
+from kernel.api.contracts import ENVELOPE
+from kernel.api.serializers import EnvelopeSerializer
+from kernel.api.views import ContractView
 from pipelines.api import compat
 from pipelines.models import Job, JobTask
 

@@ -5,7 +5,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers as drf
 
-from d2d.kernel.logs import task_log_page, task_log_text_chunks
+from kernel.logs import task_log_page, task_log_text_chunks
 from pipelines import run_archive
 from pipelines.api import serializers as s
 from pipelines.api.views.base import ENVELOPE_RESPONSES, JobView

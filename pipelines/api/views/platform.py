@@ -4,9 +4,9 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import permissions, serializers
 
-from d2d.kernel.api.contracts import ENVELOPE
-from d2d.kernel.api.serializers import envelope_of
-from d2d.kernel.api.views import ContractView
+from kernel.api.contracts import ENVELOPE
+from kernel.api.serializers import envelope_of
+from kernel.api.views import ContractView
 
 RELEASE_CATEGORIES = ("olake_ui_worker", "olake_helm", "olake", "features")
 

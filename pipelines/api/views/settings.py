@@ -11,8 +11,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
 from accounts.models import Role
-from d2d.kernel.api.serializers import envelope_of
-from d2d.kernel.errors import DomainError
+from kernel.api.serializers import envelope_of
+from kernel.errors import DomainError
 from pipelines.api.views.base import ENVELOPE_RESPONSES, PipelinesView
 from pipelines.project_settings import project_settings_get, project_settings_update
 

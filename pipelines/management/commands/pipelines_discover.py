@@ -4,7 +4,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from d2d.kernel.errors import DomainError
+from kernel.errors import DomainError
 from pipelines.models import Job, Source
 from pipelines.selectors import by_ref
 from pipelines.services import job_update, source_discover

@@ -5,10 +5,10 @@ import logging
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from d2d.kernel.errors import DomainError
-from d2d.kernel.models import TaskLogLine, TaskStatus
-from d2d.kernel.notify import task_changed
-from d2d.kernel.runner import execute, task_transition
+from kernel.errors import DomainError
+from kernel.models import TaskLogLine, TaskStatus
+from kernel.notify import task_changed
+from kernel.runner import execute, task_transition
 from pipelines.models import Job, JobTask
 from pipelines.selectors import by_ref
 from pipelines.services import job_sync_start

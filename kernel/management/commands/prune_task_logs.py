@@ -2,9 +2,8 @@
 
 from django.core.management.base import BaseCommand
 
-from d2d.kernel.models import PlatformTask
-from d2d.kernel.platform_tasks import run_platform_task
-from d2d.kernel.runner import execute, task_enqueue
+from kernel.models import PlatformTask
+from kernel.runner import execute, task_enqueue
 
 
 class Command(BaseCommand):

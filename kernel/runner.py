@@ -14,7 +14,6 @@ whose worker was killed (its issue 327) and its Redis broker can lose a message:
   expired, which is how a killed attempt gets its successor on any broker.
 """
 
-import importlib
 import logging
 import threading
 import uuid
@@ -25,10 +24,11 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.utils import timezone
 
-from d2d.kernel.errors import LeaseLost, TaskAlreadyQueued, TaskCancelled, TaskFailed
-from d2d.kernel.logs import task_log_append
-from d2d.kernel.models import ACTIVE_STATUSES, FINISHED_STATUSES, TaskLogLine, TaskStatus, TrackedTask
-from d2d.kernel.notify import notify_task_changed
+from kernel.errors import LeaseLost, TaskAlreadyQueued, TaskCancelled, TaskFailed
+from kernel.handlers import handler_for
+from kernel.logs import task_log_append
+from kernel.models import ACTIVE_STATUSES, FINISHED_STATUSES, TaskLogLine, TaskStatus, TrackedTask
+from kernel.notify import notify_task_changed
 
 logger = logging.getLogger(__name__)
 Level = TaskLogLine.Level
@@ -110,7 +110,7 @@ def _publish(model, pk, *, delay_seconds: int = 0) -> None:
     name = f"{label}:{pk}"
     if delay_seconds > 0:
         schedule(
-            "d2d.kernel.runner.execute",
+            "kernel.runner.execute",
             label,
             str(pk),
             name=f"retry {name} {uuid.uuid4().hex[:8]}",
@@ -119,7 +119,7 @@ def _publish(model, pk, *, delay_seconds: int = 0) -> None:
             next_run=timezone.now() + timedelta(seconds=delay_seconds),
         )
         return
-    message_id = async_task("d2d.kernel.runner.execute", label, str(pk), task_name=name, group=label)
+    message_id = async_task("kernel.runner.execute", label, str(pk), task_name=name, group=label)
     _rows(model).filter(pk=pk).update(queue_message_id=str(message_id)[:64])
 
 
@@ -218,11 +218,6 @@ class _Heartbeat(threading.Thread):
         self.join(timeout=5)
 
 
-def _resolve(path: str):
-    module_name, _, attribute = path.rpartition(".")
-    return getattr(importlib.import_module(module_name), attribute)
-
-
 def _claim(model, pk, token) -> TrackedTask | None:
     """Take the lease and count the attempt, or return None when this delivery must not run."""
     now = timezone.now()
@@ -279,7 +274,7 @@ def execute(label: str, pk: str) -> str:
     heartbeat.start()
     run = TaskRun(task, token, heartbeat)
     try:
-        _resolve(task.handler)(run)
+        handler_for(model)(run).run()
     except LeaseLost:
         # Its successor owns the task now (or will, once recovery republishes it): write nothing.
         logger.warning("%s %s attempt %s stopped: lease lost", model._meta.label, pk, task.attempts)

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
-from d2d.kernel.models import TaskLogLine
+from kernel.models import TaskLogLine
 
 logger = logging.getLogger("d2d.tasks")
 

@@ -1,22 +1,28 @@
-"""Handlers of the platform's own tracked tasks (PlatformTask)."""
+"""The handler of the platform's own tracked tasks (PlatformTask): self-check and log pruning."""
 
 import time
 from datetime import timedelta
 
+from django.contrib.contenttypes.models import ContentType
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.db import connection
 from django.utils import timezone
 
-from d2d.kernel.models import FINISHED_STATUSES, PlatformTask, TaskLogLine
-from d2d.kernel.runner import TaskRun, tracked_task_models
+from kernel.handlers import TaskHandler
+from kernel.models import FINISHED_STATUSES, PlatformTask, TaskLogLine
+from kernel.runner import TaskRun, tracked_task_models
 
 
-def run_platform_task(run: TaskRun) -> None:
-    task: PlatformTask = run.task
-    handlers = {PlatformTask.Kind.SELFCHECK: _selfcheck, PlatformTask.Kind.PRUNE_LOGS: _prune_logs}
-    task.result = handlers[task.kind](run, task.params or {})
-    PlatformTask.objects.filter(pk=task.pk).update(result=task.result)
+class PlatformTaskHandler(TaskHandler):
+    """Runs the task's kind and stores what it found as the task's result."""
+
+    model = PlatformTask
+
+    def run(self) -> None:
+        kinds = {PlatformTask.Kind.SELFCHECK: _selfcheck, PlatformTask.Kind.PRUNE_LOGS: _prune_logs}
+        self.task.result = kinds[self.task.kind](self.task_run, self.task.params or {})
+        PlatformTask.objects.filter(pk=self.task.pk).update(result=self.task.result)
 
 
 def _selfcheck(run: TaskRun, params: dict) -> dict:
@@ -43,8 +49,6 @@ def _prune_logs(run: TaskRun, params: dict) -> dict:
     days = max(1, int(params.get("days", 30)))
     before = timezone.now() - timedelta(days=days)
     deleted = 0
-    from django.contrib.contenttypes.models import ContentType
-
     for model in tracked_task_models():
         content_type = ContentType.objects.get_for_model(model)
         old = model._base_manager.filter(status__in=FINISHED_STATUSES, finished_at__lt=before)

@@ -1,13 +1,11 @@
-"""OpenAPI additions: the security schemes d2d accepts, and each contract's error bodies.
+"""OpenAPI additions: each contract's error bodies (accounts declares the security schemes).
 
 Every operation can answer 400/401/403/404/409/413/429/500 through the global exception
 handler; this hook declares those answers in the schema, in the body format of the
 contract the path belongs to, instead of annotating each view by hand.
 """
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
-
-from d2d.kernel.api.contracts import BARE, DEFAULT_MESSAGES, ENVELOPE, LABELING, contract_for_path
+from kernel.api.contracts import BARE, DEFAULT_MESSAGES, ENVELOPE, LABELING, contract_for_path
 
 ERROR_STATUSES = (400, 401, 403, 404, 409, 413, 429, 500)
 
@@ -86,25 +84,4 @@ def add_error_responses(result, generator, request, public):
     return result
 
 
-class ApiTokenScheme(OpenApiAuthenticationExtension):
-    target_class = "accounts.authentication.ApiTokenAuthentication"
-    name = "d2dToken"
-
-    def get_security_definition(self, auto_schema):
-        return {
-            "type": "http",
-            "scheme": "bearer",
-            "bearerFormat": "d2d_<key>_<secret>",
-            "description": "An API token from POST /api/v1/auth/token or manage.py token_issue.",
-        }
-
-
-class SessionScheme(OpenApiAuthenticationExtension):
-    target_class = "accounts.authentication.CsrfExemptSessionAuthentication"
-    name = "sessionCookie"
-
-    def get_security_definition(self, auto_schema):
-        return {"type": "apiKey", "in": "cookie", "name": "sessionid", "description": "The cookie POST /login sets."}
-
-
-__all__ = ["add_error_responses", "ApiTokenScheme", "SessionScheme", "BARE"]
+__all__ = ["add_error_responses", "BARE"]

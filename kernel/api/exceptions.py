@@ -8,8 +8,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
 
-from d2d.kernel.api.contracts import BARE, contract_for_path
-from d2d.kernel.errors import DomainError
+from kernel.api.contracts import BARE, contract_for_path
+from kernel.errors import DomainError
 
 logger = logging.getLogger(__name__)
 

@@ -1,19 +1,18 @@
-"""App config for the kernel; registers the housekeeping schedule after migrate."""
+"""App config for the kernel: process hooks, the task handlers of every app, housekeeping schedules."""
 
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
 
 class KernelConfig(AppConfig):
-    name = "d2d.kernel"
+    name = "kernel"
     label = "kernel"
     verbose_name = "Platform"
 
     def ready(self):
-        from d2d.kernel import forking, schedules, sqlite
+        from kernel import checks, forking, handlers, schedules, sqlite  # noqa: F401  checks registers itself
 
         forking.install()
         sqlite.install()
-        from d2d.kernel.api import schema  # noqa: F401  registers the OpenAPI auth extensions
-
+        handlers.discover_handlers()
         post_migrate.connect(schedules.ensure_housekeeping_schedules, sender=self)

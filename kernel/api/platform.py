@@ -4,11 +4,11 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, serializers, status
 
-from d2d.kernel.api.views import ContractView
-from d2d.kernel.errors import DomainError
-from d2d.kernel.logs import task_log_page
-from d2d.kernel.models import PlatformTask
-from d2d.kernel.runner import task_enqueue
+from kernel.api.views import ContractView
+from kernel.errors import DomainError
+from kernel.logs import task_log_page
+from kernel.models import PlatformTask
+from kernel.runner import task_enqueue
 
 
 class PlatformTaskSerializer(serializers.ModelSerializer):

@@ -9,7 +9,7 @@ def ensure_housekeeping_schedules(sender=None, using=DEFAULT_DB_ALIAS, **kwargs)
     Schedule.objects.using(using).update_or_create(
         name="d2d: recover stale tasks",
         defaults={
-            "func": "d2d.kernel.runner.recover_stale_tasks",
+            "func": "kernel.runner.recover_stale_tasks",
             "schedule_type": Schedule.MINUTES,
             "minutes": 1,
             "repeats": -1,
@@ -18,7 +18,7 @@ def ensure_housekeeping_schedules(sender=None, using=DEFAULT_DB_ALIAS, **kwargs)
     Schedule.objects.using(using).update_or_create(
         name="d2d: sweep scratch folders",
         defaults={
-            "func": "d2d.kernel.runner.sweep_scratch_folders",
+            "func": "kernel.runner.sweep_scratch_folders",
             "schedule_type": Schedule.HOURLY,
             "repeats": -1,
         },

@@ -5,7 +5,7 @@ import json
 from django.http import HttpResponse
 from django.views.defaults import page_not_found, server_error
 
-from d2d.kernel.api.contracts import DEFAULT_MESSAGES, contract_for_path
+from kernel.api.contracts import DEFAULT_MESSAGES, contract_for_path
 
 
 def _api_response(request, status: int) -> HttpResponse:

@@ -106,15 +106,16 @@ FINISHED_STATUSES = (TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELL
 class TrackedTask(models.Model):
     """One background run: a sync, a conversion, a compute job.
 
-    Only d2d.kernel.runner changes status: it owns the lease (so a redelivered
+    Only kernel.runner changes status: it owns the lease (so a redelivered
     message never runs beside a live attempt) and the attempt count (which
     includes attempts whose worker was killed).
     """
 
     Status = TaskStatus
 
+    # The project model is configuration, as the user model is, so the kernel names no app.
     project = models.ForeignKey(
-        "accounts.Project", null=True, blank=True, on_delete=models.CASCADE, related_name="%(app_label)s_%(class)s_set"
+        settings.D2D_PROJECT_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="%(app_label)s_%(class)s_set"
     )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="%(app_label)s_%(class)s_set"
@@ -136,9 +137,6 @@ class TrackedTask(models.Model):
 
     class Meta:
         abstract = True
-
-    # What the worker calls: "module.function" taking the task. Set on each concrete model.
-    handler: str = ""
 
     @property
     def is_finished(self) -> bool:
@@ -215,8 +213,6 @@ class PlatformTask(TrackedTask):
     kind = models.CharField(max_length=32, choices=Kind.choices, default=Kind.SELFCHECK)
     params = models.JSONField(default=dict, blank=True)
     result = models.JSONField(default=dict, blank=True)
-
-    handler = "d2d.kernel.platform_tasks.run_platform_task"
 
     class Meta:
         ordering = ["-created_at"]

@@ -2,7 +2,7 @@
 
 from rest_framework.views import APIView
 
-from d2d.kernel.api.contracts import BARE, Contract
+from kernel.api.contracts import BARE, Contract
 
 
 class ContractView(APIView):

@@ -1,6 +1,6 @@
 """manage.py serve: the ASGI web server (HTTP and websockets) and the django-q2 worker in one command.
 
-For one machine; in production run ``uvicorn d2d.asgi:application`` and ``manage.py qcluster``
+For one machine; in production run uvicorn on the ASGI application (``d2d.asgi:application``) and ``manage.py qcluster``
 as separate services. Ctrl-C (SIGINT) or SIGTERM stops both children.
 """
 
@@ -10,7 +10,14 @@ import subprocess
 import sys
 import time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
+
+
+def _asgi_app() -> str:
+    """uvicorn's "module:attribute" for the ASGI_APPLICATION setting ("module.attribute")."""
+    module, _, attribute = settings.ASGI_APPLICATION.rpartition(".")
+    return f"{module}:{attribute}"
 
 
 class Command(BaseCommand):
@@ -24,7 +31,7 @@ class Command(BaseCommand):
     def handle(self, *args, host, port, no_worker, **options):
         python = sys.executable
         commands = {
-            "web": [python, "-m", "uvicorn", "d2d.asgi:application", "--host", host, "--port", str(port), "--no-access-log"],
+            "web": [python, "-m", "uvicorn", _asgi_app(), "--host", host, "--port", str(port), "--no-access-log"],
         }
         if not no_worker:
             commands["worker"] = [python, "manage.py", "qcluster"]

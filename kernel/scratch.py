@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from d2d.kernel.models import ACTIVE_STATUSES
+from kernel.models import ACTIVE_STATUSES
 
 
 def work_root() -> Path:

@@ -2,8 +2,8 @@
 
 from django.urls import path
 
-from d2d.kernel import views
-from d2d.kernel.api import platform
+from kernel import views
+from kernel.api import platform
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),

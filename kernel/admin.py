@@ -9,9 +9,9 @@ from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 
-from d2d.kernel.errors import TaskAlreadyQueued
-from d2d.kernel.models import PlatformTask, TaskLogLine
-from d2d.kernel.runner import task_cancel, task_enqueue
+from kernel.errors import TaskAlreadyQueued
+from kernel.models import PlatformTask, TaskLogLine
+from kernel.runner import task_cancel, task_enqueue
 
 
 class DeletedFilter(admin.SimpleListFilter):

@@ -4,22 +4,21 @@ from urllib.parse import parse_qs
 
 from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+
+from accounts.models import TOKEN_PREFIX
+from accounts.oidc.authentication import user_for_access_token
+from accounts.services import token_authenticate
 
 
 @database_sync_to_async
 def _user_for_token(raw: str):
     """A d2d API token's user; otherwise, with OIDC on, the provider's user for an access token."""
-    from django.conf import settings
-
-    from accounts.models import TOKEN_PREFIX
-    from accounts.services import token_authenticate
-
     if raw.startswith(TOKEN_PREFIX):
         token = token_authenticate(raw)
         return token.user if token else None
     if settings.OIDC_ENABLED:
-        from accounts.oidc.authentication import user_for_access_token
-
         return user_for_access_token(raw)
     return None
 
@@ -44,8 +43,6 @@ class TokenOrSessionAuthMiddleware:
     async def __call__(self, scope, receive, send):
         raw = _presented_token(scope)
         if raw:
-            from django.contrib.auth.models import AnonymousUser
-
             user = await _user_for_token(raw)
             return await self.inner(dict(scope, user=user or AnonymousUser()), receive, send)
         return await self.with_session(scope, receive, send)

@@ -4,8 +4,8 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from d2d.kernel.models import PlatformTask
-from d2d.kernel.runner import task_enqueue
+from kernel.models import PlatformTask
+from kernel.runner import task_enqueue
 
 
 class Command(BaseCommand):
