@@ -3,7 +3,8 @@
 import copy
 
 from kernel.errors import DomainError
-from pipelines.connectors.base import Stream, kind_of_property
+from pipelines.connectors.base import Stream
+from pipelines.connectors.types import type_of_property
 
 SYNC_MODES = ("full_refresh", "incremental")
 # OLake's per-stream settings, kept with the stream so they come back as they were chosen:
@@ -178,7 +179,7 @@ def selected_streams(catalog: dict) -> list[Stream]:
             Stream(
                 name=entry["name"],
                 namespace=entry.get("namespace") or "",
-                columns={name: kind_of_property(properties[name]) for name in names},
+                columns={name: type_of_property(properties[name]) for name in names},
                 sync_mode=entry.get("sync_mode") or "full_refresh",
                 cursor_field=entry.get("cursor_field"),
                 primary_key=list(entry.get("primary_key") or []),

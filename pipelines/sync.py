@@ -68,13 +68,15 @@ def encode_cursor(value):
     return value
 
 
-def decode_cursor(value, kind: str):
+def decode_cursor(value, column_type: str):
     if value is None:
         return None
-    if kind == "timestamp":
+    if column_type == "timestamp_ntz":
+        return dt.datetime.fromisoformat(value).replace(tzinfo=None)
+    if column_type == "timestamp":
         parsed = dt.datetime.fromisoformat(value)
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-    if kind == "date":
+    if column_type == "date":
         return dt.date.fromisoformat(value)
     return value
 

@@ -1,4 +1,4 @@
-"""The interface every connector implements, and the column kinds they share (JSON schema <-> Arrow)."""
+"""The interface every connector implements; the column types they share are pipelines.connectors.types."""
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
@@ -6,82 +6,27 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-# Column kinds: each source maps its native types onto these, each destination maps them back.
-ARROW_TYPES = {
-    "integer": pa.int64(),
-    "number": pa.float64(),
-    "boolean": pa.bool_(),
-    "string": pa.string(),
-    "decimal": pa.string(),  # exact: kept as text rather than rounded through a float
-    "json": pa.string(),
-    "timestamp": pa.timestamp("us", tz="UTC"),
-    "date": pa.date32(),
-    "binary": pa.binary(),
-}
-JSON_SCHEMA_OF_KIND = {
-    "integer": {"type": ["integer", "null"]},
-    "number": {"type": ["number", "null"]},
-    "boolean": {"type": ["boolean", "null"]},
-    "string": {"type": ["string", "null"]},
-    "decimal": {"type": ["string", "null"], "format": "decimal"},
-    "json": {"type": ["string", "null"], "format": "json"},
-    "timestamp": {"type": ["string", "null"], "format": "date-time"},
-    "date": {"type": ["string", "null"], "format": "date"},
-    "binary": {"type": ["string", "null"], "contentEncoding": "base64"},
-}
-CURSOR_KINDS = {"integer", "number", "decimal", "string", "timestamp", "date"}
+from pipelines.connectors.types import CURSOR_KINDS, arrow_type, json_schema, kind_of
 
 
 class CheckFailed(Exception):
     """A connector could not reach or use what its config describes; the message says why."""
 
 
-def kind_of_property(prop: dict) -> str:
-    """The column kind a catalog JSON-schema property describes."""
-    types = prop.get("type", "string")
-    types = [types] if isinstance(types, str) else list(types)
-    main = next((t for t in types if t != "null"), "string")
-    if main == "string":
-        if prop.get("contentEncoding") == "base64":
-            return "binary"
-        return {"date-time": "timestamp", "date": "date", "decimal": "decimal", "json": "json"}.get(
-            prop.get("format", ""), "string"
-        )
-    return main if main in ARROW_TYPES else "string"
-
-
-def kind_of_arrow(data_type: pa.DataType) -> str:
-    if pa.types.is_integer(data_type):
-        return "integer"
-    if pa.types.is_floating(data_type):
-        return "number"
-    if pa.types.is_boolean(data_type):
-        return "boolean"
-    if pa.types.is_timestamp(data_type):
-        return "timestamp"
-    if pa.types.is_date(data_type):
-        return "date"
-    if pa.types.is_decimal(data_type):
-        return "decimal"
-    if pa.types.is_binary(data_type) or pa.types.is_large_binary(data_type):
-        return "binary"
-    return "string"
-
-
 def catalog_stream(
-    *, name: str, namespace: str, columns: dict[str, str], primary_key: list[str] | None = None
+    *, name: str, namespace: str, columns: dict[str, str], primary_key: list[str] | None = None, sync_modes=None
 ) -> dict:
-    """A discovered stream in d2d's catalog shape (the user's choices get defaults)."""
+    """A discovered stream in d2d's catalog shape (the user's choices get defaults); columns map to types."""
     primary_key = list(primary_key or [])
     return {
         "name": name,
         "namespace": namespace,
-        "json_schema": {"type": "object", "properties": {col: dict(JSON_SCHEMA_OF_KIND[kind]) for col, kind in columns.items()}},
+        "json_schema": {"type": "object", "properties": {col: json_schema(column_type) for col, column_type in columns.items()}},
         # JSON objects (and PostgreSQL's jsonb) do not keep key order: the column order is kept here.
         "column_order": list(columns),
-        "supported_sync_modes": ["full_refresh", "incremental"],
+        "supported_sync_modes": list(sync_modes or ["full_refresh", "incremental"]),
         "source_defined_primary_key": primary_key,
-        "available_cursor_fields": [col for col, kind in columns.items() if kind in CURSOR_KINDS],
+        "available_cursor_fields": [col for col, column_type in columns.items() if kind_of(column_type) in CURSOR_KINDS],
         "selected": True,
         "sync_mode": "full_refresh",
         "cursor_field": None,
@@ -93,7 +38,7 @@ def catalog_stream(
 
 @dataclass
 class Stream:
-    """One stream as a sync moves it: selected columns with their kinds, and the user's choices."""
+    """One stream as a sync moves it: selected columns with their types, and the user's choices."""
 
     name: str
     namespace: str
@@ -110,7 +55,7 @@ class Stream:
 
     @property
     def arrow_schema(self) -> pa.Schema:
-        return pa.schema([pa.field(col, ARROW_TYPES[kind]) for col, kind in self.columns.items()])
+        return pa.schema([pa.field(col, arrow_type(column_type)) for col, column_type in self.columns.items()])
 
 
 Tick = Callable[[], None]
@@ -174,9 +119,8 @@ class DestinationConnector(Connector):
         """
 
 
-def text_to_timestamp(array: pa.Array) -> pa.Array:
-    """ISO timestamps in text, with a zone offset or without one (then taken as UTC)."""
-    target = ARROW_TYPES["timestamp"]
+def text_to_timestamp(array: pa.Array, target: pa.DataType = arrow_type("timestamp")) -> pa.Array:
+    """ISO timestamps in text, with a zone offset or without one (then taken as UTC, for a zoned target)."""
     try:
         return array.cast(target)
     except pa.ArrowInvalid:
@@ -198,7 +142,7 @@ def to_schema(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
             if column.type.equals(target.type):
                 arrays.append(column)
             elif pa.types.is_string(column.type) and pa.types.is_timestamp(target.type):
-                arrays.append(text_to_timestamp(column))
+                arrays.append(text_to_timestamp(column, target.type))
             else:
                 arrays.append(column.cast(target.type))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:

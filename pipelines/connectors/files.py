@@ -8,8 +8,9 @@ import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
-from pipelines.connectors.base import CheckFailed, SourceConnector, Stream, catalog_stream, kind_of_arrow, to_schema
+from pipelines.connectors.base import CheckFailed, SourceConnector, Stream, catalog_stream, to_schema
 from pipelines.connectors.storage import clean_path, default_storage
+from pipelines.connectors.types import type_of_arrow
 
 EXTENSIONS = {"csv": (".csv",), "jsonl": (".jsonl", ".ndjson", ".json"), "parquet": (".parquet", ".pq")}
 
@@ -80,7 +81,7 @@ class FileSource(SourceConnector):
             else:
                 first = next(iter(self._batches(name)), None)
                 schema = first.schema if first is not None else pa.schema([])
-            columns = {field.name: kind_of_arrow(field.type) for field in schema}
+            columns = {field.name: type_of_arrow(field.type) for field in schema}
             streams.append(catalog_stream(name=stream_name, namespace="", columns=columns))
         return streams
 

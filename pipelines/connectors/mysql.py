@@ -8,20 +8,22 @@ import pymysql.cursors
 from pipelines.connectors.base import CheckFailed, SourceConnector, Stream, catalog_stream
 from pipelines.connectors.hosts import database_address
 from pipelines.connectors.rows import rows_to_batch
+from pipelines.connectors.types import decimal_type
 
-KIND_OF_TYPE = {
-    "tinyint": "integer",
-    "smallint": "integer",
-    "mediumint": "integer",
-    "int": "integer",
+# MySQL's data types and d2d's column types (pipelines.connectors.types). Integers keep their width,
+# an unsigned one the next signed width; DATETIME is a wall-clock time, TIMESTAMP an instant (read in UTC).
+TYPE_OF_DATA_TYPE = {
+    "tinyint": "int16",
+    "smallint": "int16",
+    "mediumint": "int32",
+    "int": "int32",
     "bigint": "integer",
-    "year": "integer",
+    "year": "int16",
     "bit": "integer",
-    "float": "number",
+    "float": "float32",
     "double": "number",
-    "decimal": "decimal",
     "date": "date",
-    "datetime": "timestamp",
+    "datetime": "timestamp_ntz",
     "timestamp": "timestamp",
     "json": "json",
     "blob": "binary",
@@ -31,6 +33,17 @@ KIND_OF_TYPE = {
     "binary": "binary",
     "varbinary": "binary",
 }
+UNSIGNED_WIDER = {"smallint": "int32", "mediumint": "int32", "int": "integer", "bigint": "decimal(20,0)"}
+
+
+def column_type_of(data_type: str, column_type: str, precision: int | None, scale: int | None) -> str:
+    """d2d's column type of a MySQL column, from information_schema.columns."""
+    data_type = data_type.lower()
+    if data_type == "decimal":
+        return decimal_type(precision, scale)
+    if "unsigned" in column_type.lower() and data_type in UNSIGNED_WIDER:
+        return UNSIGNED_WIDER[data_type]
+    return TYPE_OF_DATA_TYPE.get(data_type, "string")
 
 
 def quote(name: str) -> str:
@@ -92,8 +105,8 @@ class MySQLSource(SourceConnector):
         try:
             with conn.cursor() as cursor:
                 cursor.execute(
-                    "SELECT table_name, column_name, data_type FROM information_schema.columns "
-                    "WHERE table_schema = %s ORDER BY table_name, ordinal_position",
+                    "SELECT table_name, column_name, data_type, column_type, numeric_precision, numeric_scale "
+                    "FROM information_schema.columns WHERE table_schema = %s ORDER BY table_name, ordinal_position",
                     [database],
                 )
                 columns = cursor.fetchall()
@@ -106,8 +119,8 @@ class MySQLSource(SourceConnector):
         finally:
             conn.close()
         tables: dict[str, dict] = {}
-        for table, column, data_type in columns:
-            tables.setdefault(table, {})[column] = KIND_OF_TYPE.get(data_type.lower(), "string")
+        for table, column, data_type, column_type, precision, scale in columns:
+            tables.setdefault(table, {})[column] = column_type_of(data_type, column_type, precision, scale)
         primary: dict[str, list] = {}
         for table, column in keys:
             primary.setdefault(table, []).append(column)

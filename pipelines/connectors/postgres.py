@@ -1,6 +1,8 @@
 """PostgreSQL source (COPY streamed through Arrow's CSV reader) and destination (COPY in, atomic swap or upsert)."""
 
+import decimal
 import io
+import json
 import queue
 import re
 import select
@@ -13,7 +15,6 @@ import pyarrow.csv as pacsv
 from psycopg import pq, sql
 
 from pipelines.connectors.base import (
-    ARROW_TYPES,
     CheckFailed,
     DestinationConnector,
     SourceConnector,
@@ -22,6 +23,7 @@ from pipelines.connectors.base import (
     catalog_stream,
 )
 from pipelines.connectors.hosts import database_address
+from pipelines.connectors.types import array_element, array_type, arrow_type, decimal_parts, decimal_type, kind_of
 
 CONNECTION_SPEC = {
     "host": {"type": "string", "title": "Host"},
@@ -36,32 +38,57 @@ CONNECTION_SPEC = {
     },
 }
 
-KIND_OF_TYPE = {
-    "smallint": "integer",
-    "integer": "integer",
-    "bigint": "integer",
-    "real": "number",
-    "double precision": "number",
+# PostgreSQL's type names (pg_type.typname, as information_schema's udt_name gives them) and d2d's
+# column types (pipelines.connectors.types); numeric takes its declared precision, arrays their element's.
+TYPE_OF_UDT = {
+    "int2": "int16",
+    "int4": "int32",
+    "int8": "integer",
+    "oid": "integer",
+    "float4": "float32",
+    "float8": "number",
     "numeric": "decimal",
-    "boolean": "boolean",
-    "timestamp with time zone": "timestamp",
-    "timestamp without time zone": "timestamp",
+    "bool": "boolean",
+    "timestamptz": "timestamp",
+    "timestamp": "timestamp_ntz",
     "date": "date",
     "bytea": "binary",
     "json": "json",
     "jsonb": "json",
 }
-SQL_TYPE_OF_KIND = {
+SQL_TYPES = {
     "integer": "bigint",
+    "int32": "integer",
+    "int16": "smallint",
     "number": "double precision",
+    "float32": "real",
     "boolean": "boolean",
     "string": "text",
     "decimal": "numeric",
     "json": "jsonb",
     "timestamp": "timestamptz",
+    "timestamp_ntz": "timestamp",
     "date": "date",
     "binary": "bytea",
 }
+
+
+def column_type_of(udt_name: str, precision: int | None, scale: int | None) -> str:
+    """d2d's column type of a PostgreSQL column, from information_schema.columns."""
+    if udt_name.startswith("_"):  # an array: its element's type; bytea elements are read as their text
+        element = TYPE_OF_UDT.get(udt_name[1:], "string")
+        return array_type("string" if element == "binary" else element)
+    if udt_name == "numeric":
+        return decimal_type(precision, scale)
+    return TYPE_OF_UDT.get(udt_name, "string")
+
+
+def sql_type(column_type: str) -> str:
+    if kind_of(column_type) == "array":
+        return f"{sql_type(array_element(column_type))}[]"
+    if parts := decimal_parts(column_type):
+        return "numeric({},{})".format(*parts)
+    return SQL_TYPES.get(column_type, "text")
 
 
 def connect(config: dict, **extra) -> psycopg.Connection:
@@ -211,7 +238,8 @@ class PostgresSource(SourceConnector):
         schemas = self.config.get("schemas") or ["public"]
         with connect(self.config) as conn:
             columns = conn.execute(
-                """SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns
+                """SELECT table_schema, table_name, column_name, udt_name, numeric_precision, numeric_scale
+                   FROM information_schema.columns
                    WHERE table_schema = ANY(%s) ORDER BY table_schema, table_name, ordinal_position""",
                 [schemas],
             ).fetchall()
@@ -224,8 +252,8 @@ class PostgresSource(SourceConnector):
                 [schemas],
             ).fetchall()
         tables: dict[tuple, dict] = {}
-        for schema, table, column, data_type in columns:
-            tables.setdefault((schema, table), {})[column] = KIND_OF_TYPE.get(data_type, "string")
+        for schema, table, column, udt_name, precision, scale in columns:
+            tables.setdefault((schema, table), {})[column] = column_type_of(udt_name, precision, scale)
         primary: dict[tuple, list] = {}
         for schema, table, column in keys:
             primary.setdefault((schema, table), []).append(column)
@@ -236,13 +264,16 @@ class PostgresSource(SourceConnector):
 
     def _select(self, stream: Stream, cursor_after):
         expressions = []
-        for column, kind in stream.columns.items():
+        for column, column_type in stream.columns.items():
             ident = sql.Identifier(column)
-            if kind == "timestamp":
+            kind = kind_of(column_type)
+            if column_type == "timestamp":
                 expressions.append(sql.SQL("{}::timestamptz").format(ident))
             elif kind == "binary":
                 expressions.append(sql.SQL("encode({}, 'hex')").format(ident))
-            elif kind in ("string", "json", "decimal"):
+            elif kind == "array":
+                expressions.append(sql.SQL("array_to_json({})::text").format(ident))
+            elif kind in ("string", "json") or column_type == "decimal":
                 expressions.append(sql.SQL("{}::text").format(ident))
             else:
                 expressions.append(ident)
@@ -255,10 +286,16 @@ class PostgresSource(SourceConnector):
 
     def read(self, stream: Stream, *, cursor_after=None, tick=None):
         statement = self._select(stream, cursor_after)
-        read_types = {
-            column: (pa.string() if kind == "binary" else ARROW_TYPES[kind]) for column, kind in stream.columns.items()
+        # Binary columns come as hex, arrays as JSON text and decimals past 38 digits as text (Arrow's CSV
+        # reader parses decimal128 only); everything else the CSV reader parses exactly.
+        as_text = {
+            column
+            for column, column_type in stream.columns.items()
+            if kind_of(column_type) in ("binary", "array") or pa.types.is_decimal256(arrow_type(column_type))
         }
-        binary = [column for column, kind in stream.columns.items() if kind == "binary"]
+        read_types = {
+            column: (pa.string() if column in as_text else arrow_type(column_type)) for column, column_type in stream.columns.items()
+        }
         schema = stream.arrow_schema
         conn = connect(self.config, autocommit=True)
         raw = None
@@ -271,8 +308,8 @@ class PostgresSource(SourceConnector):
                     return  # no rows: the table or the increment is empty
                 raise
             for batch in reader:
-                if binary:
-                    batch = _hex_to_binary(batch, binary, schema)
+                if as_text:
+                    batch = _text_columns_to_schema(batch, as_text, schema)
                 yield batch
         finally:
             if raw is not None:
@@ -297,14 +334,39 @@ class PostgresSource(SourceConnector):
         )
 
 
-def _hex_to_binary(batch: pa.RecordBatch, columns: list[str], schema: pa.Schema) -> pa.RecordBatch:
+def _text_columns_to_schema(batch: pa.RecordBatch, columns: set[str], schema: pa.Schema) -> pa.RecordBatch:
+    """Hex text to bytes, wide decimals' text to decimal256, JSON text of arrays to lists (numbers kept exact)."""
     arrays = []
-    for name in schema.names:
-        column = batch.column(name)
-        if name in columns:
-            column = pa.array([None if v is None else bytes.fromhex(v) for v in column.to_pylist()], type=pa.binary())
+    for field in schema:
+        column = batch.column(field.name)
+        if field.name in columns:
+            values = column.to_pylist()
+            if pa.types.is_binary(field.type):
+                column = pa.array([None if v is None else bytes.fromhex(v) for v in values], type=pa.binary())
+            elif pa.types.is_decimal(field.type):
+                column = column.cast(field.type)
+            else:
+                column = _json_lists(values, field.type)
         arrays.append(column)
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def _json_lists(values: list, target: pa.DataType) -> pa.Array:
+    element = target.value_type
+    parsed = [None if v is None else json.loads(v, parse_float=decimal.Decimal) for v in values]
+    if pa.types.is_integer(element) or pa.types.is_floating(element) or pa.types.is_boolean(element) or pa.types.is_decimal(element):
+        return pa.array(parsed, type=target)
+    texts = [None if v is None else [None if item is None else _element_text(item) for item in v] for v in parsed]
+    return pa.array(texts, type=pa.list_(pa.string())).cast(target)
+
+
+def _element_text(item) -> str:
+    """An array element as its text: numbers as written (1.50 stays 1.50), JSON documents as JSON."""
+    if isinstance(item, str):
+        return item
+    if isinstance(item, (dict, list, bool)):
+        return json.dumps(item)
+    return str(item)
 
 
 class PostgresDestination(DestinationConnector):
@@ -349,7 +411,8 @@ class _PostgresWriter(StreamWriter):
         self.table = stream.destination_name or stream.name
         self.conn = connect(config)
         self.columns = list(stream.columns)
-        self.binary = [c for c, k in stream.columns.items() if k == "binary"]
+        self.binary = [c for c, t in stream.columns.items() if kind_of(t) == "binary"]
+        self.arrays = [c for c, t in stream.columns.items() if kind_of(t) == "array"]
         token = uuid.uuid4().hex[:8]
         ident = sql.Identifier
         target = ident(self.schema_name, self.table)
@@ -369,7 +432,7 @@ class _PostgresWriter(StreamWriter):
 
     def _create(self, table, pk_name: str, *, if_not_exists: bool):
         columns = [
-            sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(SQL_TYPE_OF_KIND[k])) for c, k in self.stream.columns.items()
+            sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(sql_type(t))) for c, t in self.stream.columns.items()
         ]
         keys = [k for k in self.stream.primary_key if k in self.stream.columns]
         if keys:
@@ -384,6 +447,8 @@ class _PostgresWriter(StreamWriter):
     def write(self, batch: pa.RecordBatch) -> None:
         if self.binary:
             batch = _binary_to_hex(batch, self.binary)
+        if self.arrays:
+            batch = _lists_to_array_literals(batch, self.arrays)
         buffer = io.BytesIO()
         pacsv.write_csv(batch, buffer, pacsv.WriteOptions(include_header=False))
         with self.conn.cursor().copy(self.copy_sql) as copy:
@@ -430,3 +495,25 @@ def _binary_to_hex(batch: pa.RecordBatch, columns: list[str]) -> pa.RecordBatch:
         arrays.append(column)
     return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
 
+
+def _lists_to_array_literals(batch: pa.RecordBatch, columns: list[str]) -> pa.RecordBatch:
+    """List columns as PostgreSQL array literals ({1,2,NULL}, {"a \\"b\\""}), which COPY reads into T[]."""
+    arrays = []
+    for name in batch.schema.names:
+        column = batch.column(name)
+        if name in columns:
+            column = pa.array([None if v is None else _array_literal(v) for v in column.to_pylist()], type=pa.string())
+        arrays.append(column)
+    return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
+
+
+def _array_literal(items: list) -> str:
+    def element(item) -> str:
+        if item is None:
+            return "NULL"
+        if isinstance(item, bool):
+            return "t" if item else "f"
+        text = item.isoformat() if hasattr(item, "isoformat") else str(item)
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    return "{" + ",".join(element(item) for item in items) + "}"

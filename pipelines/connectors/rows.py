@@ -6,19 +6,20 @@ import json
 
 import pyarrow as pa
 
-from pipelines.connectors.base import ARROW_TYPES, Stream, text_to_timestamp
+from pipelines.connectors.base import Stream, text_to_timestamp
+from pipelines.connectors.types import arrow_type, kind_of
 
 
-def _plain(value, kind: str):
+def _plain(value, column_type: str, kind: str):
     if value is None:
         return None
-    if kind in ("string", "decimal", "json"):
+    if kind in ("string", "json") or column_type == "decimal":
         if isinstance(value, bytes):
             return value.decode("utf-8", "replace")
         if isinstance(value, (dict, list)):
             return json.dumps(value)
         return str(value)
-    if kind == "timestamp" and isinstance(value, dt.datetime) and value.tzinfo is not None:
+    if column_type == "timestamp" and isinstance(value, dt.datetime) and value.tzinfo is not None:
         return value.astimezone(dt.UTC).replace(tzinfo=None)
     if kind == "integer" and isinstance(value, (bool, decimal.Decimal)):
         return int(value)
@@ -30,15 +31,16 @@ def _plain(value, kind: str):
 def rows_to_batch(rows: list[tuple], stream: Stream) -> pa.RecordBatch:
     """Columns in the stream's order; text timestamps and dates are parsed by Arrow, naming the column that fails."""
     schema = stream.arrow_schema
-    kinds = list(stream.columns.values())
-    columns = list(zip(*rows)) if rows else [() for _ in kinds]
+    types = list(stream.columns.values())
+    columns = list(zip(*rows)) if rows else [() for _ in types]
     arrays = []
-    for name, kind, values in zip(stream.columns, kinds, columns):
-        values = [_plain(v, kind) for v in values]
-        target = ARROW_TYPES[kind]
+    for name, column_type, values in zip(stream.columns, types, columns):
+        kind = kind_of(column_type)
+        values = [_plain(v, column_type, kind) for v in values]
+        target = arrow_type(column_type)
         try:
             if kind == "timestamp" and any(isinstance(v, str) for v in values):
-                array = text_to_timestamp(pa.array(values, type=pa.string()))
+                array = text_to_timestamp(pa.array(values, type=pa.string()), target)
             elif kind == "date" and any(isinstance(v, str) for v in values):
                 array = pa.array(values, type=pa.string()).cast(target)
             else:
