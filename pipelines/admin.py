@@ -14,7 +14,7 @@ from kernel.runner import task_cancel
 from pipelines import services
 from pipelines.clearing import job_clear_destination_start
 from pipelines.connectors import DESTINATION_TYPES, SOURCE_TYPES, connector_class
-from pipelines.models import Destination, Job, JobTask, ProjectSettings, Source, StreamState
+from pipelines.models import ChangeCapture, Destination, Job, JobTask, ProjectSettings, Source, StreamState
 from pipelines.schedules import job_schedule_sync
 from pipelines.secrets import keep_masked_secrets, mask_config
 from pipelines.webhooks import url_shown, webhook_url_check
@@ -248,6 +248,40 @@ class StreamStateAdmin(admin.ModelAdmin):
             self.message_user(request, exc.message, messages.ERROR)
             return
         self.message_user(request, f"Reset {count} stream(s).", messages.SUCCESS)
+
+
+@admin.register(ChangeCapture)
+class ChangeCaptureAdmin(admin.ModelAdmin):
+    """Each CDC job's replication slot and the position published through; staff drop a slot a job no longer needs."""
+
+    list_display = ["job", "slot_name", "position_shown", "job_deleted", "created_at", "updated_at"]
+    list_filter = ["job__project", "job__source__type", "updated_at"]
+    list_select_related = ["job", "job__source"]
+    search_fields = ["slot_name", "job__name", "job__project__id"]
+    readonly_fields = ["job", "slot_name", "position_shown", "created_at", "updated_at"]
+    exclude = ["position"]
+    actions = ["drop_slots"]
+
+    def get_queryset(self, request):
+        return ChangeCapture.objects.select_related("job", "job__source")
+
+    def has_add_permission(self, request):
+        return False  # a CDC job's first run creates its slot
+
+    @admin.display(description="position (LSN)", ordering="position")
+    def position_shown(self, capture):
+        return capture.position_lsn
+
+    @admin.display(description="job deleted", boolean=True)
+    def job_deleted(self, capture):
+        return capture.job.is_deleted
+
+    @admin.action(description="Drop the replication slots (the job's next CDC run loads its streams again)")
+    def drop_slots(self, request, queryset):
+        dropped = sum(services.job_capture_stop(job=capture.job) for capture in queryset)
+        left = queryset.all().count()  # a fresh count: the loop above cached the rows it read
+        level = messages.SUCCESS if not left else messages.WARNING
+        self.message_user(request, f"Dropped {dropped} slot(s)" + (f"; {left} could not be dropped, see the log." if left else "."), level)
 
 
 class ProjectSettingsForm(forms.ModelForm):

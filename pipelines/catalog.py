@@ -6,7 +6,7 @@ from kernel.errors import DomainError
 from pipelines.connectors.base import Stream
 from pipelines.connectors.types import type_of_property
 
-SYNC_MODES = ("full_refresh", "incremental")
+SYNC_MODES = ("full_refresh", "incremental", "cdc")
 # OLake's per-stream settings, kept with the stream so they come back as they were chosen:
 # append_mode makes an incremental stream append instead of upserting by its primary key;
 # normalization (flattening nested JSON) changes nothing for d2d's flat relational sources.
@@ -122,6 +122,10 @@ def _check_stream(stream: dict) -> None:
     if isinstance(primary_key, str):
         primary_key = stream["primary_key"] = [primary_key]
     need_columns(primary_key, "primary_key")
+    if stream["sync_mode"] not in stream.get("supported_sync_modes", SYNC_MODES[:2]):
+        raise DomainError(f"stream {key!r}: its source does not offer {stream['sync_mode']}", field="streams_config")
+    if stream["sync_mode"] == "cdc" and not primary_key:
+        raise DomainError(f"stream {key!r}: cdc needs a primary key, to apply updates and deletes", field="streams_config")
     cursor = stream.get("cursor_field")
     if isinstance(cursor, list):  # Airbyte writes the cursor as a path
         cursor = stream["cursor_field"] = cursor[0] if cursor else None

@@ -5,6 +5,7 @@ from django.db import models
 
 from accounts.scoping import ProjectScopedQuerySet, ScopedQuerySet
 from kernel.models import AllObjectsManager, AuditedModel, LiveManager, SoftDeleteModel, TrackedTask, live_unique
+from pipelines.connectors.pg_cdc import int_to_lsn
 from pipelines.crypto import decrypt_json, encrypt_json
 
 # Live rows only / every row, each with ``for_user`` scoping.
@@ -126,6 +127,31 @@ class StreamState(models.Model):
 
     def __str__(self):
         return f"{self.job_id} {self.stream} @ {self.cursor_value}"
+
+
+class ChangeCapture(models.Model):
+    """A job's change data capture: its replication slot on the source and the position published so far.
+
+    ``position`` is the commit LSN (as an integer) through which every change of the job's CDC
+    streams is published in the destination. The slot is advanced to it only after it is saved,
+    so changes past it are read again after a crash and changes at or below it are skipped.
+    """
+
+    job = models.OneToOneField(Job, on_delete=models.CASCADE, primary_key=True, related_name="change_capture")
+    slot_name = models.CharField(max_length=63)
+    position = models.BigIntegerField(help_text="commit LSN published through, as an integer")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "change capture"
+
+    def __str__(self):
+        return f"{self.slot_name} @ {self.position_lsn}"
+
+    @property
+    def position_lsn(self) -> str:
+        return int_to_lsn(self.position)
 
 
 class ProjectSettings(models.Model):

@@ -1,6 +1,9 @@
 """Writes and workflows of pipelines: connectors, jobs, syncs and cancels. The only code that changes their state."""
 
+import logging
+
 import jsonschema
+import psycopg
 from django.db import IntegrityError, transaction
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -8,15 +11,17 @@ from django.utils import timezone
 from kernel.errors import Conflict, DomainError
 from kernel.models import ACTIVE_STATUSES, TaskStatus
 from kernel.runner import task_cancel, task_enqueue, task_transition
-from pipelines import catalog
-from pipelines.connectors import connector_class, storage_root, version_key
+from pipelines import catalog, cdc
+from pipelines.connectors import connector_class, source_connector, storage_root, version_key
 from pipelines.connectors.base import CheckFailed
 from pipelines.connectors.storage import clean_path
-from pipelines.models import Destination, Job, JobTask, Source
+from pipelines.models import ChangeCapture, Destination, Job, JobTask, Source
 from pipelines.schedules import frequency_to_cron, job_schedule_sync
 from pipelines.secrets import MASK, contains_mask, keep_masked_secrets
 
 KIND_OF_MODEL = {Source: "source", Destination: "destination"}
+
+logger = logging.getLogger(__name__)
 
 
 def connector_spec(*, kind: str, type: str, version: str | None) -> dict:
@@ -309,6 +314,24 @@ def job_delete(*, job: Job, user) -> None:
         job_schedule_sync(job)
     for task in JobTask.objects.filter(job=job, status__in=ACTIVE_STATUSES):
         task_cancel(task, reason=f"job {job.name} deleted")
+    if ChangeCapture.objects.filter(job=job).exists():
+        job_capture_stop(job=job)
+
+
+def job_capture_stop(*, job: Job) -> bool:
+    """Drop a job's CDC replication slot, so the source stops keeping WAL for it; logged, never raised.
+
+    A slot that cannot be dropped now (the source is down, a run is still reading it) stays listed
+    under Change captures in the admin, whose action drops it later.
+    """
+    source = source_connector(job.source.type, job.source.config, job.source.version, project_id=job.project_id)
+    try:
+        dropped = cdc.capture_stop(job, source)
+    except (CheckFailed, psycopg.Error) as exc:
+        logger.warning("job %s: replication slot not dropped: %s", job.pk, exc)
+        return False
+    logger.info("job %s: replication slot %s", job.pk, "dropped" if dropped else "was already gone")
+    return True
 
 
 def job_sync_start(*, job: Job, user=None, trigger: str = JobTask.Trigger.MANUAL, publish: bool = True) -> JobTask:

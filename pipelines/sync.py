@@ -16,10 +16,11 @@ import pyarrow.compute as pc
 from kernel.errors import DomainError, TaskCancelled
 from kernel.models import TaskLogLine
 from kernel.runner import TaskRun
-from pipelines import catalog
+from pipelines import catalog, cdc
 from pipelines.connectors import destination_connector, source_connector
 from pipelines.connectors.base import Stream
-from pipelines.models import Job, JobTask, StreamState
+from pipelines.models import ChangeCapture, Job, JobTask, StreamState
+from pipelines.reporting import RunReporter, copy_batches
 from pipelines.secrets import scrub, secret_values
 
 Level = TaskLogLine.Level
@@ -27,37 +28,6 @@ Level = TaskLogLine.Level
 
 class SyncFailed(Exception):
     """Some streams failed; the others were synced. The message names each failure and its cause."""
-
-
-class _Reporter:
-    """Progress, counts and log lines of a run; every line is scrubbed of the configs' secrets."""
-
-    EVERY_SECONDS = 1.0
-
-    def __init__(self, run: TaskRun, secrets: list[str], stream_count: int):
-        self.run, self.secrets, self.stream_count = run, secrets, max(1, stream_count)
-        self.rows = self.bytes = 0
-        self._last = 0.0
-
-    def log(self, message: str, level: str = Level.INFO) -> None:
-        self.run.log(scrub(message, self.secrets), level=level)
-
-    def tick(self) -> None:
-        self.run.check_cancelled()
-
-    def batch(self, index: int, stream: Stream, rows: int, nbytes: int, stream_rows: int) -> None:
-        self.rows += rows
-        self.bytes += nbytes
-        now = time.monotonic()
-        if now - self._last >= self.EVERY_SECONDS:
-            self._last = now
-            self.save_counts()
-            self.run.progress(100 * index / self.stream_count, f"{stream.key}: {stream_rows:,} rows")
-
-    def save_counts(self) -> None:
-        task = self.run.task
-        task.rows_synced, task.bytes_synced = self.rows, self.bytes
-        JobTask.objects.filter(pk=task.pk).update(rows_synced=self.rows, bytes_synced=self.bytes)
 
 
 def encode_cursor(value):
@@ -93,13 +63,14 @@ def run_sync_task(run: TaskRun) -> None:
     )
     secrets = secret_values(source.spec, source_config) + secret_values(destination.spec, destination_config)
     streams = catalog.selected_streams(job.streams_config)
-    reporter = _Reporter(run, secrets, len(streams))
+    reporter = RunReporter(run, secrets, len(streams))
     reporter.log(
         f"sync of job {job.name!r} started (attempt {run.attempt}): {len(streams)} stream(s) "
         f"from {job.source.type} {job.source.name!r} to {job.destination.type} {job.destination.name!r}"
     )
     stats, failures = dict(task.stream_stats or {}), []
-    for index, stream in enumerate(streams):
+    changing = [stream for stream in streams if stream.sync_mode == "cdc"]
+    for index, stream in enumerate(s for s in streams if s.sync_mode != "cdc"):
         try:
             stats[stream.key] = sync_stream(job=job, stream=stream, source=source, destination=destination, reporter=reporter, index=index)
         except TaskCancelled:
@@ -112,6 +83,11 @@ def run_sync_task(run: TaskRun) -> None:
             stats[scrub(stream.key, secrets)] = {"status": "failed", "error": cause}
             reporter.log(f"stream {stream.key} failed: {cause}", Level.ERROR)
         JobTask.objects.filter(pk=task.pk).update(stream_stats=stats)
+    if changing:
+        _sync_changes(job, changing, source, destination, reporter, stats, failures, secrets, first_index=len(streams) - len(changing))
+    elif ChangeCapture.objects.filter(job=job).exists():
+        reporter.log("cdc: the job has no cdc stream left; dropping its replication slot")
+        cdc.capture_stop(job, source)
     reporter.save_counts()
     task.stream_stats = stats
     if failures:
@@ -119,7 +95,24 @@ def run_sync_task(run: TaskRun) -> None:
     reporter.log(f"sync finished: {reporter.rows:,} rows, {reporter.bytes:,} bytes in {len(streams)} stream(s)")
 
 
-def sync_stream(*, job: Job, stream: Stream, source, destination, reporter: _Reporter, index: int) -> dict:
+def _sync_changes(job, streams, source, destination, reporter, stats, failures, secrets, *, first_index) -> None:
+    """The job's CDC streams, together (they share one slot): a failure fails all of them, with its cause."""
+    try:
+        stats.update(cdc.sync_changes(job=job, streams=streams, source=source, destination=destination, reporter=reporter, first_index=first_index))
+    except TaskCancelled:
+        reporter.save_counts()
+        reporter.log("cdc: cancelled; changes past the saved position will be read again", Level.WARNING)
+        raise
+    except Exception as exc:  # noqa: BLE001 - the other streams' results stand; this one is recorded with its cause
+        cause = scrub(f"{type(exc).__name__}: {exc}", secrets)
+        for stream in streams:
+            failures.append(f"{stream.key}: {cause}")
+            stats[scrub(stream.key, secrets)] = {"status": "failed", "error": cause}
+        reporter.log(f"cdc streams failed: {cause}", Level.ERROR)
+    JobTask.objects.filter(pk=reporter.run.task.pk).update(stream_stats=stats)
+
+
+def sync_stream(*, job: Job, stream: Stream, source, destination, reporter: RunReporter, index: int) -> dict:
     state, _ = StreamState.objects.get_or_create(job=job, stream=stream.key)
     incremental = stream.sync_mode == "incremental"
     cursor_after = None
@@ -135,29 +128,18 @@ def sync_stream(*, job: Job, stream: Stream, source, destination, reporter: _Rep
     where = f" after {stream.cursor_field} = {encode_cursor(cursor_after)}" if cursor_after is not None else ""
     reporter.log(f"stream {stream.key}: {stream.sync_mode} into {stream.destination_name} ({mode}){where}")
     started = time.monotonic()
-    rows = nbytes = 0
     newest = None
+
+    def track_cursor(batch):
+        nonlocal newest
+        highest = pc.max(batch.column(stream.cursor_field)).as_py()
+        if highest is not None and (newest is None or highest > newest):
+            newest = highest
+        return batch
+
     writer = destination.open_stream(stream, mode=mode, generation=generation)
     batches = source.read(stream, cursor_after=cursor_after, tick=reporter.tick)
-    try:
-        for batch in batches:
-            if batch.num_rows == 0:
-                continue
-            writer.write(batch)
-            rows += batch.num_rows
-            nbytes += batch.nbytes
-            if incremental:
-                highest = pc.max(batch.column(stream.cursor_field)).as_py()
-                if highest is not None and (newest is None or highest > newest):
-                    newest = highest
-            reporter.batch(index, stream, batch.num_rows, batch.nbytes, rows)
-        reporter.tick()
-        writer.publish()
-    except BaseException:
-        writer.abort()
-        raise
-    finally:
-        batches.close()
+    rows, nbytes = copy_batches(writer, batches, stream=stream, reporter=reporter, index=index, each=track_cursor if incremental else None)
     # The write is published: only now may the state move on.
     state.generation = generation
     state.cursor_field = stream.cursor_field or ""

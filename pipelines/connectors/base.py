@@ -8,6 +8,11 @@ import pyarrow as pa
 
 from pipelines.connectors.types import CURSOR_KINDS, arrow_type, json_schema, kind_of
 
+# The columns a change batch adds to its stream's (OLake's names): c, u or d, and the change's LSN.
+CDC_OPERATION = "_op_type"
+CDC_POSITION = "_cdc_lsn"
+CDC_COLUMNS = {CDC_OPERATION: "string", CDC_POSITION: "integer"}
+
 
 class CheckFailed(Exception):
     """A connector could not reach or use what its config describes; the message says why."""
@@ -104,9 +109,14 @@ class StreamWriter(ABC):
 
 
 class DestinationConnector(Connector):
+    # Whether open_stream takes mode "merge": a batch of changes (CDC_COLUMNS added) applied to the
+    # rows by primary key, the last change of a key winning. Other destinations append the changes.
+    merges_changes = False
+
     @abstractmethod
     def open_stream(self, stream: Stream, *, mode: str, generation: int) -> StreamWriter:
-        """mode: "replace" (full refresh), "append" or "upsert" (incremental, upsert needs a primary key).
+        """mode: "replace" (full refresh), "append" or "upsert" (incremental, upsert needs a primary key),
+        or "merge" (CDC changes, where ``merges_changes``).
 
         ``generation`` names an increment, so a retried increment replaces its failed twin.
         """

@@ -15,6 +15,9 @@ import pyarrow.csv as pacsv
 from psycopg import pq, sql
 
 from pipelines.connectors.base import (
+    CDC_COLUMNS,
+    CDC_OPERATION,
+    CDC_POSITION,
     CheckFailed,
     DestinationConnector,
     SourceConnector,
@@ -23,6 +26,7 @@ from pipelines.connectors.base import (
     catalog_stream,
 )
 from pipelines.connectors.hosts import database_address
+from pipelines.connectors.pg_cdc import PostgresChangeReader
 from pipelines.connectors.types import array_element, array_type, arrow_type, decimal_parts, decimal_type, kind_of
 
 CONNECTION_SPEC = {
@@ -37,6 +41,8 @@ CONNECTION_SPEC = {
         "default": "prefer",
     },
 }
+
+CDC_SYNC_MODES = ["full_refresh", "incremental", "cdc"]
 
 # PostgreSQL's type names (pg_type.typname, as information_schema's udt_name gives them) and d2d's
 # column types (pipelines.connectors.types); numeric takes its declared precision, arrays their element's.
@@ -226,6 +232,14 @@ class PostgresSource(SourceConnector):
             **CONNECTION_SPEC,
             "schemas": {"type": "array", "items": {"type": "string"}, "default": ["public"], "title": "Schemas to discover"},
             "read_block_bytes": {"type": "integer", "default": 4 << 20, "minimum": 1024, "title": "Bytes per Arrow batch"},
+            "cdc_batch_changes": {
+                "type": "integer", "default": 10000, "minimum": 1, "maximum": 1000000,
+                "title": "CDC: changes read and published at a time",
+            },
+            "cdc_run_seconds": {
+                "type": "integer", "default": 0, "minimum": 0, "maximum": 86400,
+                "title": "CDC: seconds a run keeps streaming changes (0: publish what is there, then end)",
+            },
         },
         "additionalProperties": False,
     }
@@ -258,9 +272,19 @@ class PostgresSource(SourceConnector):
         for schema, table, column in keys:
             primary.setdefault((schema, table), []).append(column)
         return [
-            catalog_stream(name=table, namespace=schema, columns=cols, primary_key=primary.get((schema, table)))
+            catalog_stream(
+                name=table,
+                namespace=schema,
+                columns=cols,
+                primary_key=primary.get((schema, table)),
+                # CDC applies updates and deletes by the primary key, so only tables with one offer it.
+                sync_modes=CDC_SYNC_MODES if primary.get((schema, table)) else None,
+            )
             for (schema, table), cols in tables.items()
         ]
+
+    def change_reader(self, slot: str) -> PostgresChangeReader:
+        return PostgresChangeReader(lambda **extra: connect(self.config, **extra), slot)
 
     def _select(self, stream: Stream, cursor_after):
         expressions = []
@@ -284,7 +308,8 @@ class PostgresSource(SourceConnector):
             query += sql.SQL(" WHERE {} > {}").format(sql.Identifier(stream.cursor_field), sql.Literal(cursor_after))
         return sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv)").format(query)
 
-    def read(self, stream: Stream, *, cursor_after=None, tick=None):
+    def read(self, stream: Stream, *, cursor_after=None, tick=None, snapshot: str | None = None):
+        """With ``snapshot`` (a CDC slot's exported snapshot), the rows as of the slot's creation."""
         statement = self._select(stream, cursor_after)
         # Binary columns come as hex, arrays as JSON text and decimals past 38 digits as text (Arrow's CSV
         # reader parses decimal128 only); everything else the CSV reader parses exactly.
@@ -300,6 +325,9 @@ class PostgresSource(SourceConnector):
         conn = connect(self.config, autocommit=True)
         raw = None
         try:
+            if snapshot:
+                conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
             raw = _CopyReader(conn, statement.as_bytes(conn))
             try:
                 reader = self._csv_reader(raw, stream, read_types)
@@ -372,6 +400,7 @@ def _element_text(item) -> str:
 class PostgresDestination(DestinationConnector):
     type = "postgres"
     title = "PostgreSQL"
+    merges_changes = True
     spec = {
         "type": "object",
         "title": "PostgreSQL destination",
@@ -406,7 +435,11 @@ class _PostgresWriter(StreamWriter):
     """Everything happens in one transaction: readers see the old table until the commit in publish."""
 
     def __init__(self, config: dict, stream: Stream, mode: str):
-        self.stream, self.mode = stream, mode
+        self.mode = mode
+        self.stream = stream
+        if mode == "merge":  # the table holds the rows; the change columns live in the staging table only
+            stream = Stream(**{**stream.__dict__, "columns": {c: t for c, t in stream.columns.items() if c not in CDC_COLUMNS}})
+            self.stream = stream
         self.schema_name = config.get("schema") or "public"
         self.table = stream.destination_name or stream.name
         self.conn = connect(config)
@@ -426,6 +459,13 @@ class _PostgresWriter(StreamWriter):
             self.conn.execute(
                 sql.SQL("CREATE TEMP TABLE {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP").format(self.load_table, target)
             )
+        if mode == "merge":
+            self.conn.execute(
+                sql.SQL("ALTER TABLE {} ADD COLUMN {} text, ADD COLUMN {} bigint").format(
+                    self.load_table, ident(CDC_OPERATION), ident(CDC_POSITION)
+                )
+            )
+            self.columns = [*self.columns, CDC_OPERATION, CDC_POSITION]
         self.copy_sql = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
             self.load_table, sql.SQL(", ").join(map(ident, self.columns))
         )
@@ -457,7 +497,9 @@ class _PostgresWriter(StreamWriter):
     def publish(self) -> None:
         ident = sql.Identifier
         target = ident(self.schema_name, self.table)
-        if self.mode == "replace":
+        if self.mode == "merge":
+            self._merge(target)
+        elif self.mode == "replace":
             self.conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(target))
             self.conn.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(self.load_table, ident(self.table)))
         else:
@@ -477,6 +519,31 @@ class _PostgresWriter(StreamWriter):
             self.conn.execute(statement)
         self.conn.commit()
         self.conn.close()
+
+    def _merge(self, target) -> None:
+        """Apply the staged changes: per key the last change (by LSN) wins; a delete removes the row."""
+        ident = sql.Identifier
+        keys = sql.SQL(", ").join(map(ident, self.stream.primary_key))
+        last = sql.SQL("(SELECT DISTINCT ON ({}) * FROM {} ORDER BY {}, {} DESC) AS last").format(
+            keys, self.load_table, keys, ident(CDC_POSITION)
+        )
+        match = sql.SQL(" AND ").join(sql.SQL("t.{} = last.{}").format(ident(k), ident(k)) for k in self.stream.primary_key)
+        self.conn.execute(
+            sql.SQL("DELETE FROM {} AS t USING {} WHERE last.{} = 'd' AND {}").format(target, last, ident(CDC_OPERATION), match)
+        )
+        names = [c for c in self.stream.columns]
+        others = [c for c in names if c not in self.stream.primary_key]
+        action = (
+            sql.SQL("DO UPDATE SET {}").format(sql.SQL(", ").join(sql.SQL("{} = EXCLUDED.{}").format(ident(c), ident(c)) for c in others))
+            if others
+            else sql.SQL("DO NOTHING")
+        )
+        columns = sql.SQL(", ").join(map(ident, names))
+        self.conn.execute(
+            sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} WHERE last.{} <> 'd' ON CONFLICT ({}) {}").format(
+                target, columns, columns, last, ident(CDC_OPERATION), keys, action
+            )
+        )
 
     def abort(self) -> None:
         if not self.conn.closed:

@@ -153,7 +153,7 @@ def test_it_discovers_streams_in_the_servers_shape_with_no_job_for_minus_one(ui,
     users = streams["users"]
     assert users["namespace"] == schema and users["source_defined_primary_key"] == ["id"]
     assert users["type_schema"]["properties"]["id"]["type"] == ["integer", "null"]
-    assert "updated_at" in users["available_cursor_fields"] and users["supported_sync_modes"] == ["full_refresh", "incremental"]
+    assert "updated_at" in users["available_cursor_fields"] and users["supported_sync_modes"] == ["full_refresh", "incremental", "cdc"]
     assert users["destination_table"] == "users" and users["sync_mode"] == "full_refresh"
     assert {entry["stream_name"] for entry in found["selected_streams"][schema]} == {"users", "events"}
 

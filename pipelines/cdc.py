@@ -1,0 +1,158 @@
+"""Change data capture in a sync run: the initial load in the slot's snapshot, then the changes, in order.
+
+A job's CDC streams share one replication slot on the source (``d2d_job_<id>``) and one position
+(ChangeCapture). A run:
+
+1. creates the slot when the job has none (or its slot was lost), and loads every CDC stream in
+   the snapshot the slot exported, so the load and the changes after it meet exactly; a stream
+   added to the job later (or cleared) is loaded on its own while the slot keeps its place;
+2. peeks changes past the saved position, a batch at a time, and per stream publishes them:
+   merged into tables by primary key where the destination can (the last change of a key wins, a
+   delete removes the row), else appended as change records with ``_op_type`` (c, u, d; r for
+   rows of a load) and ``_cdc_lsn``, named by the batch's first LSN so a repeated batch replaces
+   its twin;
+3. saves the batch's commit LSN, and only then advances the slot.
+
+A worker killed anywhere repeats at most the unsaved batch, which the destination replaces or
+re-merges to the same rows: no change is lost or applied twice.
+"""
+
+import time
+from collections import defaultdict
+
+import pyarrow as pa
+
+from kernel.models import TaskLogLine
+from pipelines.connectors.base import CDC_COLUMNS, CDC_OPERATION, CDC_POSITION, CheckFailed, Stream
+from pipelines.connectors.pg_cdc import Change, int_to_lsn, slot_name_for_job
+from pipelines.connectors.rows import rows_to_batch
+from pipelines.models import ChangeCapture, Job, StreamState
+from pipelines.reporting import RunReporter, copy_batches
+
+Level = TaskLogLine.Level
+LOADED = {"cdc": "loaded"}  # a CDC stream's state once its initial load is published
+POLL_SECONDS = 0.2
+
+
+def change_stream(stream: Stream) -> Stream:
+    """The stream as its change records carry it: its columns, then the operation and the LSN."""
+    return Stream(**{**stream.__dict__, "columns": {**stream.columns, **CDC_COLUMNS}})
+
+
+def change_reader_of(source, job: Job):
+    make = getattr(source, "change_reader", None)
+    if make is None:
+        raise CheckFailed(f"{source.type} sources do not offer cdc")
+    return make(slot_name_for_job(job.pk))
+
+
+def sync_changes(*, job: Job, streams: list[Stream], source, destination, reporter: RunReporter, first_index: int) -> dict:
+    """Load what needs loading, then publish changes until none are left (or the run's CDC time is up)."""
+    reader = change_reader_of(source, job)
+    stats = {stream.key: {"status": "succeeded", "rows": 0, "bytes": 0, "changes": 0, "mode": "cdc"} for stream in streams}
+    capture = ChangeCapture.objects.filter(job=job).first()
+    if capture is None or not reader.exists():
+        capture = _start(job, streams, source, destination, reporter, reader, stats, first_index)
+    else:
+        for offset, stream in enumerate(streams):
+            if _state(job, stream).cursor_value != LOADED:
+                reporter.log(f"stream {stream.key}: new to CDC; loading it while the slot keeps its place")
+                _load(job, stream, source, destination, reporter, stats, first_index + offset, snapshot=None, lsn=capture.position)
+    started = time.monotonic()
+    run_seconds = int(source.config.get("cdc_run_seconds", 0))
+    limit = int(source.config.get("cdc_batch_changes", 10000))
+    tables = [(stream.namespace or "public", stream.name) for stream in streams]
+    by_table = {(stream.namespace or "public", stream.name): stream for stream in streams}
+    while True:
+        changes, end = reader.peek(tables, after=capture.position, limit=limit)
+        if end is None:
+            if time.monotonic() - started >= run_seconds:
+                break
+            reporter.tick()
+            time.sleep(POLL_SECONDS)
+            continue
+        _publish(changes, by_table, destination, reporter, stats, first_index)
+        capture.position = end
+        capture.save(update_fields=["position", "updated_at"])
+        reader.advance(end)  # only now may the server forget these changes
+        reporter.save_counts()
+        reporter.tick()
+        if len(changes) < limit and time.monotonic() - started >= run_seconds:
+            break  # caught up with what was there: a source that never rests must not keep one run going
+    reporter.log(f"cdc: published through {capture.position_lsn}")
+    return stats
+
+
+def _start(job, streams, source, destination, reporter, reader, stats, first_index) -> ChangeCapture:
+    """A new slot, and every CDC stream loaded in its snapshot; the position is saved once all are published."""
+    ChangeCapture.objects.filter(job=job).delete()
+    if reader.exists():
+        reader.drop()  # left by an attempt killed before its load was published: start over
+    with reader.create_with_snapshot() as snapshot:
+        reporter.log(f"cdc: replication slot {snapshot.slot} created at {int_to_lsn(snapshot.consistent_lsn)}; loading its snapshot")
+        for offset, stream in enumerate(streams):
+            _load(job, stream, source, destination, reporter, stats, first_index + offset, snapshot=snapshot.snapshot, lsn=snapshot.consistent_lsn)
+    return ChangeCapture.objects.create(job=job, slot_name=snapshot.slot, position=snapshot.consistent_lsn)
+
+
+def _load(job, stream, source, destination, reporter, stats, index, *, snapshot, lsn) -> None:
+    """The stream's full load (replace), its rows marked as reads (r) where the destination keeps change records."""
+    merges = destination.merges_changes
+    target = stream if merges else change_stream(stream)
+    state = _state(job, stream)
+    writer = destination.open_stream(target, mode="replace", generation=state.generation + 1)
+    batches = source.read(stream, tick=reporter.tick, **({"snapshot": snapshot} if snapshot else {}))
+
+    def as_reads(batch: pa.RecordBatch) -> pa.RecordBatch:
+        batch = batch.append_column(CDC_OPERATION, pa.array(["r"] * batch.num_rows, pa.string()))
+        return batch.append_column(CDC_POSITION, pa.array([lsn] * batch.num_rows, pa.int64()))
+
+    rows, nbytes = copy_batches(writer, batches, stream=target, reporter=reporter, index=index, each=None if merges else as_reads)
+    state.generation += 1
+    state.cursor_field, state.cursor_value = "", LOADED
+    state.save()
+    stats[stream.key].update(rows=rows, bytes=nbytes)
+    reporter.log(f"stream {stream.key}: loaded {rows:,} rows")
+
+
+def _publish(changes: list[Change], by_table: dict, destination, reporter, stats, first_index) -> None:
+    grouped: dict[str, list[Change]] = defaultdict(list)
+    streams = {}
+    for change in changes:
+        stream = by_table.get((change.namespace, change.table))
+        if stream is not None:
+            grouped[stream.key].append(change)
+            streams[stream.key] = stream
+    mode = "merge" if destination.merges_changes else "append"
+    for offset, (key, items) in enumerate(grouped.items()):
+        stream = streams[key]
+        target = change_stream(stream)
+        rows = [tuple(change.values.get(column) for column in stream.columns) + (change.operation, change.lsn) for change in items]
+        batch = rows_to_batch(rows, target)
+        writer = destination.open_stream(target, mode=mode, generation=items[0].lsn)
+        copy_batches(writer, iter([batch]), stream=target, reporter=reporter, index=first_index + offset)
+        counts = defaultdict(int)
+        for change in items:
+            counts[change.operation] += 1
+        stats[key]["changes"] += len(items)
+        stats[key]["rows"] += len(items)
+        reporter.log(
+            f"stream {key}: {len(items)} change(s) ({counts['c']} inserts, {counts['u']} updates, {counts['d']} deletes) "
+            f"through {int_to_lsn(items[-1].lsn)}"
+        )
+
+
+def _state(job: Job, stream: Stream) -> StreamState:
+    state, _ = StreamState.objects.get_or_create(job=job, stream=stream.key)
+    return state
+
+
+def capture_stop(job: Job, source) -> bool:
+    """Drop the job's replication slot, then forget its position (the job left CDC or was deleted).
+
+    Returns whether a slot was there. When the source cannot be reached the position stays, so the
+    admin still shows the slot that holds WAL on the source, to drop once it answers.
+    """
+    dropped = change_reader_of(source, job).drop()
+    ChangeCapture.objects.filter(job=job).delete()
+    return dropped

@@ -1,0 +1,214 @@
+"""CDC from PostgreSQL by logical decoding (wal2json): a slot per job, the load in its snapshot, changes in order.
+
+Needs the loopback server prepared by scripts/postgres-logical (wal_level=logical, wal2json allowed),
+which .ci/run runs; without it these tests skip and say so.
+"""
+
+import datetime as dt
+import json
+from decimal import Decimal
+
+import psycopg
+import pyarrow.dataset as ds
+import pytest
+
+from kernel.models import TaskStatus
+from kernel.runner import execute
+from pipelines.connectors.pg_cdc import lsn_to_int, slot_name_for_job
+from pipelines.models import ChangeCapture, Job
+from pipelines.services import job_delete, job_sync_start, job_update
+from tests.pipelines.conftest import make_job, run_sync
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _logical_decoding_unavailable() -> str | None:
+    try:
+        with psycopg.connect(host="127.0.0.1", user="postgres", dbname="postgres", connect_timeout=3) as conn:
+            level = conn.execute("SHOW wal_level").fetchone()[0]
+            plugins = conn.execute("SELECT setting FROM pg_settings WHERE name = 'output_plugin_libraries'").fetchone()
+    except psycopg.Error as exc:
+        return f"no PostgreSQL on loopback: {exc}"
+    if level != "logical":
+        return f"wal_level is {level}: run scripts/postgres-logical (CI does)"
+    if plugins and "wal2json" not in plugins[0]:
+        return "wal2json is not an allowed output plugin: run scripts/postgres-logical (CI does)"
+    return None
+
+
+unavailable = _logical_decoding_unavailable()
+pytestmark = [pytestmark, pytest.mark.skipif(unavailable is not None, reason=unavailable or "")]
+
+TABLE = "CREATE TABLE orders (id int PRIMARY KEY, amount numeric(10,2), note text, at timestamptz, tags text[])"
+
+
+def cdc_streams(schema, *names):
+    return {"streams": [{"name": name, "namespace": schema, "sync_mode": "cdc"} for name in names]}
+
+
+def slot_position(conn, job) -> int | None:
+    row = conn.execute(
+        "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = %s", [slot_name_for_job(job.pk)]
+    ).fetchone()
+    return lsn_to_int(row[0]) if row else None
+
+
+def change_records(project_storage, folder):
+    table = ds.dataset(project_storage.path(folder), format="parquet").to_table()
+    return sorted(table.to_pylist(), key=lambda row: (row["_cdc_lsn"], row["_op_type"] != "r"))
+
+
+def test_it_loads_in_the_slots_snapshot_then_merges_changes_in_order_into_postgresql(project_a, alice, pg, pg_dest):
+    config, conn, schema = pg
+    conn.execute(TABLE)
+    conn.execute("INSERT INTO orders VALUES (1, 10.50, 'first', '2024-01-01 00:00:00+00', '{a}'), (2, 20.00, 'second', NULL, NULL)")
+    dest_config, dest_conn, dest_schema = pg_dest
+    job = make_job(project_a, alice, "postgres", config, "postgres", dest_config, cdc_streams(schema, "orders"))
+    first = run_sync(job)
+    assert first.status == TaskStatus.SUCCEEDED, first.error
+    capture = ChangeCapture.objects.get(job=job)
+    assert capture.slot_name == f"d2d_job_{job.pk}" and slot_position(conn, job) is not None
+    assert dest_conn.execute(f'SELECT id, amount FROM "{dest_schema}".orders ORDER BY id').fetchall() == [
+        (1, Decimal("10.50")),
+        (2, Decimal("20.00")),
+    ]
+
+    conn.execute("INSERT INTO orders VALUES (3, 30.25, 'third', now(), '{x,\"y z\"}')")
+    conn.execute("UPDATE orders SET amount = 11.00, note = 'first, changed' WHERE id = 1")
+    conn.execute("DELETE FROM orders WHERE id = 2")
+    with conn.transaction():  # in one transaction: the last change of a key wins
+        conn.execute("UPDATE orders SET note = 'twice' WHERE id = 3")
+        conn.execute("UPDATE orders SET note = 'three times' WHERE id = 3")
+    conn.execute("INSERT INTO orders VALUES (2, 2.00, 'back', NULL, NULL)")  # a deleted key comes back
+    second = run_sync(job)
+    assert second.status == TaskStatus.SUCCEEDED, second.error
+    assert second.stream_stats[f"{schema}.orders"]["changes"] == 6
+    source_rows = conn.execute("SELECT * FROM orders ORDER BY id").fetchall()
+    assert dest_conn.execute(f'SELECT * FROM "{dest_schema}".orders ORDER BY id').fetchall() == source_rows
+    capture.refresh_from_db()
+    assert slot_position(conn, job) == capture.position, "the slot moved to the published position"
+
+    third = run_sync(job)  # nothing new: nothing applied, nothing lost
+    assert third.status == TaskStatus.SUCCEEDED and third.stream_stats[f"{schema}.orders"]["changes"] == 0
+    assert dest_conn.execute(f'SELECT * FROM "{dest_schema}".orders ORDER BY id').fetchall() == source_rows
+
+
+def test_it_appends_change_records_in_commit_order_to_parquet(project_a, alice, pg, folder, project_storage):
+    config, conn, schema = pg
+    conn.execute(TABLE)
+    conn.execute("INSERT INTO orders VALUES (1, 10.50, 'first', NULL, NULL)")
+    job = make_job(project_a, alice, "postgres", config, "parquet", {"path": folder}, cdc_streams(schema, "orders"))
+    assert run_sync(job).status == TaskStatus.SUCCEEDED
+    conn.execute("INSERT INTO orders VALUES (2, 1.25, 'new', '2024-05-01 10:00:00+02', '{p}')")
+    conn.execute("UPDATE orders SET amount = 99.99 WHERE id = 1")
+    conn.execute("DELETE FROM orders WHERE id = 2")
+    assert run_sync(job).status == TaskStatus.SUCCEEDED
+    records = change_records(project_storage, f"{folder}/orders")
+    assert [(r["_op_type"], r["id"], r["amount"]) for r in records] == [
+        ("r", 1, Decimal("10.50")),
+        ("c", 2, Decimal("1.25")),
+        ("u", 1, Decimal("99.99")),
+        ("d", 2, None),
+    ]
+    assert records[1]["at"] == dt.datetime(2024, 5, 1, 8, 0, tzinfo=dt.UTC) and records[1]["tags"] == ["p"]
+    assert records[0]["_cdc_lsn"] < records[1]["_cdc_lsn"] < records[2]["_cdc_lsn"] < records[3]["_cdc_lsn"]
+
+
+def test_a_run_that_dies_after_publishing_repeats_no_change_and_loses_none(project_a, alice, pg, folder, project_storage, monkeypatch):
+    """The worker dies between the destination's publish and the position's save: the retry must not add the batch twice."""
+    config, conn, schema = pg
+    conn.execute(TABLE)
+    job = make_job(project_a, alice, "postgres", config, "parquet", {"path": folder}, cdc_streams(schema, "orders"))
+    assert run_sync(job).status == TaskStatus.SUCCEEDED
+    conn.execute("INSERT INTO orders VALUES (1, 1.00, 'a', NULL, NULL), (2, 2.00, 'b', NULL, NULL)")
+    conn.execute("UPDATE orders SET amount = 3.00 WHERE id = 1")
+
+    real_save = ChangeCapture.save
+
+    def dies_once(self, *args, **kwargs):  # injected fault: the process ends where the position would be saved
+        monkeypatch.setattr(ChangeCapture, "save", real_save)
+        raise SystemError("worker killed after publishing")
+
+    monkeypatch.setattr(ChangeCapture, "save", dies_once)
+    task = job_sync_start(job=job, publish=False)
+    execute("pipelines.JobTask", str(task.pk))
+    task.refresh_from_db()
+    assert task.status == TaskStatus.RETRYING and "worker killed" in task.error
+    assert len(change_records(project_storage, f"{folder}/orders")) == 3, "the batch was published before the death"
+
+    conn.execute("DELETE FROM orders WHERE id = 2")  # more changes arrive before the retry
+    execute("pipelines.JobTask", str(task.pk))
+    task.refresh_from_db()
+    assert task.status == TaskStatus.SUCCEEDED, task.error
+    records = change_records(project_storage, f"{folder}/orders")
+    assert [(r["_op_type"], r["id"]) for r in records] == [("c", 1), ("c", 2), ("u", 1), ("d", 2)]
+
+
+def test_it_drops_the_slot_with_the_job_and_when_the_job_leaves_cdc(project_a, alice, pg, folder):
+    config, conn, schema = pg
+    conn.execute(TABLE)
+    conn.execute("CREATE TABLE refunds (id int PRIMARY KEY)")
+    job = make_job(project_a, alice, "postgres", config, "parquet", {"path": folder}, cdc_streams(schema, "orders"))
+    assert run_sync(job).status == TaskStatus.SUCCEEDED and slot_position(conn, job) is not None
+
+    job = job_update(job=job, user=alice, streams_config={"streams": [{"name": "orders", "namespace": schema, "sync_mode": "full_refresh"}]})
+    assert run_sync(job).status == TaskStatus.SUCCEEDED
+    assert slot_position(conn, job) is None and not ChangeCapture.objects.filter(job=job).exists()
+
+    other = make_job(project_a, alice, "postgres", config, "parquet", {"path": folder + "-2"}, cdc_streams(schema, "refunds"), name="two")
+    assert run_sync(other).status == TaskStatus.SUCCEEDED and slot_position(conn, other) is not None
+    job_delete(job=other, user=alice)
+    assert slot_position(conn, other) is None and not ChangeCapture.objects.filter(job=other).exists()
+
+
+def test_a_stream_added_later_is_loaded_while_the_slot_keeps_its_place(project_a, alice, pg, pg_dest):
+    config, conn, schema = pg
+    conn.execute(TABLE)
+    conn.execute("CREATE TABLE refunds (id int PRIMARY KEY, amount numeric(10,2))")
+    conn.execute("INSERT INTO refunds VALUES (1, 5.00)")
+    dest_config, dest_conn, dest_schema = pg_dest
+    job = make_job(project_a, alice, "postgres", config, "postgres", dest_config, cdc_streams(schema, "orders"))
+    assert run_sync(job).status == TaskStatus.SUCCEEDED
+    position = ChangeCapture.objects.get(job=job).position
+    conn.execute("INSERT INTO orders VALUES (1, 1.00, 'a', NULL, NULL)")
+    conn.execute("INSERT INTO refunds VALUES (2, 6.00)")
+    job = job_update(job=job, user=alice, streams_config=cdc_streams(schema, "orders", "refunds"))
+    assert run_sync(job).status == TaskStatus.SUCCEEDED
+    assert ChangeCapture.objects.get(job=job).position > position
+    assert dest_conn.execute(f'SELECT * FROM "{dest_schema}".refunds ORDER BY id').fetchall() == [(1, Decimal("5.00")), (2, Decimal("6.00"))]
+    assert dest_conn.execute(f'SELECT id FROM "{dest_schema}".orders').fetchall() == [(1,)]
+
+
+def test_it_refuses_cdc_where_it_cannot_apply_it_in_the_envelope(project_a, api, alice, pg, folder):
+    config, conn, schema = pg
+    conn.execute("CREATE TABLE keyless (id int, note text)")
+    body = {
+        "name": "cdc-job",
+        "source": {"name": "pg", "type": "postgres", "version": "latest", "config": config},
+        "destination": {"name": "lake", "type": "parquet", "version": "latest", "config": json.dumps({"path": folder})},
+        "frequency": "",
+        "streams_config": cdc_streams(schema, "keyless"),
+    }
+    response = api(alice).post("/api/v1/project/alpha/jobs", body, format="json")
+    assert response.status_code == 400
+    message = f"stream '{schema}.keyless': its source does not offer cdc"
+    assert response.json() == {"success": False, "message": message, "errors": {"streams_config": [message]}}
+    assert not Job.objects.exists()
+
+
+def test_staff_see_each_slot_and_drop_one_from_the_admin(project_a, alice, pg, folder, client, django_user_model):
+    config, conn, schema = pg
+    conn.execute(TABLE)
+    job = make_job(project_a, alice, "postgres", config, "parquet", {"path": folder}, cdc_streams(schema, "orders"))
+    assert run_sync(job).status == TaskStatus.SUCCEEDED
+    capture = ChangeCapture.objects.get(job=job)
+    client.force_login(django_user_model.objects.create_superuser("root", "root@example.com", "pw-123456789"))
+    listing = client.get("/admin/pipelines/changecapture/").content.decode()
+    assert capture.slot_name in listing and capture.position_lsn in listing and config["password"] not in listing
+    data = {"action": "drop_slots", "_selected_action": [capture.pk]}
+    response = client.post("/admin/pipelines/changecapture/", data, follow=True)
+    page = response.content.decode()
+    assert "Dropped 1 slot(s)." in page, page[page.find("messagelist"):][:600]
+    assert slot_position(conn, job) is None and not ChangeCapture.objects.exists()
+    assert run_sync(job).status == TaskStatus.SUCCEEDED, "the next run creates a slot and loads again"
+    assert slot_position(conn, job) is not None
