@@ -1,7 +1,7 @@
 """Change data capture in a sync run: the initial load in the slot's snapshot, then the changes, in order.
 
-A job's CDC streams share one replication slot on the source (``d2d_job_<id>``) and one position
-(ChangeCapture). A run:
+A job's CDC streams share one replication slot on the source (``d2d_<job>_<random>``) and one
+position (ChangeCapture). A run:
 
 1. creates the slot when the job has none (or its slot was lost), and loads every CDC stream in
    the snapshot the slot exported, so the load and the changes after it meet exactly; a stream
@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from kernel.models import TaskLogLine
 from pipelines.connectors.base import CDC_COLUMNS, CDC_OPERATION, CDC_POSITION, CheckFailed, Stream
-from pipelines.connectors.pg_cdc import Change, int_to_lsn, slot_name_for_job
+from pipelines.connectors.pg_cdc import Change, int_to_lsn, new_slot_name
 from pipelines.connectors.rows import rows_to_batch
 from pipelines.models import ChangeCapture, Job, StreamState
 from pipelines.reporting import RunReporter, copy_batches
@@ -39,20 +39,20 @@ def change_stream(stream: Stream) -> Stream:
     return Stream(**{**stream.__dict__, "columns": {**stream.columns, **CDC_COLUMNS}})
 
 
-def change_reader_of(source, job: Job):
+def change_reader_of(source, capture: ChangeCapture):
     make = getattr(source, "change_reader", None)
     if make is None:
         raise CheckFailed(f"{source.type} sources do not offer cdc")
-    return make(slot_name_for_job(job.pk))
+    return make(capture.slot_name)
 
 
 def sync_changes(*, job: Job, streams: list[Stream], source, destination, reporter: RunReporter, first_index: int) -> dict:
     """Load what needs loading, then publish changes until none are left (or the run's CDC time is up)."""
-    reader = change_reader_of(source, job)
     stats = {stream.key: {"status": "succeeded", "rows": 0, "bytes": 0, "changes": 0, "mode": "cdc"} for stream in streams}
-    capture = ChangeCapture.objects.filter(job=job).first()
-    if capture is None or not reader.exists():
-        capture = _start(job, streams, source, destination, reporter, reader, stats, first_index)
+    capture, _ = ChangeCapture.objects.get_or_create(job=job, defaults={"slot_name": new_slot_name(job.pk)})
+    reader = change_reader_of(source, capture)
+    if capture.position is None or not reader.exists():
+        _start(job, streams, source, destination, reporter, reader, stats, first_index, capture)
     else:
         for offset, stream in enumerate(streams):
             if _state(job, stream).cursor_value != LOADED:
@@ -83,16 +83,20 @@ def sync_changes(*, job: Job, streams: list[Stream], source, destination, report
     return stats
 
 
-def _start(job, streams, source, destination, reporter, reader, stats, first_index) -> ChangeCapture:
+def _start(job, streams, source, destination, reporter, reader, stats, first_index, capture: ChangeCapture) -> None:
     """A new slot, and every CDC stream loaded in its snapshot; the position is saved once all are published."""
-    ChangeCapture.objects.filter(job=job).delete()
+    if capture.position is not None:
+        reporter.log(f"cdc: replication slot {capture.slot_name} is gone from the source; starting over", Level.WARNING)
+        capture.position = None
+        capture.save(update_fields=["position", "updated_at"])
     if reader.exists():
         reader.drop()  # left by an attempt killed before its load was published: start over
     with reader.create_with_snapshot() as snapshot:
         reporter.log(f"cdc: replication slot {snapshot.slot} created at {int_to_lsn(snapshot.consistent_lsn)}; loading its snapshot")
         for offset, stream in enumerate(streams):
             _load(job, stream, source, destination, reporter, stats, first_index + offset, snapshot=snapshot.snapshot, lsn=snapshot.consistent_lsn)
-    return ChangeCapture.objects.create(job=job, slot_name=snapshot.slot, position=snapshot.consistent_lsn)
+    capture.position = snapshot.consistent_lsn
+    capture.save(update_fields=["position", "updated_at"])
 
 
 def _load(job, stream, source, destination, reporter, stats, index, *, snapshot, lsn) -> None:
@@ -153,6 +157,9 @@ def capture_stop(job: Job, source) -> bool:
     Returns whether a slot was there. When the source cannot be reached the position stays, so the
     admin still shows the slot that holds WAL on the source, to drop once it answers.
     """
-    dropped = change_reader_of(source, job).drop()
-    ChangeCapture.objects.filter(job=job).delete()
+    capture = ChangeCapture.objects.filter(job=job).first()
+    if capture is None:
+        return False
+    dropped = change_reader_of(source, capture).drop()
+    capture.delete()
     return dropped

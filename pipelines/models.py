@@ -132,6 +132,10 @@ class StreamState(models.Model):
 class ChangeCapture(models.Model):
     """A job's change data capture: its replication slot on the source and the position published so far.
 
+    The row comes first, naming the slot before it is created, so a run killed while creating the
+    slot or loading its snapshot leaves a slot its successor knows to drop. Slot names carry a
+    random part: slots are per server, and two d2d installations may read one source.
+
     ``position`` is the commit LSN (as an integer) through which every change of the job's CDC
     streams is published in the destination. The slot is advanced to it only after it is saved,
     so changes past it are read again after a crash and changes at or below it are skipped.
@@ -139,7 +143,9 @@ class ChangeCapture(models.Model):
 
     job = models.OneToOneField(Job, on_delete=models.CASCADE, primary_key=True, related_name="change_capture")
     slot_name = models.CharField(max_length=63)
-    position = models.BigIntegerField(help_text="commit LSN published through, as an integer")
+    position = models.BigIntegerField(
+        null=True, blank=True, help_text="commit LSN published through, as an integer; empty until the initial load is published"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -151,7 +157,7 @@ class ChangeCapture(models.Model):
 
     @property
     def position_lsn(self) -> str:
-        return int_to_lsn(self.position)
+        return int_to_lsn(self.position) if self.position is not None else "not loaded yet"
 
 
 class ProjectSettings(models.Model):

@@ -13,6 +13,7 @@ datetime, arrays lists and bytea bytes, the same Python values a query would ret
 
 import json
 import re
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -53,8 +54,9 @@ class SlotSnapshot:
     snapshot: str
 
 
-def slot_name_for_job(job_id: int) -> str:
-    return f"d2d_job_{job_id}"
+def new_slot_name(job_id: int) -> str:
+    """A slot name for a job: d2d_<job>_<random>, unique on a server that several d2d installations read."""
+    return f"d2d_{job_id}_{uuid.uuid4().hex[:12]}"
 
 
 def _check_slot_name(slot: str) -> str:

@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('job', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='change_capture', serialize=False, to='pipelines.job')),
                 ('slot_name', models.CharField(max_length=63)),
-                ('position', models.BigIntegerField(help_text='commit LSN published through, as an integer')),
+                ('position', models.BigIntegerField(blank=True, help_text='commit LSN published through, as an integer; empty until the initial load is published', null=True)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('updated_at', models.DateTimeField(auto_now=True)),
             ],

@@ -14,7 +14,7 @@ import pytest
 
 from kernel.models import TaskStatus
 from kernel.runner import execute
-from pipelines.connectors.pg_cdc import lsn_to_int, slot_name_for_job
+from pipelines.connectors.pg_cdc import lsn_to_int
 from pipelines.models import ChangeCapture, Job
 from pipelines.services import job_delete, job_sync_start, job_update
 from tests.pipelines.conftest import make_job, run_sync
@@ -46,10 +46,12 @@ def cdc_streams(schema, *names):
     return {"streams": [{"name": name, "namespace": schema, "sync_mode": "cdc"} for name in names]}
 
 
-def slot_position(conn, job) -> int | None:
-    row = conn.execute(
-        "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = %s", [slot_name_for_job(job.pk)]
-    ).fetchone()
+def slot_of(job) -> str:
+    return ChangeCapture.objects.get(job=job).slot_name
+
+
+def slot_position(conn, slot: str) -> int | None:
+    row = conn.execute("SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = %s", [slot]).fetchone()
     return lsn_to_int(row[0]) if row else None
 
 
@@ -67,7 +69,7 @@ def test_it_loads_in_the_slots_snapshot_then_merges_changes_in_order_into_postgr
     first = run_sync(job)
     assert first.status == TaskStatus.SUCCEEDED, first.error
     capture = ChangeCapture.objects.get(job=job)
-    assert capture.slot_name == f"d2d_job_{job.pk}" and slot_position(conn, job) is not None
+    assert capture.slot_name.startswith(f"d2d_{job.pk}_") and slot_position(conn, capture.slot_name) is not None
     assert dest_conn.execute(f'SELECT id, amount FROM "{dest_schema}".orders ORDER BY id').fetchall() == [
         (1, Decimal("10.50")),
         (2, Decimal("20.00")),
@@ -86,7 +88,7 @@ def test_it_loads_in_the_slots_snapshot_then_merges_changes_in_order_into_postgr
     source_rows = conn.execute("SELECT * FROM orders ORDER BY id").fetchall()
     assert dest_conn.execute(f'SELECT * FROM "{dest_schema}".orders ORDER BY id').fetchall() == source_rows
     capture.refresh_from_db()
-    assert slot_position(conn, job) == capture.position, "the slot moved to the published position"
+    assert slot_position(conn, capture.slot_name) == capture.position, "the slot moved to the published position"
 
     third = run_sync(job)  # nothing new: nothing applied, nothing lost
     assert third.status == TaskStatus.SUCCEEDED and third.stream_stats[f"{schema}.orders"]["changes"] == 0
@@ -149,16 +151,16 @@ def test_it_drops_the_slot_with_the_job_and_when_the_job_leaves_cdc(project_a, a
     conn.execute(TABLE)
     conn.execute("CREATE TABLE refunds (id int PRIMARY KEY)")
     job = make_job(project_a, alice, "postgres", config, "parquet", {"path": folder}, cdc_streams(schema, "orders"))
-    assert run_sync(job).status == TaskStatus.SUCCEEDED and slot_position(conn, job) is not None
+    assert run_sync(job).status == TaskStatus.SUCCEEDED and slot_position(conn, slot := slot_of(job)) is not None
 
     job = job_update(job=job, user=alice, streams_config={"streams": [{"name": "orders", "namespace": schema, "sync_mode": "full_refresh"}]})
     assert run_sync(job).status == TaskStatus.SUCCEEDED
-    assert slot_position(conn, job) is None and not ChangeCapture.objects.filter(job=job).exists()
+    assert slot_position(conn, slot) is None and not ChangeCapture.objects.filter(job=job).exists()
 
     other = make_job(project_a, alice, "postgres", config, "parquet", {"path": folder + "-2"}, cdc_streams(schema, "refunds"), name="two")
-    assert run_sync(other).status == TaskStatus.SUCCEEDED and slot_position(conn, other) is not None
+    assert run_sync(other).status == TaskStatus.SUCCEEDED and slot_position(conn, slot := slot_of(other)) is not None
     job_delete(job=other, user=alice)
-    assert slot_position(conn, other) is None and not ChangeCapture.objects.filter(job=other).exists()
+    assert slot_position(conn, slot) is None and not ChangeCapture.objects.filter(job=other).exists()
 
 
 def test_a_stream_added_later_is_loaded_while_the_slot_keeps_its_place(project_a, alice, pg, pg_dest):
@@ -209,6 +211,6 @@ def test_staff_see_each_slot_and_drop_one_from_the_admin(project_a, alice, pg, f
     response = client.post("/admin/pipelines/changecapture/", data, follow=True)
     page = response.content.decode()
     assert "Dropped 1 slot(s)." in page, page[page.find("messagelist"):][:600]
-    assert slot_position(conn, job) is None and not ChangeCapture.objects.exists()
+    assert slot_position(conn, capture.slot_name) is None and not ChangeCapture.objects.exists()
     assert run_sync(job).status == TaskStatus.SUCCEEDED, "the next run creates a slot and loads again"
-    assert slot_position(conn, job) is not None
+    assert slot_position(conn, slot_of(job)) is not None

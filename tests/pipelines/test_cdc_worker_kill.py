@@ -60,7 +60,7 @@ def test_it_publishes_every_change_once_after_a_sigkill_mid_stream(project_a, al
     job = make_job(project_a, alice, "postgres", source_config, "parquet", {"path": folder}, cdc_streams(schema, "orders"))
     cluster = cluster_factory()
     task = job_sync_start(job=job, user=alice)
-    wait_until(lambda: ChangeCapture.objects.filter(job=job).exists(), timeout=60, message="the slot and its load")
+    wait_until(lambda: ChangeCapture.objects.filter(job=job, position__isnull=False).exists(), timeout=60, message="the slot and its load")
     writer = ChangeWriter(config, schema)
     writer.start()
     start = ChangeCapture.objects.get(job=job).position
