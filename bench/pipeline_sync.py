@@ -1,18 +1,24 @@
-"""Benchmark: a PostgreSQL table synced full-refresh to Parquet by d2d, against COPY and pandas.
+"""Benchmark: a PostgreSQL table synced full-refresh to Parquet by d2d, against COPY, connectorx, dlt and pandas.
 
-Usage: .venv/bin/python bench/pipeline_sync.py [--rows 5000000] [--database-url postgres://postgres@127.0.0.1:5432/postgres] [--keep]
+Usage: .venv/bin/python bench/pipeline_sync.py [--rows 5000000] [--install-baselines] [--skip-pandas]
+       [--database-url postgres://postgres@127.0.0.1:5432/postgres] [--keep]
 
-Loads a scratch table of --rows rows of mixed types (bigint, int, double, numeric, text,
+Loads a scratch table of --rows rows of mixed types (bigint, int, double, numeric(12,2), text,
 timestamptz, date, boolean) into a scratch database, then measures, each in its own
 process so peak memory (max RSS) is that approach's own:
 
-1. copy:   psycopg reading ``COPY table TO STDOUT`` to the end (the source's own export rate);
-2. d2d:    ``manage.py pipelines_sync`` of a job postgres -> parquet (full refresh) on a scratch
-           embedded d2d (SQLite, local storage), the whole run as a user starts it;
-3. pandas: ``pandas.read_sql`` then ``DataFrame.to_parquet`` (what a user writes by hand).
+1. psql:       ``psql -c "COPY table TO STDOUT" > /dev/null`` (the server's export rate, in C);
+2. copy:       psycopg reading ``COPY table TO STDOUT`` to the end;
+3. d2d:        ``manage.py pipelines_sync`` of a job postgres -> parquet (full refresh) on a scratch
+               embedded d2d (SQLite, local storage), the whole run as a user starts it;
+4. connectorx: ``connectorx.read_sql(..., return_type="arrow")`` then ``pyarrow.parquet.write_table``;
+5. dlt:        a dlt pipeline, ``sql_database`` source (pyarrow backend) to the filesystem destination as parquet;
+6. pandas:     ``pandas.read_sql`` then ``DataFrame.to_parquet`` (what a user writes by hand).
 
-It prints rows/s and peak memory of each, and d2d's ratios: to COPY (target >= 0.6), to pandas
-(target >= 3) and its peak memory (target < 500 MB, whatever the row count).
+connectorx and dlt run in their own venv (.venv-bench, made by --install-baselines from
+bench/requirements-baselines.txt), so their pins never touch d2d's; without it they are skipped.
+It prints rows/s, peak memory and the Parquet types each wrote for the int and numeric columns,
+and d2d's ratios to each (targets: >= 0.9 of psql COPY, ahead of connectorx and dlt, < 500 MB).
 """
 
 import argparse
@@ -59,6 +65,59 @@ def load(base_url: str, database: str, rows: int) -> None:
                 [start + 1, min(rows, start + step)],
             )
         conn.execute(f"VACUUM ANALYZE {TABLE}")
+
+
+def child_psql(url: str) -> dict:
+    started = time.perf_counter()
+    subprocess.run(["psql", url, "-q", "-c", f"COPY {TABLE} TO STDOUT"], stdout=subprocess.DEVNULL, check=True)
+    seconds = time.perf_counter() - started
+    with psycopg_connect(url) as conn:
+        rows = conn.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0]
+    return {"rows": rows, "seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
+
+
+def psycopg_connect(url: str):
+    import psycopg
+
+    return psycopg.connect(url)
+
+
+def child_connectorx(url: str, out: str) -> dict:
+    import connectorx
+    import pyarrow.parquet as pq
+
+    started = time.perf_counter()
+    table = connectorx.read_sql(url.replace("postgres://", "postgresql://", 1), f"SELECT * FROM {TABLE}", return_type="arrow")
+    path = os.path.join(out, "connectorx.parquet")
+    pq.write_table(table, path)
+    return {"rows": table.num_rows, "seconds": time.perf_counter() - started, "peak_mb": peak_mb(), "types": parquet_types(path)}
+
+
+def child_dlt(url: str, out: str) -> dict:
+    import dlt
+    from dlt.sources.sql_database import sql_database
+
+    os.environ["RUNTIME__LOG_LEVEL"] = "WARNING"
+    started = time.perf_counter()
+    pipeline = dlt.pipeline(
+        pipeline_name="bench", destination=dlt.destinations.filesystem(bucket_url=f"file://{out}/dlt"), dataset_name="bench",
+        pipelines_dir=os.path.join(out, "dlt-state"),
+    )
+    source = sql_database(credentials=url.replace("postgres://", "postgresql+psycopg2://", 1), table_names=[TABLE], backend="pyarrow")
+    pipeline.run(source, loader_file_format="parquet")
+    seconds = time.perf_counter() - started
+    files = sorted(Path(out, "dlt").rglob(f"{TABLE}/*.parquet"))
+    import pyarrow.parquet as pq
+
+    rows = sum(pq.ParquetFile(file).metadata.num_rows for file in files)
+    return {"rows": rows, "seconds": seconds, "peak_mb": peak_mb(), "types": parquet_types(files[0]) if files else {}}
+
+
+def parquet_types(path) -> dict:
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(path)
+    return {name: str(schema.field(name).type) for name in ("qty", "amount") if name in schema.names}
 
 
 def child_copy(url: str) -> dict:
@@ -126,12 +185,26 @@ def child_d2d(url: str, out: str) -> dict:
     call_command("pipelines_sync", job.name, "--no-progress", stdout=open(os.devnull, "w"))
     seconds = time.perf_counter() - started
     task = JobTask.objects.get(job=job)
-    return {"rows": task.rows_synced, "seconds": seconds, "peak_mb": peak_mb(), "peak_mb_before_sync": before}
+    files = sorted(Path(out, "media").rglob(f"{TABLE}/*.parquet"))
+    return {
+        "rows": task.rows_synced, "seconds": seconds, "peak_mb": peak_mb(), "peak_mb_before_sync": before,
+        "types": parquet_types(files[0]) if files else {},
+    }
 
 
-def run_child(kind: str, url: str, out: str) -> dict:
+BASELINE_PYTHON = ROOT / ".venv-bench" / "bin" / "python"
+
+
+def install_baselines() -> None:
+    if not BASELINE_PYTHON.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(BASELINE_PYTHON.parent.parent)], check=True)
+    subprocess.run([str(BASELINE_PYTHON), "-m", "pip", "install", "-q", "-r", str(ROOT / "bench" / "requirements-baselines.txt")], check=True)
+
+
+def run_child(kind: str, url: str, out: str, python: str = sys.executable) -> dict:
+    os.makedirs(out, exist_ok=True)
     result = subprocess.run(
-        [sys.executable, __file__, "--child", kind, "--url", url, "--out", out],
+        [python, __file__, "--child", kind, "--url", url, "--out", out],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -148,16 +221,26 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--skip-pandas", action="store_true", help="pandas holds the whole table in memory")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database and files")
+    parser.add_argument("--install-baselines", action="store_true", help="make .venv-bench with connectorx and dlt first")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.child:
-        handlers = {"copy": lambda: child_copy(args.url), "pandas": lambda: child_pandas(args.url, args.out), "d2d": lambda: child_d2d(args.url, args.out)}
+        handlers = {
+            "psql": lambda: child_psql(args.url),
+            "copy": lambda: child_copy(args.url),
+            "pandas": lambda: child_pandas(args.url, args.out),
+            "d2d": lambda: child_d2d(args.url, args.out),
+            "connectorx": lambda: child_connectorx(args.url, args.out),
+            "dlt": lambda: child_dlt(args.url, args.out),
+        }
         print(json.dumps(handlers[args.child]()))
         return
 
+    if args.install_baselines:
+        install_baselines()
     database = f"d2d_bench_{os.getpid()}"
     url = scratch_url(args.database_url, database)
     out = tempfile.mkdtemp(prefix="d2d-bench-")
@@ -166,8 +249,13 @@ def main() -> None:
     load(args.database_url, database, args.rows)
     print(f"loaded in {time.perf_counter() - started:.1f}s", flush=True)
     try:
-        results = {"copy": run_child("copy", url, out)}
+        results = {"psql": run_child("psql", url, out), "copy": run_child("copy", url, out)}
         results["d2d"] = run_child("d2d", url, os.path.join(out, "d2d"))
+        if BASELINE_PYTHON.exists():
+            for kind in ("connectorx", "dlt"):
+                results[kind] = run_child(kind, url, os.path.join(out, kind), python=str(BASELINE_PYTHON))
+        else:
+            print("connectorx and dlt skipped: no .venv-bench (run with --install-baselines)")
         if not args.skip_pandas:
             results["pandas"] = run_child("pandas", url, out)
     finally:
@@ -178,16 +266,19 @@ def main() -> None:
                 conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
             shutil.rmtree(out, ignore_errors=True)
 
-    print(f"\n{'approach':<8} {'rows':>12} {'seconds':>9} {'rows/s':>12} {'peak MB':>9}")
+    print(f"\n{'approach':<11} {'rows':>12} {'seconds':>9} {'rows/s':>12} {'peak MB':>9}  parquet types (qty, amount)")
     for name, result in results.items():
         rate = result["rows"] / result["seconds"]
         result["rate"] = rate
-        print(f"{name:<8} {result['rows']:>12,} {result['seconds']:>9.2f} {rate:>12,.0f} {result['peak_mb']:>9.0f}")
+        types = ", ".join(result.get("types", {}).values())
+        print(f"{name:<11} {result['rows']:>12,} {result['seconds']:>9.2f} {rate:>12,.0f} {result['peak_mb']:>9.0f}  {types}")
     d2d = results["d2d"]
     assert d2d["rows"] == args.rows, f"d2d synced {d2d['rows']} of {args.rows} rows"
-    print(f"\nd2d / COPY rate:   {d2d['rate'] / results['copy']['rate']:.2f}  (target >= 0.6)")
-    if "pandas" in results:
-        print(f"d2d / pandas rate: {d2d['rate'] / results['pandas']['rate']:.2f}  (target >= 3)")
+    targets = {"psql": ">= 0.9", "copy": "", "connectorx": "> 1", "dlt": "> 1", "pandas": ">= 3"}
+    print()
+    for name, target in targets.items():
+        if name in results:
+            print(f"d2d / {name + ' rate:':<16} {d2d['rate'] / results[name]['rate']:.2f}" + (f"  (target {target})" if target else ""))
     print(f"d2d peak memory:   {d2d['peak_mb']:.0f} MB (before the sync: {d2d['peak_mb_before_sync']:.0f} MB; target < 500)")
 
 
