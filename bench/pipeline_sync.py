@@ -170,6 +170,8 @@ def child_d2d(url: str, out: str) -> dict:
         "database": parsed.path.lstrip("/"),
         "username": parsed.username or "postgres",
         "password": parsed.password or "",
+        "read_parallelism": int(os.environ.get("BENCH_READ_PARALLELISM", "1")),
+        "copy_client": os.environ.get("BENCH_COPY_CLIENT", "auto"),
     }
     job = job_create(
         project=project,
@@ -222,6 +224,9 @@ def main() -> None:
     parser.add_argument("--skip-pandas", action="store_true", help="pandas holds the whole table in memory")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database and files")
     parser.add_argument("--install-baselines", action="store_true", help="make .venv-bench with connectorx and dlt first")
+    parser.add_argument("--only", default="", help="comma-separated approaches to run (default: all), e.g. psql,d2d")
+    parser.add_argument("--parallelism", type=int, default=1, help="d2d's read_parallelism (connections per table)")
+    parser.add_argument("--copy-client", default="auto", choices=["auto", "psql", "libpq"], help="what drains d2d's COPY")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
@@ -241,6 +246,7 @@ def main() -> None:
 
     if args.install_baselines:
         install_baselines()
+    os.environ["BENCH_READ_PARALLELISM"], os.environ["BENCH_COPY_CLIENT"] = str(args.parallelism), args.copy_client
     database = f"d2d_bench_{os.getpid()}"
     url = scratch_url(args.database_url, database)
     out = tempfile.mkdtemp(prefix="d2d-bench-")
@@ -249,15 +255,18 @@ def main() -> None:
     load(args.database_url, database, args.rows)
     print(f"loaded in {time.perf_counter() - started:.1f}s", flush=True)
     try:
-        results = {"psql": run_child("psql", url, out), "copy": run_child("copy", url, out)}
-        results["d2d"] = run_child("d2d", url, os.path.join(out, "d2d"))
-        if BASELINE_PYTHON.exists():
-            for kind in ("connectorx", "dlt"):
-                results[kind] = run_child(kind, url, os.path.join(out, kind), python=str(BASELINE_PYTHON))
-        else:
-            print("connectorx and dlt skipped: no .venv-bench (run with --install-baselines)")
-        if not args.skip_pandas:
-            results["pandas"] = run_child("pandas", url, out)
+        wanted = set(filter(None, args.only.split(","))) or {"psql", "copy", "d2d", "connectorx", "dlt", "pandas"}
+        if args.skip_pandas:
+            wanted.discard("pandas")
+        results = {}
+        for kind in ("psql", "copy", "d2d", "connectorx", "dlt", "pandas"):
+            if kind not in wanted:
+                continue
+            if kind in ("connectorx", "dlt") and not BASELINE_PYTHON.exists():
+                print(f"{kind} skipped: no .venv-bench (run with --install-baselines)")
+                continue
+            python = str(BASELINE_PYTHON) if kind in ("connectorx", "dlt") else sys.executable
+            results[kind] = run_child(kind, url, os.path.join(out, kind), python=python)
     finally:
         if not args.keep:
             import psycopg

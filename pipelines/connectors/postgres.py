@@ -5,14 +5,14 @@ import io
 import json
 import queue
 import re
-import select
 import threading
 import uuid
+from collections.abc import Iterator
 
 import psycopg
 import pyarrow as pa
 import pyarrow.csv as pacsv
-from psycopg import pq, sql
+from psycopg import sql
 
 from pipelines.connectors.base import (
     CDC_COLUMNS,
@@ -27,6 +27,7 @@ from pipelines.connectors.base import (
 )
 from pipelines.connectors.hosts import database_address
 from pipelines.connectors.pg_cdc import PostgresChangeReader
+from pipelines.connectors.pg_copy import LibpqCopyReader, PsqlCopyReader, ctid_chunks, psql_path
 from pipelines.connectors.types import array_element, array_type, arrow_type, decimal_parts, decimal_type, kind_of
 
 CONNECTION_SPEC = {
@@ -97,6 +98,28 @@ def sql_type(column_type: str) -> str:
     return SQL_TYPES.get(column_type, "text")
 
 
+SESSION_OPTIONS = "-c TimeZone=UTC -c DateStyle=ISO,YMD -c extra_float_digits=3"
+
+
+def psql_environment(config: dict) -> dict:
+    """libpq's environment for psql: the same server, checked address, TLS mode and session options as ``connect``."""
+    port = config.get("port", 5432)
+    environment = {
+        "PGHOST": config["host"],
+        "PGHOSTADDR": database_address(config["host"], port),
+        "PGPORT": str(port),
+        "PGDATABASE": config["database"],
+        "PGUSER": config["username"],
+        "PGSSLMODE": config.get("sslmode", "prefer"),
+        "PGCONNECT_TIMEOUT": "10",
+        "PGAPPNAME": "d2d",
+        "PGOPTIONS": SESSION_OPTIONS,
+    }
+    if config.get("password"):
+        environment["PGPASSWORD"] = config["password"]
+    return environment
+
+
 def connect(config: dict, **extra) -> psycopg.Connection:
     port = config.get("port", 5432)
     address = database_address(config["host"], port)
@@ -111,114 +134,11 @@ def connect(config: dict, **extra) -> psycopg.Connection:
             sslmode=config.get("sslmode", "prefer"),
             connect_timeout=10,
             application_name="d2d",
-            options="-c TimeZone=UTC -c DateStyle=ISO,YMD -c extra_float_digits=3",
+            options=SESSION_OPTIONS,
             **extra,
         )
     except psycopg.OperationalError as exc:
         raise CheckFailed(f"cannot connect to PostgreSQL at {config.get('host')}:{config.get('port', 5432)}: {exc}".strip()) from exc
-
-
-class _CopyReader(io.RawIOBase):
-    """COPY ... TO STDOUT as a file for Arrow's CSV reader.
-
-    A thread drains the COPY into large blocks while Arrow parses the previous block, so the
-    two halves of the work overlap. libpq hands over one row per call, so the thread talks to
-    psycopg's libpq wrapper (``pgconn``) directly: the cheapest Python call per row there is.
-    It waits for the socket with select(), which lets the other threads run meanwhile.
-    """
-
-    BLOCK = 1 << 20
-
-    # No cancel check in here: Arrow calls read() from its own read-ahead thread, where a
-    # database query would open a connection nobody closes. The engine checks between batches.
-    def __init__(self, connection, statement: bytes):
-        self._queue: queue.Queue = queue.Queue(maxsize=8)
-        self._buffer = memoryview(b"")
-        self._stop = threading.Event()
-        self._hungry = False
-        self._thread = threading.Thread(target=self._pump, args=(connection, statement), daemon=True)
-        self._thread.start()
-
-    def _pump(self, connection, statement: bytes):
-        pgconn = connection.pgconn
-        encoding = connection.info.encoding
-        try:
-            pgconn.send_query(statement)
-            result = self._next_result(pgconn)
-            if result.status != pq.ExecStatus.COPY_OUT:
-                raise psycopg.errors.error_from_result(result, encoding=encoding)
-            get, block = pgconn.get_copy_data, bytearray()
-            while True:
-                nbytes, data = get(1)
-                if nbytes > 0:
-                    block += data
-                    # A full block goes over; so does a partial one the reader is waiting for (a slow source).
-                    if len(block) >= self.BLOCK or self._hungry:
-                        self._hungry = False
-                        self._put(block)
-                        block = bytearray()
-                        if self._stop.is_set():
-                            return
-                elif nbytes == 0:
-                    select.select([pgconn.socket], [], [], 0.5)
-                    pgconn.consume_input()
-                else:
-                    break
-            result = self._next_result(pgconn)
-            while self._next_result(pgconn) is not None:
-                pass
-            if result is None or result.status != pq.ExecStatus.COMMAND_OK:
-                raise psycopg.errors.error_from_result(result, encoding=encoding)
-            if block:
-                self._put(block)
-            self._put(None)
-        except BaseException as exc:  # noqa: BLE001 - handed to the reading side, which raises it
-            self._put(exc)
-
-    @staticmethod
-    def _next_result(pgconn):
-        while pgconn.is_busy():
-            select.select([pgconn.socket], [], [], 0.5)
-            pgconn.consume_input()
-        return pgconn.get_result()
-
-    def _put(self, item):
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.2)
-                return
-            except queue.Full:
-                continue
-
-    def readable(self):
-        return True
-
-    def readinto(self, target):
-        while not self._buffer:
-            try:
-                item = self._queue.get(timeout=0.2)
-            except queue.Empty:
-                if self._stop.is_set():
-                    return 0  # stopped early: end of file for Arrow's read-ahead thread
-                self._hungry = True
-                continue
-            if item is None:
-                self._queue.put(None)
-                return 0
-            if isinstance(item, BaseException):
-                raise item
-            self._buffer = memoryview(item)
-        size = min(len(target), len(self._buffer))
-        target[:size] = self._buffer[:size]
-        self._buffer = self._buffer[size:]
-        return size
-
-    def stop(self, connection) -> None:
-        """Stop early (a cancel, or the reader gave up): cancel the server's COPY and let the thread end."""
-        self._stop.set()
-        if self._thread.is_alive():
-            connection.cancel_safe()
-            self._thread.join(timeout=10)
 
 
 class PostgresSource(SourceConnector):
@@ -232,6 +152,14 @@ class PostgresSource(SourceConnector):
             **CONNECTION_SPEC,
             "schemas": {"type": "array", "items": {"type": "string"}, "default": ["public"], "title": "Schemas to discover"},
             "read_block_bytes": {"type": "integer", "default": 4 << 20, "minimum": 1024, "title": "Bytes per Arrow batch"},
+            "read_parallelism": {
+                "type": "integer", "default": 1, "minimum": 1, "maximum": 16,
+                "title": "Full loads: connections reading page ranges of a table at once",
+            },
+            "copy_client": {
+                "type": "string", "enum": ["auto", "psql", "libpq"], "default": "auto",
+                "title": "What drains COPY: psql when installed (fastest), or libpq through psycopg",
+            },
             "cdc_batch_changes": {
                 "type": "integer", "default": 10000, "minimum": 1, "maximum": 1000000,
                 "title": "CDC: changes read and published at a time",
@@ -286,7 +214,7 @@ class PostgresSource(SourceConnector):
     def change_reader(self, slot: str) -> PostgresChangeReader:
         return PostgresChangeReader(lambda **extra: connect(self.config, **extra), slot)
 
-    def _select(self, stream: Stream, cursor_after):
+    def _select(self, stream: Stream, cursor_after, *, where=None):
         expressions = []
         for column, column_type in stream.columns.items():
             ident = sql.Identifier(column)
@@ -306,11 +234,23 @@ class PostgresSource(SourceConnector):
         )
         if cursor_after is not None and stream.cursor_field:
             query += sql.SQL(" WHERE {} > {}").format(sql.Identifier(stream.cursor_field), sql.Literal(cursor_after))
+        elif where is not None:
+            query += sql.SQL(" WHERE {}").format(where)
         return sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv)").format(query)
 
     def read(self, stream: Stream, *, cursor_after=None, tick=None, snapshot: str | None = None):
-        """With ``snapshot`` (a CDC slot's exported snapshot), the rows as of the slot's creation."""
-        statement = self._select(stream, cursor_after)
+        """Batches of the stream; with ``snapshot`` (an exported one, a CDC slot's), the rows as of it.
+
+        A full load with read_parallelism > 1 reads page ranges of the table on that many connections
+        at once, all in one snapshot, so together they read the table as of one moment.
+        """
+        parts = int(self.config.get("read_parallelism", 1))
+        if parts > 1 and cursor_after is None:
+            yield from self._read_in_chunks(stream, parts, snapshot)
+        else:
+            yield from self._read_one(stream, self._select(stream, cursor_after), snapshot)
+
+    def _read_one(self, stream: Stream, statement, snapshot: str | None):
         # Binary columns come as hex, arrays as JSON text and decimals past 38 digits as text (Arrow's CSV
         # reader parses decimal128 only); everything else the CSV reader parses exactly.
         as_text = {
@@ -322,13 +262,8 @@ class PostgresSource(SourceConnector):
             column: (pa.string() if column in as_text else arrow_type(column_type)) for column, column_type in stream.columns.items()
         }
         schema = stream.arrow_schema
-        conn = connect(self.config, autocommit=True)
-        raw = None
+        conn, raw = self._open_copy(statement, snapshot)
         try:
-            if snapshot:
-                conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
-            raw = _CopyReader(conn, statement.as_bytes(conn))
             try:
                 reader = self._csv_reader(raw, stream, read_types)
             except pa.ArrowInvalid as exc:
@@ -340,9 +275,35 @@ class PostgresSource(SourceConnector):
                     batch = _text_columns_to_schema(batch, as_text, schema)
                 yield batch
         finally:
-            if raw is not None:
-                raw.stop(conn)
-            conn.close()
+            raw.stop(conn)
+            if conn is not None:
+                conn.close()
+
+    def _open_copy(self, statement, snapshot: str | None):
+        """(connection or None, raw file) of the COPY: through psql when it is installed, else through libpq."""
+        begin = ["BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", f"SET TRANSACTION SNAPSHOT {sql.quote(snapshot)}"] if snapshot else []
+        client = self.config.get("copy_client", "auto")
+        if client == "psql" or (client == "auto" and psql_path()):
+            return None, PsqlCopyReader(psql_environment(self.config), [*begin, statement.as_string(None)])
+        conn = connect(self.config, autocommit=True)
+        for command in begin:
+            conn.execute(command)
+        return conn, LibpqCopyReader(conn, statement.as_bytes(conn))
+
+    def _read_in_chunks(self, stream: Stream, parts: int, snapshot: str | None):
+        """Page ranges read on parallel connections in one snapshot; batches in the order they come."""
+        coordinator = connect(self.config, autocommit=True)
+        try:
+            if snapshot is None:  # the coordinator's transaction holds the exported snapshot until all are read
+                coordinator.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                snapshot = coordinator.execute("SELECT pg_export_snapshot()").fetchone()[0]
+            conditions = ctid_chunks(coordinator, stream.namespace or "public", stream.name, parts)
+            if conditions is None:
+                yield from self._read_one(stream, self._select(stream, None), snapshot)
+                return
+            yield from _merged(self._read_one(stream, self._select(stream, None, where=condition), snapshot) for condition in conditions)
+        finally:
+            coordinator.close()
 
     def _csv_reader(self, raw, stream: Stream, read_types: dict):
         return pacsv.open_csv(
@@ -360,6 +321,52 @@ class PostgresSource(SourceConnector):
                 quoted_strings_can_be_null=False,
             ),
         )
+
+
+def _merged(readers) -> Iterator[pa.RecordBatch]:
+    """Batches of several readers, each drained by its own thread, as they come; the first failure stops all."""
+    readers = list(readers)
+    out: queue.Queue = queue.Queue(maxsize=2 * len(readers))
+    stop = threading.Event()
+    done = object()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                out.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def drain(reader):
+        try:
+            for batch in reader:
+                if not put(batch):
+                    return
+            put(done)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consuming side, which raises it
+            put(exc)
+        finally:
+            reader.close()
+
+    threads = [threading.Thread(target=drain, args=(reader,), daemon=True) for reader in readers]
+    for thread in threads:
+        thread.start()
+    try:
+        finished = 0
+        while finished < len(threads):
+            item = out.get()
+            if item is done:
+                finished += 1
+            elif isinstance(item, BaseException):
+                raise item
+            else:
+                yield item
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=15)
 
 
 def _text_columns_to_schema(batch: pa.RecordBatch, columns: set[str], schema: pa.Schema) -> pa.RecordBatch:
