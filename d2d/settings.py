@@ -296,6 +296,8 @@ if D2D_OLAKE_UI_DIR:
 # internal alert receivers); everything else must resolve to public addresses only.
 D2D_PIPELINES_WEBHOOK_ALLOWLIST = env_list("D2D_PIPELINES_WEBHOOK_ALLOWLIST", [])
 D2D_PIPELINES_WEBHOOK_TIMEOUT = env_int("D2D_PIPELINES_WEBHOOK_TIMEOUT", 10, minimum=1, maximum=120)
+# The SQL catalog of Iceberg destinations (a SQLAlchemy URL); empty: d2d's own database.
+D2D_PIPELINES_ICEBERG_CATALOG_URI = env_secret("D2D_PIPELINES_ICEBERG_CATALOG_URI", "")
 
 # --- Conversions (Data 2 Data and Common application APIs) -----------------
 D2D_CONVERSIONS_DEFAULT_SERVICE = env_str("D2D_CONVERSIONS_DEFAULT_SERVICE", "geojson")

@@ -18,6 +18,7 @@ DESTINATION_TYPES = {
     "csv": "pipelines.connectors.csvfiles.CsvDestination",
     "jsonl": "pipelines.connectors.jsonl.JsonlDestination",
     "postgres": "pipelines.connectors.postgres.PostgresDestination",
+    "iceberg": "pipelines.connectors.iceberg.IcebergDestination",
 }
 
 

@@ -1,0 +1,211 @@
+"""Apache Iceberg tables as a destination (pyiceberg): a SQL catalog on d2d's own database, files in Django storage.
+
+Every publish is one Iceberg commit, so readers see a stream's previous snapshot until it lands:
+
+* replace (full refresh): delete everything, then append the rows, in one transaction;
+* append (incremental without a key) and upsert (incremental with one: the batch's keys are
+  deleted, then its rows appended);
+* merge (CDC): per key the change with the highest LSN wins; the keys of the batch are deleted
+  and the rows whose last change is not a delete appended.
+
+A column the source added is added to the table first (schema evolution by name); old rows read
+it as null. Each warehouse folder (inside its project's storage folder) has its own catalog
+name in the shared catalog tables, so projects never see each other's tables.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import quote
+
+import pyarrow as pa
+from django.conf import settings
+from pyiceberg.catalog.sql import SqlCatalog
+from pyiceberg.exceptions import NamespaceAlreadyExistsError, NoSuchTableError
+from pyiceberg.expressions import AlwaysTrue, And, EqualTo, In, Or
+
+from pipelines.connectors.base import (
+    CDC_COLUMNS,
+    CDC_OPERATION,
+    CDC_POSITION,
+    CheckFailed,
+    DestinationConnector,
+    Stream,
+    StreamWriter,
+)
+from pipelines.connectors.storage import clean_path, default_storage, local_path
+
+ROWS_PER_APPEND = 500_000
+
+
+def catalog_uri() -> str:
+    """SQLAlchemy's URL of the catalog: D2D_PIPELINES_ICEBERG_CATALOG_URI, else d2d's own database."""
+    if settings.D2D_PIPELINES_ICEBERG_CATALOG_URI:
+        return settings.D2D_PIPELINES_ICEBERG_CATALOG_URI
+    database = settings.DATABASES["default"]
+    if database["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{database['NAME']}"
+    credentials = quote(database.get("USER") or "", safe="")
+    if database.get("PASSWORD"):
+        credentials += ":" + quote(database["PASSWORD"], safe="")
+    host = database.get("HOST") or "localhost"
+    port = f":{database['PORT']}" if database.get("PORT") else ""
+    return f"postgresql+psycopg://{credentials}@{host}{port}/{quote(database['NAME'], safe='')}"
+
+
+def _storage_properties(storage, name: str) -> tuple[str, dict]:
+    """The warehouse location of a storage name, and the FileIO properties that reach it."""
+    local = local_path(storage, name)
+    if local is not None:
+        return f"file://{local}", {}
+    options = {
+        "s3.endpoint": getattr(storage, "endpoint_url", None),
+        "s3.region": getattr(storage, "region_name", None),
+        "s3.access-key-id": getattr(storage, "access_key", None),
+        "s3.secret-access-key": getattr(storage, "secret_key", None),
+    }
+    prefix = "/".join(part for part in (getattr(storage, "location", ""), name) if part)
+    return f"s3://{storage.bucket_name}/{prefix}", {key: value for key, value in options.items() if value}
+
+
+def _nullable(schema: pa.Schema) -> pa.Schema:
+    return pa.schema([field.with_nullable(True) for field in schema])
+
+
+def _keys_filter(keys: list[str], rows: list[dict]):
+    """The rows of the table whose key is one of ``rows``' keys."""
+    if len(keys) == 1:
+        return In(keys[0], {row[keys[0]] for row in rows})
+    terms = [And(*[EqualTo(key, row[key]) for key in keys]) for row in rows]
+    return terms[0] if len(terms) == 1 else Or(*terms)
+
+
+class IcebergDestination(DestinationConnector):
+    type = "iceberg"
+    title = "Apache Iceberg tables"
+    merges_changes = True
+    spec = {
+        "type": "object",
+        "title": "Iceberg destination",
+        "properties": {
+            "path": {"type": "string", "default": "iceberg", "title": "Warehouse folder, a path in d2d's storage (local or S3)"},
+            "namespace": {"type": "string", "default": "d2d", "pattern": r"^[A-Za-z_][A-Za-z0-9_]{0,63}$", "title": "Namespace"},
+        },
+        "additionalProperties": False,
+    }
+
+    def catalog(self) -> SqlCatalog:
+        """The project's catalog; its caller disposes of ``catalog.engine`` (see ``opened_catalog``)."""
+        location = clean_path(self.config.get("path", "iceberg"), self.root)
+        warehouse, properties = _storage_properties(default_storage(), location)
+        # The catalog's name scopes its rows in the shared catalog tables: one catalog per warehouse
+        # folder, which lies inside the project's storage root, so projects never share one.
+        return SqlCatalog(f"d2d:{location}", uri=catalog_uri(), warehouse=warehouse, **properties)
+
+    @contextmanager
+    def opened_catalog(self) -> Iterator[SqlCatalog]:
+        """The catalog, its database connections closed afterwards (each catalog has its own pool)."""
+        catalog = self.catalog()
+        try:
+            yield catalog
+        finally:
+            catalog.engine.dispose()
+
+    @property
+    def namespace(self) -> str:
+        return self.config.get("namespace") or "d2d"
+
+    def check(self) -> None:
+        try:
+            with self.opened_catalog() as catalog:
+                try:
+                    catalog.create_namespace(self.namespace)
+                except NamespaceAlreadyExistsError:
+                    pass
+                catalog.list_tables(self.namespace)
+        except Exception as exc:  # noqa: BLE001 - any failure here means the destination cannot be used; say why
+            raise CheckFailed(f"Iceberg catalog not usable: {type(exc).__name__}: {exc}") from exc
+
+    def open_stream(self, stream: Stream, *, mode: str, generation: int) -> StreamWriter:
+        return _IcebergWriter(self, stream, mode)
+
+    def clear_stream(self, stream: Stream) -> None:
+        with self.opened_catalog() as catalog:
+            try:
+                catalog.purge_table((self.namespace, stream.destination_name or stream.name))
+            except NoSuchTableError:
+                pass
+
+
+class _IcebergWriter(StreamWriter):
+    """One Iceberg transaction per publish: data files are written as batches come, committed at once."""
+
+    def __init__(self, destination: IcebergDestination, stream: Stream, mode: str):
+        self.mode = mode
+        columns = {c: t for c, t in stream.columns.items() if c not in CDC_COLUMNS} if mode == "merge" else stream.columns
+        self.stream = Stream(**{**stream.__dict__, "columns": columns})
+        self.keys = [key for key in stream.primary_key if key in columns]
+        if mode in ("merge", "upsert") and not self.keys:
+            self.mode = "append" if mode == "upsert" else mode
+            if mode == "merge":
+                raise CheckFailed(f"stream {stream.key}: applying changes needs a primary key")
+        self.catalog = catalog = destination.catalog()
+        try:
+            catalog.create_namespace(destination.namespace)
+        except NamespaceAlreadyExistsError:
+            pass
+        identifier = (destination.namespace, stream.destination_name or stream.name)
+        self.schema = _nullable(self.stream.arrow_schema)
+        table = catalog.create_table_if_not_exists(identifier, schema=self.schema)
+        known = set(table.schema().column_names)
+        if any(name not in known for name in self.schema.names):
+            with table.update_schema() as update:
+                update.union_by_name(self.schema)  # the source added a column: add it, old rows read null
+            table = catalog.load_table(identifier)
+        self.transaction = table.transaction()
+        if mode == "replace" and table.current_snapshot() is not None:
+            self.transaction.delete(AlwaysTrue())
+        self.pending: list[pa.RecordBatch] = []
+        self.pending_rows = 0
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        self.pending.append(batch)
+        self.pending_rows += batch.num_rows
+        if self.pending_rows >= ROWS_PER_APPEND and self.mode in ("replace", "append"):
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self.pending:
+            return
+        data = pa.Table.from_batches(self.pending)
+        self.pending, self.pending_rows = [], 0
+        if self.mode == "merge":
+            self._apply_changes(data)
+            return
+        data = data.select(self.schema.names).cast(self.schema)
+        if self.mode == "upsert":
+            self.transaction.delete(_keys_filter(self.keys, data.select(self.keys).to_pylist()))
+        self.transaction.append(data)
+
+    def _apply_changes(self, data: pa.Table) -> None:
+        last: dict[tuple, dict] = {}
+        for row in sorted(data.to_pylist(), key=lambda row: row[CDC_POSITION]):
+            last[tuple(row[key] for key in self.keys)] = row
+        if not last:
+            return
+        self.transaction.delete(_keys_filter(self.keys, list(last.values())))
+        kept = [{name: row.get(name) for name in self.schema.names} for row in last.values() if row[CDC_OPERATION] != "d"]
+        if kept:
+            self.transaction.append(pa.Table.from_pylist(kept, schema=self.schema))
+
+    def publish(self) -> None:
+        try:
+            self._flush()
+            self.transaction.commit_transaction()
+        finally:
+            self.catalog.engine.dispose()
+
+    def abort(self) -> None:
+        # Nothing was committed: readers never see the data files this attempt wrote, and
+        # Iceberg's orphan-file maintenance removes them.
+        self.pending = []
+        self.catalog.engine.dispose()
