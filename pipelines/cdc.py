@@ -24,7 +24,8 @@ import pyarrow as pa
 
 from kernel.models import TaskLogLine
 from pipelines.connectors.base import CDC_COLUMNS, CDC_OPERATION, CDC_POSITION, CheckFailed, Stream
-from pipelines.connectors.pg_cdc import Change, int_to_lsn, new_slot_name
+from pipelines.connectors.changes import Change
+from pipelines.connectors.pg_cdc import int_to_lsn, new_slot_name
 from pipelines.connectors.rows import rows_to_batch
 from pipelines.models import ChangeCapture, Job, StreamState
 from pipelines.reporting import RunReporter, copy_batches

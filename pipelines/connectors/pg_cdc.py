@@ -16,12 +16,12 @@ import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 import psycopg
 from psycopg import pq, sql
 
 from pipelines.connectors.base import CheckFailed
+from pipelines.connectors.changes import Change, SlotSnapshot
 
 PLUGIN = "wal2json"
 BYTEA_OID = 17
@@ -36,22 +36,6 @@ def lsn_to_int(lsn: str) -> int:
 
 def int_to_lsn(value: int) -> str:
     return f"{value >> 32:X}/{value & 0xFFFFFFFF:X}"
-
-
-@dataclass(frozen=True)
-class Change:
-    lsn: int
-    operation: str  # c, u, d
-    namespace: str
-    table: str
-    values: dict  # column -> Python value: the new row, or for a delete the old key
-
-
-@dataclass(frozen=True)
-class SlotSnapshot:
-    slot: str
-    consistent_lsn: int
-    snapshot: str
 
 
 def new_slot_name(job_id: int) -> str:
