@@ -7,6 +7,7 @@ import pymysql.cursors
 
 from pipelines.connectors.base import CheckFailed, SourceConnector, Stream, catalog_stream
 from pipelines.connectors.hosts import database_address
+from pipelines.connectors.mysql_cdc import MySQLChangeReader
 from pipelines.connectors.rows import rows_to_batch
 from pipelines.connectors.types import decimal_type
 
@@ -73,10 +74,21 @@ class MySQLSource(SourceConnector):
     # waiting on the API, so their reads are bounded; a sync's reads are bounded by the task timeout.
     INTERACTIVE_READ_SECONDS = 30
 
+    def __init__(self, config: dict, *, root: str = ""):
+        super().__init__(config, root=root)
+        self.snapshots: dict[str, pymysql.connections.Connection] = {}  # CDC loads' consistent snapshots, by token
+
+    def address(self) -> str:
+        """The checked address of the host (connect there, not to a new DNS answer)."""
+        return database_address(self.config["host"], int(self.config.get("port", 3306)))
+
+    def change_reader(self, slot: str) -> MySQLChangeReader:
+        return MySQLChangeReader(self, slot)
+
     def connect(self, **extra):
         config = self.config
         port = int(config.get("port", 3306))
-        address = database_address(config["host"], port)  # connect to the checked address, not a new DNS answer
+        address = self.address()
         try:
             return pymysql.connect(
                 host=address,
@@ -125,11 +137,19 @@ class MySQLSource(SourceConnector):
         for table, column in keys:
             primary.setdefault(table, []).append(column)
         return [
-            catalog_stream(name=table, namespace=database, columns=cols, primary_key=primary.get(table))
+            catalog_stream(
+                name=table,
+                namespace=database,
+                columns=cols,
+                primary_key=primary.get(table),
+                # CDC from the binlog applies updates and deletes by the primary key.
+                sync_modes=["full_refresh", "incremental", "cdc"] if primary.get(table) else None,
+            )
             for table, cols in tables.items()
         ]
 
-    def read(self, stream: Stream, *, cursor_after=None, tick=None):
+    def read(self, stream: Stream, *, cursor_after=None, tick=None, snapshot: str | None = None):
+        """With ``snapshot`` (a CDC load's token), read in that transaction WITH CONSISTENT SNAPSHOT."""
         database = stream.namespace or self.config["database"]
         query = f"SELECT {', '.join(quote(c) for c in stream.columns)} FROM {quote(database)}.{quote(stream.name)}"
         params = []
@@ -139,16 +159,18 @@ class MySQLSource(SourceConnector):
             query += f" WHERE {quote(stream.cursor_field)} > %s"
             params.append(cursor_after)
         batch_size = int(self.config.get("batch_size", 10000))
-        conn = self.connect(cursorclass=pymysql.cursors.SSCursor)
+        held = self.snapshots.get(snapshot) if snapshot else None
+        conn = held or self.connect(cursorclass=pymysql.cursors.SSCursor)
         try:
-            with conn.cursor() as cursor:
+            with conn.cursor(pymysql.cursors.SSCursor) as cursor:
                 cursor.execute(query, params)
                 while rows := cursor.fetchmany(batch_size):
                     if tick:
                         tick()
                     yield rows_to_batch(rows, stream)
         finally:
-            conn.close()
+            if held is None:
+                conn.close()
 
 
 class MariaDBSource(MySQLSource):
