@@ -23,48 +23,19 @@ import threading
 import time
 from pathlib import Path
 
-from pipeline_sync import ROOT, scratch_url
+from pipeline_sync import ROOT, scratch_d2d_job, scratch_url
 
 TABLE = "events"
 
 
 def child_d2d(url: str, out: str, run_seconds: int, batch: int) -> None:
     """The d2d side: a scratch embedded d2d whose one CDC job streams for ``run_seconds``."""
-    os.environ.update({"D2D_DATA_DIR": out, "DJANGO_SETTINGS_MODULE": "d2d.settings", "LOG_LEVEL": "warning"})
-    os.environ.pop("DATABASE_URL", None)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from urllib.parse import urlparse
-
+    job = scratch_d2d_job(
+        url, out, name="lag", streams=[{"name": TABLE, "sync_mode": "cdc"}], path="lag",
+        cdc_run_seconds=run_seconds, cdc_batch_changes=batch,
+    )
     from django.core.management import call_command
 
-    from accounts.services import project_create, user_create
-    from pipelines.services import job_create
-
-    call_command("migrate", verbosity=0)
-    user = user_create(username="bench", email="bench@example.com", password="bench-password-1")
-    project = project_create(project_id="bench", name="Bench", owner=user)
-    parsed = urlparse(url)
-    source_config = {
-        "host": parsed.hostname,
-        "port": parsed.port or 5432,
-        "database": parsed.path.lstrip("/"),
-        "username": parsed.username or "postgres",
-        "password": parsed.password or "",
-        "cdc_run_seconds": run_seconds,
-        "cdc_batch_changes": batch,
-    }
-    job = job_create(
-        project=project,
-        user=user,
-        name="lag",
-        source={"name": "pg", "type": "postgres", "version": "latest", "config": source_config},
-        destination={"name": "lake", "type": "parquet", "version": "latest", "config": {"path": "lag"}},
-        streams_config={"streams": [{"name": TABLE, "sync_mode": "cdc"}]},
-        activate=False,
-    )
     try:
         call_command("pipelines_sync", job.name, "--no-progress", stdout=open(os.devnull, "w"))
     finally:

@@ -145,24 +145,24 @@ def child_pandas(url: str, out: str) -> dict:
     return {"rows": len(frame), "seconds": time.perf_counter() - started, "peak_mb": peak_mb()}
 
 
-def child_d2d(url: str, out: str) -> dict:
+def scratch_d2d_job(url: str, out: str, *, name: str, streams: list[dict], path: str, **source_options):
+    """A scratch embedded d2d (SQLite, local storage under ``out``) with one job from the PostgreSQL at ``url`` to Parquet."""
     os.environ.update({"D2D_DATA_DIR": out, "DJANGO_SETTINGS_MODULE": "d2d.settings", "LOG_LEVEL": "warning"})
     os.environ.pop("DATABASE_URL", None)
     sys.path.insert(0, str(ROOT))
     import django
 
     django.setup()
+    from urllib.parse import urlparse
+
     from django.core.management import call_command
 
     from accounts.services import project_create, user_create
-    from pipelines.models import JobTask
     from pipelines.services import job_create
 
     call_command("migrate", verbosity=0)
     user = user_create(username="bench", email="bench@example.com", password="bench-password-1")
     project = project_create(project_id="bench", name="Bench", owner=user)
-    from urllib.parse import urlparse
-
     parsed = urlparse(url)
     source_config = {
         "host": parsed.hostname,
@@ -170,18 +170,33 @@ def child_d2d(url: str, out: str) -> dict:
         "database": parsed.path.lstrip("/"),
         "username": parsed.username or "postgres",
         "password": parsed.password or "",
-        "read_parallelism": int(os.environ.get("BENCH_READ_PARALLELISM", "1")),
-        "copy_client": os.environ.get("BENCH_COPY_CLIENT", "auto"),
+        **source_options,
     }
-    job = job_create(
+    return job_create(
         project=project,
         user=user,
-        name="bench",
+        name=name,
         source={"name": "pg", "type": "postgres", "version": "latest", "config": source_config},
-        destination={"name": "lake", "type": "parquet", "version": "latest", "config": {"path": "bench"}},
-        streams_config={"streams": [{"name": TABLE}]},
+        destination={"name": "lake", "type": "parquet", "version": "latest", "config": {"path": path}},
+        streams_config={"streams": streams},
         activate=False,
     )
+
+
+def child_d2d(url: str, out: str) -> dict:
+    job = scratch_d2d_job(
+        url,
+        out,
+        name="bench",
+        streams=[{"name": TABLE}],
+        path="bench",
+        read_parallelism=int(os.environ.get("BENCH_READ_PARALLELISM", "1")),
+        copy_client=os.environ.get("BENCH_COPY_CLIENT", "auto"),
+    )
+    from django.core.management import call_command
+
+    from pipelines.models import JobTask
+
     before = peak_mb()
     started = time.perf_counter()
     call_command("pipelines_sync", job.name, "--no-progress", stdout=open(os.devnull, "w"))
