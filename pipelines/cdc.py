@@ -55,17 +55,21 @@ def sync_changes(*, job: Job, streams: list[Stream], source, destination, report
     if capture.position is None or not reader.exists():
         _start(job, streams, source, destination, reporter, reader, stats, first_index, capture)
     else:
+        # A crash between saving the position and advancing the slot leaves the slot behind it:
+        # move it up first, or its next peek would return only what is already published.
+        reader.catch_up(capture.position)
         for offset, stream in enumerate(streams):
             if _state(job, stream).cursor_value != LOADED:
                 reporter.log(f"stream {stream.key}: new to CDC; loading it while the slot keeps its place")
                 _load(job, stream, source, destination, reporter, stats, first_index + offset, snapshot=None, lsn=capture.position)
+    _forget_streams_that_left(job, streams)
     started = time.monotonic()
     run_seconds = int(source.config.get("cdc_run_seconds", 0))
     limit = int(source.config.get("cdc_batch_changes", 10000))
     tables = [(stream.namespace or "public", stream.name) for stream in streams]
     by_table = {(stream.namespace or "public", stream.name): stream for stream in streams}
     while True:
-        changes, end = reader.peek(tables, after=capture.position, limit=limit)
+        changes, end, full = reader.peek(tables, after=capture.position, limit=limit)
         if end is None:
             if time.monotonic() - started >= run_seconds:
                 break
@@ -78,7 +82,7 @@ def sync_changes(*, job: Job, streams: list[Stream], source, destination, report
         reader.advance(end)  # only now may the server forget these changes
         reporter.save_counts()
         reporter.tick()
-        if len(changes) < limit and time.monotonic() - started >= run_seconds:
+        if not full and time.monotonic() - started >= run_seconds:
             break  # caught up with what was there: a source that never rests must not keep one run going
     reporter.log(f"cdc: published through {capture.position_lsn}")
     return stats
@@ -147,6 +151,13 @@ def _publish(changes: list[Change], by_table: dict, destination, reporter, stats
         )
 
 
+def _forget_streams_that_left(job: Job, streams: list[Stream]) -> None:
+    """A CDC stream out of this run misses the changes the slot moves past: if it comes back, it is loaded again."""
+    StreamState.objects.filter(job=job, cursor_value=LOADED).exclude(stream__in=[stream.key for stream in streams]).update(
+        cursor_value=None
+    )
+
+
 def _state(job: Job, stream: Stream) -> StreamState:
     state, _ = StreamState.objects.get_or_create(job=job, stream=stream.key)
     return state
@@ -161,6 +172,6 @@ def capture_stop(job: Job, source) -> bool:
     capture = ChangeCapture.objects.filter(job=job).first()
     if capture is None:
         return False
-    dropped = change_reader_of(source, capture).drop()
-    capture.delete()
+    dropped = change_reader_of(source, capture).drop() if hasattr(source, "change_reader") else False
+    capture.delete()  # a source type without CDC holds nothing to drop
     return dropped

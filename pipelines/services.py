@@ -4,6 +4,7 @@ import logging
 
 import jsonschema
 import psycopg
+import pymysql
 from django.db import IntegrityError, transaction
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -281,6 +282,8 @@ def job_update(*, job: Job, user, name=None, source=None, destination=None, freq
     if source is not None:
         new_source = _connector_for_job(Source, project=job.project, user=user, spec=source)
         source_changed = new_source.pk != job.source_id
+        if source_changed and ChangeCapture.objects.filter(job=job).exists():
+            job_capture_stop(job=job)  # the old source's slot: nothing will read it again
         job.source = new_source
     if destination is not None:
         job.destination = _connector_for_job(Destination, project=job.project, user=user, spec=destination)
@@ -327,7 +330,7 @@ def job_capture_stop(*, job: Job) -> bool:
     source = source_connector(job.source.type, job.source.config, job.source.version, project_id=job.project_id)
     try:
         dropped = cdc.capture_stop(job, source)
-    except (CheckFailed, psycopg.Error) as exc:
+    except (CheckFailed, psycopg.Error, pymysql.MySQLError) as exc:
         logger.warning("job %s: replication slot not dropped: %s", job.pk, exc)
         return False
     logger.info("job %s: replication slot %s", job.pk, "dropped" if dropped else "was already gone")

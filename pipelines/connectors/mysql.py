@@ -82,6 +82,23 @@ class MySQLSource(SourceConnector):
         """The checked address of the host (connect there, not to a new DNS answer)."""
         return database_address(self.config["host"], int(self.config.get("port", 3306)))
 
+    def primary_keys(self, tables: list[tuple[str, str]]) -> dict[tuple[str, str], list[str]]:
+        """Each (database, table)'s primary key columns, in key order."""
+        conn = self.connect(read_timeout=self.INTERACTIVE_READ_SECONDS, write_timeout=self.INTERACTIVE_READ_SECONDS)
+        keys: dict[tuple[str, str], list[str]] = {}
+        try:
+            with conn.cursor() as cursor:
+                cursor.execute(
+                    "SELECT table_schema, table_name, column_name FROM information_schema.key_column_usage "
+                    "WHERE constraint_name = 'PRIMARY' AND table_schema IN %s ORDER BY table_schema, table_name, ordinal_position",
+                    [sorted({schema for schema, _ in tables}) or [""]],
+                )
+                for schema, table, column in cursor.fetchall():
+                    keys.setdefault((schema, table), []).append(column)
+        finally:
+            conn.close()
+        return keys
+
     def change_reader(self, slot: str) -> MySQLChangeReader:
         return MySQLChangeReader(self, slot)
 

@@ -90,7 +90,10 @@ class MySQLChangeReader:
             cursor.execute("FLUSH TABLES WITH READ LOCK")
             try:
                 cursor.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
-                cursor.execute("SHOW MASTER STATUS")
+                try:
+                    cursor.execute("SHOW BINARY LOG STATUS")  # MySQL 8.4 and later
+                except pymysql.MySQLError:
+                    cursor.execute("SHOW MASTER STATUS")
                 row = cursor.fetchone()
             finally:
                 cursor.execute("UNLOCK TABLES")
@@ -98,8 +101,11 @@ class MySQLChangeReader:
             raise CheckFailed("CDC from the binlog needs log_bin on the source server")
         return row[0], int(row[1])
 
-    def peek(self, tables: list[tuple[str, str]], *, after: int, limit: int) -> tuple[list[Change], int | None]:
-        """Row changes of ``tables`` committed after position ``after``, in whole transactions, and the last commit's position."""
+    def peek(self, tables: list[tuple[str, str]], *, after: int, limit: int) -> tuple[list[Change], int | None, bool]:
+        """Row changes of ``tables`` committed after position ``after``, in whole transactions.
+
+        Returns them, the last commit's position, and whether ``limit`` stopped the read.
+        """
         conn = self.source.connect(read_timeout=30, write_timeout=30)
         try:
             variables = self._variables(conn)
@@ -129,7 +135,8 @@ class MySQLChangeReader:
             enable_logging=False,
         )
         wanted = set(tables)
-        changes, pending, end = [], [], None
+        changes, pending, end, full = [], [], None, False
+        keys = self.source.primary_keys(tables)
         try:
             for event in stream:
                 if isinstance(event, XidEvent):
@@ -137,19 +144,25 @@ class MySQLChangeReader:
                     pending = []
                     end = position_to_int(stream.log_file, stream.log_pos)
                     if len(changes) >= limit:
+                        full = True
                         break
                     continue
                 if (event.schema, event.table) not in wanted:
                     continue
                 start = position_to_int(stream.log_file, event.packet.log_pos - event.event_size)
+                key = keys.get((event.schema, event.table), [])
                 for index, row in enumerate(event.rows):
-                    operation, values = _row_change(event, row)
-                    pending.append(Change(start + index, operation, event.schema, event.table, values))
+                    # Two positions per row: an update that moved the key deletes the old one first.
+                    position = start + 2 * index
+                    pending += _row_changes(event, row, key, position)
         except pymysql.MySQLError as exc:
             raise CheckFailed(f"cannot read the binlog from {log_file}:{offset}: {exc}") from exc
         finally:
             stream.close()
-        return changes, end
+        return changes, end, full
+
+    def catch_up(self, position: int) -> None:
+        """Nothing on the server to catch up: the saved position is all there is."""
 
     def advance(self, position: int) -> None:
         """Nothing to tell the server: d2d's saved position is where the next run starts."""
@@ -161,9 +174,15 @@ class MySQLChangeReader:
         return None
 
 
-def _row_change(event, row: dict) -> tuple[str, dict]:
+def _row_changes(event, row: dict, key: list[str], position: int) -> list[Change]:
+    schema, table = event.schema, event.table
     if isinstance(event, WriteRowsEvent):
-        return "c", row["values"]
-    if isinstance(event, UpdateRowsEvent):
-        return "u", row["after_values"]
-    return "d", row["values"]
+        return [Change(position + 1, "c", schema, table, row["values"])]
+    if isinstance(event, DeleteRowsEvent):
+        return [Change(position + 1, "d", schema, table, row["values"])]
+    before, after = row["before_values"], row["after_values"]
+    changes = []
+    if key and any(before.get(name) != after.get(name) for name in key):
+        changes.append(Change(position, "d", schema, table, {name: before.get(name) for name in key}))
+    changes.append(Change(position + 1, "u", schema, table, after))
+    return changes

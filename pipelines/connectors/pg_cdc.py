@@ -101,18 +101,19 @@ class PostgresChangeReader:
             ).fetchone()
         return row is not None
 
-    def peek(self, tables: list[tuple[str, str]], *, after: int, limit: int) -> tuple[list[Change], int | None]:
+    def peek(self, tables: list[tuple[str, str]], *, after: int, limit: int) -> tuple[list[Change], int | None, bool]:
         """Changes of ``tables`` in transactions that committed past LSN ``after``, oldest first.
 
-        About ``limit`` changes, in whole transactions. Returns them with the commit LSN of the last
-        transaction read (None when there was none): the position to save and advance to once published.
+        About ``limit`` rows of the slot, in whole transactions. Returns the changes, the commit LSN of
+        the last transaction read (None when there was none: the position to save and advance to once
+        published), and whether the limit was reached (more may be waiting).
         """
         add_tables = ",".join(f"{_escape(schema)}.{_escape(table)}" for schema, table in tables)
         with self.connect(autocommit=True) as conn:
             rows = conn.execute(
                 """SELECT lsn::text, data FROM pg_logical_slot_peek_changes(%s, NULL, %s,
                        'format-version', '2', 'include-type-oids', 'true', 'include-transaction', 'true',
-                       'add-tables', %s)""",
+                       'include-pk', 'true', 'add-tables', %s)""",
                 [self.slot, limit, add_tables],
             ).fetchall()
             loaders = _Loaders(conn)
@@ -130,11 +131,15 @@ class PostgresChangeReader:
                         end = commit
                     pending = []
                 elif action in OPERATIONS:
-                    operation = OPERATIONS[action]
-                    columns = message.get("identity") if operation == "d" else message.get("columns")
-                    values = {column["name"]: loaders.load(column) for column in columns or []}
-                    pending.append(Change(lsn_to_int(lsn_text), operation, message["schema"], message["table"], values))
-        return changes, end
+                    pending += _changes_of(message, lsn_to_int(lsn_text), loaders)
+        return changes, end, len(rows) >= limit
+
+    def catch_up(self, position: int) -> None:
+        """Advance the slot to ``position`` if it is behind it (a run died between saving and advancing)."""
+        with self.connect(autocommit=True) as conn:
+            row = conn.execute("SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = %s", [self.slot]).fetchone()
+        if row and row[0] and lsn_to_int(row[0]) < position:
+            self.advance(position)
 
     def advance(self, lsn: int) -> None:
         """Let the server forget the changes up to ``lsn``: call only once they are published and saved."""
@@ -150,6 +155,27 @@ class PostgresChangeReader:
                 "SELECT pg_current_wal_lsn() - confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = %s", [self.slot]
             ).fetchone()
         return int(row[0]) if row and row[0] is not None else None
+
+
+def _changes_of(message: dict, lsn: int, loaders: "_Loaders") -> list[Change]:
+    """One wal2json message as changes: an update that moved the primary key also deletes the old key."""
+    schema, table = message["schema"], message["table"]
+    operation = OPERATIONS[message["action"]]
+    old = {column["name"]: loaders.load(column) for column in message.get("identity") or []}
+    if operation == "d":
+        return [Change(lsn, "d", schema, table, old)]
+    new = {column["name"]: loaders.load(column) for column in message.get("columns") or []}
+    if operation == "c":
+        return [Change(lsn, "c", schema, table, new)]
+    # An unchanged TOASTed value is left out of the new row; with REPLICA IDENTITY FULL the old row has it.
+    values = {**old, **new}
+    moved = {name: value for name, value in old.items() if name in new and new[name] != value}
+    if moved and message.get("pk"):
+        keys = [key["name"] for key in message["pk"]]
+        if any(key in moved for key in keys):
+            # One byte before the update's own LSN: no other WAL record starts there, and it sorts first.
+            return [Change(lsn - 1, "d", schema, table, {key: old[key] for key in keys}), Change(lsn, "u", schema, table, values)]
+    return [Change(lsn, "u", schema, table, values)]
 
 
 def _escape(name: str) -> str:

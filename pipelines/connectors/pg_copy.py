@@ -18,6 +18,7 @@ import select
 import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 
 import psycopg
@@ -119,12 +120,16 @@ class LibpqCopyReader(io.RawIOBase):
         self._buffer = self._buffer[size:]
         return size
 
-    def stop(self, connection) -> None:
-        """Stop early (a cancel, or the reader gave up): cancel the server's COPY and let the thread end."""
+    def interrupt(self, connection) -> None:
+        """Ask the server to cancel the COPY, from any thread; the pump then ends."""
         self._stop.set()
         if self._thread.is_alive():
             connection.cancel_safe()
-            self._thread.join(timeout=10)
+
+    def stop(self, connection) -> None:
+        """Stop early (a cancel, or the reader gave up): cancel the server's COPY and let the thread end."""
+        self.interrupt(connection)
+        self._thread.join(timeout=10)
 
 def psql_path() -> str | None:
     return shutil.which("psql")
@@ -140,11 +145,13 @@ class PsqlCopyReader(io.RawIOBase):
         command = [psql_path() or "psql", "-X", "-q", "-w", "-v", "ON_ERROR_STOP=1"]
         for statement in statements:
             command += ["-c", statement]
+        # Its messages go to a file, not a pipe: a pipe nobody reads until the end fills and stops psql.
+        self._errors = tempfile.TemporaryFile()
         self._process = subprocess.Popen(
             command,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=self._errors,
             env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", **environment},
             bufsize=0,
         )
@@ -161,20 +168,28 @@ class PsqlCopyReader(io.RawIOBase):
     def _finish(self) -> None:
         code = self._process.wait()
         if code != 0:
-            message = self._process.stderr.read().decode("utf-8", "replace").strip()
+            self._errors.seek(0)
+            message = self._errors.read().decode("utf-8", "replace").strip()
             raise psycopg.OperationalError(message.removeprefix("psql:").strip() or f"psql ended with code {code}")
 
-    def stop(self, connection=None) -> None:
-        """Stop early: psql turns SIGINT into a cancel request to the server, then exits."""
+    def interrupt(self, connection=None) -> None:
+        """Ask psql to stop, from any thread: it turns SIGINT into a cancel request to the server, then exits."""
         if self._process.poll() is None:
             self._process.send_signal(signal.SIGINT)
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-        for pipe in (self._process.stdout, self._process.stderr):
-            pipe.close()
+
+    def stop(self, connection=None) -> None:
+        """Stop early and reap psql (from the reading thread).
+
+        The pipe closes first: a psql blocked writing rows nobody reads then gets SIGPIPE and exits.
+        """
+        self._process.stdout.close()
+        self.interrupt()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._errors.close()
 
 
 def ctid_chunks(conn: psycopg.Connection, schema: str, table: str, parts: int) -> list[sql.Composable] | None:

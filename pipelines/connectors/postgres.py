@@ -250,7 +250,8 @@ class PostgresSource(SourceConnector):
         else:
             yield from self._read_one(stream, self._select(stream, cursor_after), snapshot)
 
-    def _read_one(self, stream: Stream, statement, snapshot: str | None):
+    def _read_one(self, stream: Stream, statement, snapshot: str | None, opened: list | None = None):
+        """One COPY's batches; ``opened`` collects (connection, pump) so another thread can interrupt it."""
         # Binary columns come as hex, arrays as JSON text and decimals past 38 digits as text (Arrow's CSV
         # reader parses decimal128 only); everything else the CSV reader parses exactly.
         as_text = {
@@ -263,6 +264,8 @@ class PostgresSource(SourceConnector):
         }
         schema = stream.arrow_schema
         conn, raw = self._open_copy(statement, snapshot)
+        if opened is not None:
+            opened.append((conn, raw))
         try:
             try:
                 reader = self._csv_reader(raw, stream, read_types)
@@ -301,7 +304,9 @@ class PostgresSource(SourceConnector):
             if conditions is None:
                 yield from self._read_one(stream, self._select(stream, None), snapshot)
                 return
-            yield from _merged(self._read_one(stream, self._select(stream, None, where=condition), snapshot) for condition in conditions)
+            opened: list = []
+            readers = [self._read_one(stream, self._select(stream, None, where=condition), snapshot, opened) for condition in conditions]
+            yield from _merged(readers, interrupt=lambda: [raw.interrupt(conn) for conn, raw in list(opened)])
         finally:
             coordinator.close()
 
@@ -323,8 +328,12 @@ class PostgresSource(SourceConnector):
         )
 
 
-def _merged(readers) -> Iterator[pa.RecordBatch]:
-    """Batches of several readers, each drained by its own thread, as they come; the first failure stops all."""
+def _merged(readers, *, interrupt=lambda: None) -> Iterator[pa.RecordBatch]:
+    """Batches of several readers, each drained by its own thread, as they come; the first failure stops all.
+
+    On a failure or an early close, ``interrupt`` stops the others' COPYs, so no thread is left
+    waiting on a server.
+    """
     readers = list(readers)
     out: queue.Queue = queue.Queue(maxsize=2 * len(readers))
     stop = threading.Event()
@@ -365,6 +374,7 @@ def _merged(readers) -> Iterator[pa.RecordBatch]:
                 yield item
     finally:
         stop.set()
+        interrupt()
         for thread in threads:
             thread.join(timeout=15)
 

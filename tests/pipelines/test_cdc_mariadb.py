@@ -85,3 +85,18 @@ def test_it_appends_binlog_change_records_to_parquet_once_each(project_a, alice,
     assert [(r["_op_type"], r["id"], r["qty"]) for r in records] == [
         ("r", 1, 1), ("c", 2, 2), ("c", 3, 3), ("c", 4, 4), ("c", 5, 5), ("u", 1, 100), ("u", 2, 100), ("d", 5, 5),
     ]  # fmt: skip
+
+
+def test_an_update_that_moves_the_key_deletes_the_old_row(project_a, alice, mariadb, pg_dest):
+    config, conn = mariadb
+    with conn.cursor() as cursor:
+        cursor.execute("CREATE TABLE items (id INT PRIMARY KEY, qty SMALLINT)")
+        cursor.execute("INSERT INTO items VALUES (1, 1), (2, 2)")
+    dest_config, dest_conn, dest_schema = pg_dest
+    streams = {"streams": [{"name": "items", "namespace": config["database"], "sync_mode": "cdc"}]}
+    job = make_job(project_a, alice, "mariadb", config, "postgres", dest_config, streams)
+    assert run_sync(job).status == TaskStatus.SUCCEEDED
+    with conn.cursor() as cursor:
+        cursor.execute("UPDATE items SET id = 10 WHERE id = 1")
+    assert run_sync(job).status == TaskStatus.SUCCEEDED
+    assert dest_conn.execute(f'SELECT id, qty FROM "{dest_schema}".items ORDER BY id').fetchall() == [(2, 2), (10, 1)]

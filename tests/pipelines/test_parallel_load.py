@@ -92,3 +92,19 @@ def test_a_copy_that_fails_in_psql_says_why_without_the_password(project_a, alic
     assert task.status != TaskStatus.SUCCEEDED
     assert f'relation "{schema}.gone" does not exist' in task.error and PG["password"] not in task.error
     assert PG["password"] not in "\n".join(line.message for line in task.log_lines())
+
+
+def test_closing_a_parallel_read_early_stops_every_copy(big_table):
+    import os
+    import subprocess
+    import time
+
+    config, conn, _ = big_table
+    source = source_connector("postgres", {**config, "read_parallelism": 3, "read_block_bytes": 4096, "copy_client": "psql"})
+    batches = source.read(stream_of(config, "items"))
+    next(batches)
+    started = time.monotonic()
+    batches.close()
+    assert time.monotonic() - started < 10
+    children = subprocess.run(["pgrep", "-P", str(os.getpid()), "psql"], capture_output=True, text=True).stdout.split()
+    assert children == [], "every psql was reaped"
