@@ -192,6 +192,7 @@ def child_d2d(url: str, out: str) -> dict:
         path="bench",
         read_parallelism=int(os.environ.get("BENCH_READ_PARALLELISM", "1")),
         copy_client=os.environ.get("BENCH_COPY_CLIENT", "auto"),
+        **json.loads(os.environ.get("BENCH_SOURCE_OPTIONS", "{}")),
     )
     from django.core.management import call_command
 
@@ -242,6 +243,7 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated approaches to run (default: all), e.g. psql,d2d")
     parser.add_argument("--parallelism", type=int, default=1, help="d2d's read_parallelism (connections per table)")
     parser.add_argument("--copy-client", default="auto", choices=["auto", "psql", "libpq"], help="what drains d2d's COPY")
+    parser.add_argument("--source-option", action="append", default=[], metavar="KEY=VALUE", help="more of d2d's source config (JSON values)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
@@ -262,6 +264,8 @@ def main() -> None:
     if args.install_baselines:
         install_baselines()
     os.environ["BENCH_READ_PARALLELISM"], os.environ["BENCH_COPY_CLIENT"] = str(args.parallelism), args.copy_client
+    options = dict(option.split("=", 1) for option in args.source_option)
+    os.environ["BENCH_SOURCE_OPTIONS"] = json.dumps({key: json.loads(value) for key, value in options.items()})
     database = f"d2d_bench_{os.getpid()}"
     url = scratch_url(args.database_url, database)
     out = tempfile.mkdtemp(prefix="d2d-bench-")
