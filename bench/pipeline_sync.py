@@ -71,15 +71,11 @@ def child_psql(url: str) -> dict:
     started = time.perf_counter()
     subprocess.run(["psql", url, "-q", "-c", f"COPY {TABLE} TO STDOUT"], stdout=subprocess.DEVNULL, check=True)
     seconds = time.perf_counter() - started
-    with psycopg_connect(url) as conn:
-        rows = conn.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0]
-    return {"rows": rows, "seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
-
-
-def psycopg_connect(url: str):
     import psycopg
 
-    return psycopg.connect(url)
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0]
+    return {"rows": rows, "seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
 
 
 def child_connectorx(url: str, out: str) -> dict:

@@ -7,6 +7,8 @@ modules), so a renamed or missing handler stops the process and ``manage.py chec
 never a worker when it picks up a run; the run itself only stores its model's label.
 """
 
+from abc import ABC, abstractmethod
+
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import autodiscover_modules
 
@@ -17,7 +19,7 @@ HANDLER_MODULE = "tasks"
 _handlers: dict[str, type["TaskHandler"]] = {}
 
 
-class TaskHandler:
+class TaskHandler(ABC):
     """Base of every handler: one instance per attempt, holding the run and its task."""
 
     model: type[TrackedTask]  # set by each concrete handler; an intermediate base leaves it unset
@@ -26,9 +28,9 @@ class TaskHandler:
         self.task_run = task_run  # kernel.runner.TaskRun: progress, log, check_cancelled, attempt
         self.task = task_run.task
 
+    @abstractmethod
     def run(self) -> None:
         """Do the attempt's work; raise TaskFailed for a failure no retry can fix."""
-        raise NotImplementedError
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -41,6 +43,8 @@ class TaskHandler:
         registered = _handlers.get(label)
         if registered is not None and _name(registered) != _name(cls):
             raise ImproperlyConfigured(f"{label} has two handlers: {_name(registered)} and {_name(cls)}")
+        if getattr(cls.run, "__isabstractmethod__", False):
+            raise ImproperlyConfigured(f"{cls.__qualname__} names {label} but defines no run()")
         _handlers[label] = cls
 
 

@@ -17,6 +17,7 @@ A worker killed anywhere repeats at most the unsaved batch, which the destinatio
 re-merges to the same rows: no change is lost or applied twice.
 """
 
+import dataclasses
 import time
 from collections import defaultdict
 
@@ -24,8 +25,7 @@ import pyarrow as pa
 
 from kernel.models import TaskLogLine
 from pipelines.connectors.base import CDC_COLUMNS, CDC_OPERATION, CDC_POSITION, CheckFailed, Stream
-from pipelines.connectors.changes import Change
-from pipelines.connectors.pg_cdc import int_to_lsn, new_slot_name
+from pipelines.connectors.changes import Change, new_slot_name, position_text
 from pipelines.connectors.rows import rows_to_batch
 from pipelines.models import ChangeCapture, Job, StreamState
 from pipelines.reporting import RunReporter, copy_batches
@@ -37,7 +37,7 @@ POLL_SECONDS = 0.2
 
 def change_stream(stream: Stream) -> Stream:
     """The stream as its change records carry it: its columns, then the operation and the LSN."""
-    return Stream(**{**stream.__dict__, "columns": {**stream.columns, **CDC_COLUMNS}})
+    return dataclasses.replace(stream, columns={**stream.columns, **CDC_COLUMNS})
 
 
 def change_reader_of(source, capture: ChangeCapture):
@@ -52,6 +52,13 @@ def sync_changes(*, job: Job, streams: list[Stream], source, destination, report
     stats = {stream.key: {"status": "succeeded", "rows": 0, "bytes": 0, "changes": 0, "mode": "cdc"} for stream in streams}
     capture, _ = ChangeCapture.objects.get_or_create(job=job, defaults={"slot_name": new_slot_name(job.pk)})
     reader = change_reader_of(source, capture)
+    try:
+        return _capture(job, streams, source, destination, reporter, first_index, stats, capture, reader)
+    finally:
+        reader.close()
+
+
+def _capture(job, streams, source, destination, reporter, first_index, stats, capture, reader) -> dict:
     if capture.position is None or not reader.exists():
         _start(job, streams, source, destination, reporter, reader, stats, first_index, capture)
     else:
@@ -97,7 +104,7 @@ def _start(job, streams, source, destination, reporter, reader, stats, first_ind
     if reader.exists():
         reader.drop()  # left by an attempt killed before its load was published: start over
     with reader.create_with_snapshot() as snapshot:
-        reporter.log(f"cdc: replication slot {snapshot.slot} created at {int_to_lsn(snapshot.consistent_lsn)}; loading its snapshot")
+        reporter.log(f"cdc: replication slot {snapshot.slot} created at {position_text(snapshot.consistent_lsn)}; loading its snapshot")
         for offset, stream in enumerate(streams):
             _load(job, stream, source, destination, reporter, stats, first_index + offset, snapshot=snapshot.snapshot, lsn=snapshot.consistent_lsn)
     capture.position = snapshot.consistent_lsn
@@ -147,7 +154,7 @@ def _publish(changes: list[Change], by_table: dict, destination, reporter, stats
         stats[key]["rows"] += len(items)
         reporter.log(
             f"stream {key}: {len(items)} change(s) ({counts['c']} inserts, {counts['u']} updates, {counts['d']} deletes) "
-            f"through {int_to_lsn(items[-1].lsn)}"
+            f"through {position_text(items[-1].lsn)}"
         )
 
 
@@ -172,6 +179,12 @@ def capture_stop(job: Job, source) -> bool:
     capture = ChangeCapture.objects.filter(job=job).first()
     if capture is None:
         return False
-    dropped = change_reader_of(source, capture).drop() if hasattr(source, "change_reader") else False
+    dropped = False
+    if hasattr(source, "change_reader"):
+        reader = change_reader_of(source, capture)
+        try:
+            dropped = reader.drop()
+        finally:
+            reader.close()
     capture.delete()  # a source type without CDC holds nothing to drop
     return dropped

@@ -5,7 +5,7 @@ from django.db import models
 
 from accounts.scoping import ProjectScopedQuerySet, ScopedQuerySet
 from kernel.models import AllObjectsManager, AuditedModel, LiveManager, SoftDeleteModel, TrackedTask, live_unique
-from pipelines.connectors.pg_cdc import int_to_lsn
+from pipelines.connectors.changes import position_text
 from pipelines.crypto import decrypt_json, encrypt_json
 
 # Live rows only / every row, each with ``for_user`` scoping.
@@ -157,7 +157,7 @@ class ChangeCapture(models.Model):
 
     @property
     def position_lsn(self) -> str:
-        return int_to_lsn(self.position) if self.position is not None else "not loaded yet"
+        return position_text(self.position) if self.position is not None else "not loaded yet"
 
 
 class ProjectSettings(models.Model):

@@ -12,6 +12,8 @@ from pipelines.connectors.types import CURSOR_KINDS, arrow_type, json_schema, ki
 CDC_OPERATION = "_op_type"
 CDC_POSITION = "_cdc_lsn"
 CDC_COLUMNS = {CDC_OPERATION: "string", CDC_POSITION: "integer"}
+# What a source offers for a table with a primary key when it can capture changes.
+CDC_SYNC_MODES = ["full_refresh", "incremental", "cdc"]
 
 
 class CheckFailed(Exception):

@@ -13,6 +13,7 @@ it as null. Each warehouse folder (inside its project's storage folder) has its 
 name in the shared catalog tables, so projects never see each other's tables.
 """
 
+import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import quote
@@ -142,7 +143,7 @@ class _IcebergWriter(StreamWriter):
     def __init__(self, destination: IcebergDestination, stream: Stream, mode: str):
         self.mode = mode
         columns = {c: t for c, t in stream.columns.items() if c not in CDC_COLUMNS} if mode == "merge" else stream.columns
-        self.stream = Stream(**{**stream.__dict__, "columns": columns})
+        self.stream = dataclasses.replace(stream, columns=columns)
         self.keys = [key for key in stream.primary_key if key in columns]
         if mode in ("merge", "upsert") and not self.keys:
             self.mode = "append" if mode == "upsert" else mode

@@ -5,7 +5,7 @@ import datetime as dt
 import pymysql
 import pymysql.cursors
 
-from pipelines.connectors.base import CheckFailed, SourceConnector, Stream, catalog_stream
+from pipelines.connectors.base import CDC_SYNC_MODES, CheckFailed, SourceConnector, Stream, catalog_stream
 from pipelines.connectors.hosts import database_address
 from pipelines.connectors.mysql_cdc import MySQLChangeReader
 from pipelines.connectors.rows import rows_to_batch
@@ -160,7 +160,7 @@ class MySQLSource(SourceConnector):
                 columns=cols,
                 primary_key=primary.get(table),
                 # CDC from the binlog applies updates and deletes by the primary key.
-                sync_modes=["full_refresh", "incremental", "cdc"] if primary.get(table) else None,
+                sync_modes=CDC_SYNC_MODES if primary.get(table) else None,
             )
             for table, cols in tables.items()
         ]

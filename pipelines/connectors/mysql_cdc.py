@@ -40,6 +40,23 @@ class MySQLChangeReader:
 
     def __init__(self, source, slot: str):
         self.source, self.slot = source, slot
+        self._base: str | None = None  # the binlog files' base name (mysql-bin)
+        self._keys: dict[tuple[str, str], list[str]] | None = None
+
+    def close(self) -> None:
+        """Nothing stays open between peeks: each opens its binlog stream and closes it."""
+
+    def _server(self, tables: list[tuple[str, str]]) -> tuple[str, dict]:
+        """The binlog base name and the tables' primary keys, read once per reader (a run), not per peek."""
+        if self._keys is None:
+            self._keys = self.source.primary_keys(tables)
+        if self._base is None:
+            conn = self.source.connect(read_timeout=30, write_timeout=30)
+            try:
+                self._base = self._variables(conn)["log_bin_basename"].rsplit("/", 1)[-1]
+            finally:
+                conn.close()
+        return self._base, self._keys
 
     def _variables(self, conn) -> dict:
         with conn.cursor() as cursor:
@@ -106,12 +123,7 @@ class MySQLChangeReader:
 
         Returns them, the last commit's position, and whether ``limit`` stopped the read.
         """
-        conn = self.source.connect(read_timeout=30, write_timeout=30)
-        try:
-            variables = self._variables(conn)
-        finally:
-            conn.close()
-        base = variables["log_bin_basename"].rsplit("/", 1)[-1]
+        base, keys = self._server(tables)
         log_file, offset = int_to_position(base, after)
         config = self.source.config
         stream = BinLogStreamReader(
@@ -136,7 +148,6 @@ class MySQLChangeReader:
         )
         wanted = set(tables)
         changes, pending, end, full = [], [], None, False
-        keys = self.source.primary_keys(tables)
         try:
             for event in stream:
                 if isinstance(event, XidEvent):
@@ -170,8 +181,6 @@ class MySQLChangeReader:
     def drop(self) -> bool:
         return False  # no server-side slot to drop
 
-    def lag_bytes(self) -> int | None:
-        return None
 
 
 def _row_changes(event, row: dict, key: list[str], position: int) -> list[Change]:

@@ -13,7 +13,6 @@ datetime, arrays lists and bytea bytes, the same Python values a query would ret
 
 import json
 import re
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -21,7 +20,7 @@ import psycopg
 from psycopg import pq, sql
 
 from pipelines.connectors.base import CheckFailed
-from pipelines.connectors.changes import Change, SlotSnapshot
+from pipelines.connectors.changes import Change, SlotSnapshot, position_text
 
 PLUGIN = "wal2json"
 BYTEA_OID = 17
@@ -32,15 +31,6 @@ _SLOT_NAME = re.compile(r"[a-z0-9_]{1,63}")
 def lsn_to_int(lsn: str) -> int:
     high, _, low = lsn.partition("/")
     return (int(high, 16) << 32) + int(low, 16)
-
-
-def int_to_lsn(value: int) -> str:
-    return f"{value >> 32:X}/{value & 0xFFFFFFFF:X}"
-
-
-def new_slot_name(job_id: int) -> str:
-    """A slot name for a job: d2d_<job>_<random>, unique on a server that several d2d installations read."""
-    return f"d2d_{job_id}_{uuid.uuid4().hex[:12]}"
 
 
 def _check_slot_name(slot: str) -> str:
@@ -64,21 +54,34 @@ class PostgresChangeReader:
     def __init__(self, connect, slot: str):
         self.connect = connect  # connect(**extra) -> psycopg.Connection to the source database
         self.slot = _check_slot_name(slot)
+        self._conn: psycopg.Connection | None = None
+        self._loaders: _Loaders | None = None
+
+    def _session(self) -> psycopg.Connection:
+        """One connection for the run's peeks and advances (a streaming run polls every 0.2 s)."""
+        if self._conn is None or self._conn.closed:
+            self._conn = self.connect(autocommit=True)
+            self._loaders = _Loaders(self._conn)
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
     def check(self) -> None:
-        """Raise CheckFailed unless the server can decode changes (wal_level and the output plugin)."""
-        with self.connect(autocommit=True) as conn:
-            level = conn.execute("SHOW wal_level").fetchone()[0]
-            if level != "logical":
-                raise CheckFailed(f"CDC needs wal_level=logical on the source server; it is {level}")
+        """Raise CheckFailed unless the server can decode changes (wal_level)."""
+        level = self._session().execute("SHOW wal_level").fetchone()[0]
+        if level != "logical":
+            raise CheckFailed(f"CDC needs wal_level=logical on the source server; it is {level}")
 
     def exists(self) -> bool:
-        with self.connect(autocommit=True) as conn:
-            return conn.execute("SELECT 1 FROM pg_replication_slots WHERE slot_name = %s", [self.slot]).fetchone() is not None
+        return self._session().execute("SELECT 1 FROM pg_replication_slots WHERE slot_name = %s", [self.slot]).fetchone() is not None
 
     @contextmanager
     def create_with_snapshot(self) -> Iterator[SlotSnapshot]:
         """Create the slot and hold its exported snapshot open while the caller reads the initial load in it."""
+        self.check()
         try:
             conn = self.connect(autocommit=True, replication="database")
         except psycopg.Error as exc:
@@ -95,10 +98,9 @@ class PostgresChangeReader:
 
     def drop(self) -> bool:
         """Drop the slot if it is there; True when it was."""
-        with self.connect(autocommit=True) as conn:
-            row = conn.execute(
-                "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = %s", [self.slot]
-            ).fetchone()
+        row = self._session().execute(
+            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = %s", [self.slot]
+        ).fetchone()
         return row is not None
 
     def peek(self, tables: list[tuple[str, str]], *, after: int, limit: int) -> tuple[list[Change], int | None, bool]:
@@ -109,53 +111,42 @@ class PostgresChangeReader:
         published), and whether the limit was reached (more may be waiting).
         """
         add_tables = ",".join(f"{_escape(schema)}.{_escape(table)}" for schema, table in tables)
-        with self.connect(autocommit=True) as conn:
-            rows = conn.execute(
-                """SELECT lsn::text, data FROM pg_logical_slot_peek_changes(%s, NULL, %s,
-                       'format-version', '2', 'include-type-oids', 'true', 'include-transaction', 'true',
-                       'include-pk', 'true', 'add-tables', %s)""",
-                [self.slot, limit, add_tables],
-            ).fetchall()
-            loaders = _Loaders(conn)
-            changes, pending, end = [], [], None
-            for lsn_text, data in rows:
-                # Numbers as their text, so psycopg's loader reads numeric exactly (no trip through a float).
-                message = json.loads(data, parse_int=str, parse_float=str)
-                action = message.get("action")
-                if action == "B":
-                    pending = []
-                elif action == "C":
-                    commit = lsn_to_int(lsn_text)
-                    if commit > after:  # a transaction at or below the saved position was published already
-                        changes += pending
-                        end = commit
-                    pending = []
-                elif action in OPERATIONS:
-                    pending += _changes_of(message, lsn_to_int(lsn_text), loaders)
+        rows = self._session().execute(
+            """SELECT lsn::text, data FROM pg_logical_slot_peek_changes(%s, NULL, %s,
+                   'format-version', '2', 'include-type-oids', 'true', 'include-transaction', 'true',
+                   'include-pk', 'true', 'add-tables', %s)""",
+            [self.slot, limit, add_tables],
+        ).fetchall()
+        changes, pending, end = [], [], None
+        for lsn_text, data in rows:
+            # Numbers as their text, so psycopg's loader reads numeric exactly (no trip through a float).
+            message = json.loads(data, parse_int=str, parse_float=str)
+            action = message.get("action")
+            if action == "B":
+                pending = []
+            elif action == "C":
+                commit = lsn_to_int(lsn_text)
+                if commit > after:  # a transaction at or below the saved position was published already
+                    changes += pending
+                    end = commit
+                pending = []
+            elif action in OPERATIONS:
+                pending += _changes_of(message, lsn_to_int(lsn_text), self._loaders)
         return changes, end, len(rows) >= limit
 
     def catch_up(self, position: int) -> None:
         """Advance the slot to ``position`` if it is behind it (a run died between saving and advancing)."""
-        with self.connect(autocommit=True) as conn:
-            row = conn.execute("SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = %s", [self.slot]).fetchone()
+        row = self._session().execute(
+            "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = %s", [self.slot]
+        ).fetchone()
         if row and row[0] and lsn_to_int(row[0]) < position:
             self.advance(position)
 
     def advance(self, lsn: int) -> None:
         """Let the server forget the changes up to ``lsn``: call only once they are published and saved."""
-        with self.connect(autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("SELECT pg_replication_slot_advance({}, {}::pg_lsn)").format(sql.Literal(self.slot), sql.Literal(int_to_lsn(lsn)))
-            )
-
-    def lag_bytes(self) -> int | None:
-        """How much WAL the slot holds back (bytes past its confirmed position), for the admin."""
-        with self.connect(autocommit=True) as conn:
-            row = conn.execute(
-                "SELECT pg_current_wal_lsn() - confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = %s", [self.slot]
-            ).fetchone()
-        return int(row[0]) if row and row[0] is not None else None
-
+        self._session().execute(
+            sql.SQL("SELECT pg_replication_slot_advance({}, {}::pg_lsn)").format(sql.Literal(self.slot), sql.Literal(position_text(lsn)))
+        )
 
 def _changes_of(message: dict, lsn: int, loaders: "_Loaders") -> list[Change]:
     """One wal2json message as changes: an update that moved the primary key also deletes the old key."""

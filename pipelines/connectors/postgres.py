@@ -1,5 +1,6 @@
 """PostgreSQL source (COPY streamed through Arrow's CSV reader) and destination (COPY in, atomic swap or upsert)."""
 
+import dataclasses
 import decimal
 import io
 import json
@@ -18,6 +19,7 @@ from pipelines.connectors.base import (
     CDC_COLUMNS,
     CDC_OPERATION,
     CDC_POSITION,
+    CDC_SYNC_MODES,
     CheckFailed,
     DestinationConnector,
     SourceConnector,
@@ -42,8 +44,6 @@ CONNECTION_SPEC = {
         "default": "prefer",
     },
 }
-
-CDC_SYNC_MODES = ["full_refresh", "incremental", "cdc"]
 
 # PostgreSQL's type names (pg_type.typname, as information_schema's udt_name gives them) and d2d's
 # column types (pipelines.connectors.types); numeric takes its declared precision, arrays their element's.
@@ -455,7 +455,7 @@ class _PostgresWriter(StreamWriter):
         self.mode = mode
         self.stream = stream
         if mode == "merge":  # the table holds the rows; the change columns live in the staging table only
-            stream = Stream(**{**stream.__dict__, "columns": {c: t for c, t in stream.columns.items() if c not in CDC_COLUMNS}})
+            stream = dataclasses.replace(stream, columns={c: t for c, t in stream.columns.items() if c not in CDC_COLUMNS})
             self.stream = stream
         self.schema_name = config.get("schema") or "public"
         self.table = stream.destination_name or stream.name

@@ -18,7 +18,6 @@ from functools import lru_cache
 
 import pyarrow as pa
 
-KINDS = ("integer", "number", "boolean", "string", "decimal", "json", "timestamp", "date", "binary", "array")
 CURSOR_KINDS = {"integer", "number", "decimal", "string", "timestamp", "date"}
 MAX_DECIMAL_PRECISION = 76
 

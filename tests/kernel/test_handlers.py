@@ -62,3 +62,13 @@ def test_a_base_without_a_model_registers_nothing():
         """An intermediate base for handlers that share steps."""
 
     assert handlers._handlers == before
+
+
+def test_a_handler_without_run_is_refused_when_defined(monkeypatch):
+    monkeypatch.delitem(handlers._handlers, ProbeTask._meta.label)  # put back after the test
+    with pytest.raises(ImproperlyConfigured, match="names probe.ProbeTask but defines no run"):
+
+        class Forgetful(TaskHandler):
+            model = ProbeTask
+
+    assert ProbeTask._meta.label not in handlers._handlers, "nothing registered"
