@@ -1,20 +1,31 @@
-"""Admin: sources and destinations (configs masked), jobs with their runs inline, runs with their log, project settings."""
+"""Admin: sources and destinations (configs masked), jobs with their runs inline, runs with their log, chunked loads, project settings."""
 
 import json
 
 from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
+from django.db.models import Count, Q, Sum
 from django.urls import reverse
 from django.utils.html import format_html
 
 from kernel.admin import SoftDeleteAdmin, TrackedTaskAdmin
 from kernel.errors import DomainError
 from kernel.runner import task_cancel
-from pipelines import services
+from pipelines import chunked, services
 from pipelines.clearing import job_clear_destination_start
 from pipelines.connectors import DESTINATION_TYPES, SOURCE_TYPES, connector_class
-from pipelines.models import ChangeCapture, Destination, Job, JobTask, ProjectSettings, Source, StreamState
+from pipelines.models import (
+    ChangeCapture,
+    ChunkedLoad,
+    Destination,
+    Job,
+    JobTask,
+    LoadChunk,
+    ProjectSettings,
+    Source,
+    StreamState,
+)
 from pipelines.schedules import job_schedule_sync
 from pipelines.secrets import keep_masked_secrets, mask_config
 from pipelines.webhooks import url_shown, webhook_url_check
@@ -282,6 +293,70 @@ class ChangeCaptureAdmin(admin.ModelAdmin):
         left = queryset.all().count()  # a fresh count: the loop above cached the rows it read
         level = messages.SUCCESS if not left else messages.WARNING
         self.message_user(request, f"Dropped {dropped} slot(s)" + (f"; {left} could not be dropped, see the log." if left else "."), level)
+
+
+class LoadChunkInline(admin.TabularInline):
+    model = LoadChunk
+    extra = 0
+    can_delete = False
+    fields = ["index", "bounds", "done", "rows", "bytes", "loaded_by", "finished_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ChunkedLoad)
+class ChunkedLoadAdmin(admin.ModelAdmin):
+    """Big full loads in progress (or cut short): how many chunks are done, and who is reading them."""
+
+    list_display = ["__str__", "job", "task", "chunks_done", "rows_loaded", "reading", "created_at", "updated_at"]
+    list_filter = ["job__project", "created_at"]
+    list_select_related = ["job", "task"]
+    search_fields = ["stream", "job__name", "job__project__id"]
+    readonly_fields = ["job", "task", "stream", "stream_spec", "generation", "parts_key", "reading", "created_at", "updated_at"]
+    exclude = ["snapshot"]
+    inlines = [LoadChunkInline]
+    actions = ["discard_loads"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(
+            done_count=Count("chunks", filter=Q(chunks__done=True)), chunk_count=Count("chunks"), loaded_rows=Sum("chunks__rows")
+        )
+
+    def has_add_permission(self, request):
+        return False  # a run plans its load
+
+    @admin.display(description="chunks done", ordering="done_count")
+    def chunks_done(self, load):
+        return f"{load.done_count} / {load.chunk_count}"
+
+    @admin.display(description="rows loaded", ordering="loaded_rows")
+    def rows_loaded(self, load):
+        return f"{load.loaded_rows or 0:,}"
+
+    @admin.display(description="being read", boolean=True)
+    def reading(self, load):
+        return bool(load.snapshot)
+
+    @admin.action(description="Discard the loads and their parts (the stream's next run loads it from the start)")
+    def discard_loads(self, request, queryset):
+        busy = queryset.exclude(snapshot="").count()
+        discarded = sum(chunked.discard_load(load) for load in queryset.filter(snapshot=""))
+        message = f"Discarded {discarded} load(s)" + (f"; {busy} being read now were left alone." if busy else ".")
+        self.message_user(request, message, messages.WARNING if busy else messages.SUCCESS)
+
+
+@admin.register(LoadChunk)
+class LoadChunkAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "load", "index", "done", "rows", "bytes", "loaded_by", "finished_at"]
+    list_filter = ["done", "finished_at"]
+    list_select_related = ["load"]
+    search_fields = ["load__stream", "load__job__name", "loaded_by"]
+    readonly_fields = ["load", "index", "bounds", "done", "rows", "bytes", "cursor_max", "loaded_by", "finished_at"]
+
+    def has_add_permission(self, request):
+        return False
 
 
 class ProjectSettingsForm(forms.ModelForm):

@@ -176,3 +176,54 @@ class ProjectSettings(models.Model):
 
     def __str__(self):
         return f"settings of {self.project_id}"
+
+
+class ChunkedLoad(models.Model):
+    """A big stream's full load, cut into chunks that threads, and idle workers, read at the same time.
+
+    Each chunk is written to the destination as a durable part and marked done in the same step
+    that releases its claim, so a run killed mid-load is resumed by its retry at the first chunk
+    not done: the chunks done before the kill are neither read nor written again. The parts
+    become visible together, when every chunk is done. The row belongs to one run (``task``); a
+    later run finding it discards it and its parts, since the table has moved on since.
+    """
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="chunked_loads")
+    task = models.ForeignKey(JobTask, on_delete=models.CASCADE, related_name="chunked_loads")
+    stream = models.CharField(max_length=400)
+    stream_spec = models.JSONField(help_text="the stream as the run reads it: columns, keys, destination name")
+    generation = models.PositiveIntegerField()
+    parts_key = models.CharField(max_length=64, help_text="names the destination's private folder of parts")
+    snapshot = models.CharField(
+        max_length=200, blank=True, help_text="the source snapshot the current attempt reads in; empty when none is reading"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "chunked load"
+        constraints = [models.UniqueConstraint(fields=["job", "stream"], name="pipelines_chunkedload_one_per_stream")]
+
+    def __str__(self):
+        return f"{self.stream} of job {self.job_id} (generation {self.generation})"
+
+
+class LoadChunk(models.Model):
+    """One range of a chunked load (its bounds are the source's: primary-key values or pages)."""
+
+    load = models.ForeignKey(ChunkedLoad, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    bounds = models.JSONField()
+    done = models.BooleanField(default=False)
+    rows = models.BigIntegerField(default=0)
+    bytes = models.BigIntegerField(default=0)
+    cursor_max = models.JSONField(null=True, blank=True, help_text="the highest cursor value in the chunk, for incremental loads")
+    loaded_by = models.CharField(max_length=200, blank=True, help_text="host, process and thread that loaded it")
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["load", "index"]
+        constraints = [models.UniqueConstraint(fields=["load", "index"], name="pipelines_loadchunk_unique")]
+
+    def __str__(self):
+        return f"chunk {self.index} of {self.load_id}"

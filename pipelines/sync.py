@@ -7,8 +7,6 @@ state one generation behind, which the retry's publish replaces (files) or upser
 A run of kind CLEAR is pipelines.clearing's; pipelines.tasks picks one by kind.
 """
 
-import datetime as dt
-import decimal
 import time
 
 import pyarrow.compute as pc
@@ -17,8 +15,10 @@ from kernel.errors import DomainError, TaskCancelled
 from kernel.models import TaskLogLine
 from kernel.runner import TaskRun
 from pipelines import catalog, cdc
+from pipelines.chunked import load_in_chunks
 from pipelines.connectors import destination_connector, source_connector
 from pipelines.connectors.base import Stream
+from pipelines.cursors import decode_cursor, encode_cursor
 from pipelines.models import ChangeCapture, Job, JobTask, StreamState
 from pipelines.reporting import RunReporter, copy_batches
 from pipelines.secrets import scrub, secret_values
@@ -29,27 +29,6 @@ Level = TaskLogLine.Level
 
 class SyncFailed(Exception):
     """Some streams failed; the others were synced. The message names each failure and its cause."""
-
-
-def encode_cursor(value):
-    if isinstance(value, (dt.datetime, dt.date)):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return str(value)
-    return value
-
-
-def decode_cursor(value, column_type: str):
-    if value is None:
-        return None
-    if column_type == "timestamp_ntz":
-        return dt.datetime.fromisoformat(value).replace(tzinfo=None)
-    if column_type == "timestamp":
-        parsed = dt.datetime.fromisoformat(value)
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-    if column_type == "date":
-        return dt.date.fromisoformat(value)
-    return value
 
 
 def run_sync_task(run: TaskRun) -> None:
@@ -139,9 +118,18 @@ def sync_stream(*, job: Job, stream: Stream, source, destination, reporter: RunR
             newest = highest
         return batch
 
-    writer = destination.open_stream(stream, mode=mode, generation=generation)
-    batches = source.read(stream, cursor_after=cursor_after, tick=reporter.tick)
-    rows, nbytes = copy_batches(writer, batches, stream=stream, reporter=reporter, index=index, each=track_cursor if incremental else None)
+    loaded = None
+    if mode == "replace":  # a big table: in chunks, read at once and resumable (pipelines.chunked)
+        loaded = load_in_chunks(
+            job=job, task=reporter.run.task, stream=stream, source=source, destination=destination,
+            reporter=reporter, index=index, generation=generation,
+        )
+    if loaded is not None:
+        rows, nbytes, newest = loaded
+    else:
+        writer = destination.open_stream(stream, mode=mode, generation=generation)
+        batches = source.read(stream, cursor_after=cursor_after, tick=reporter.tick)
+        rows, nbytes = copy_batches(writer, batches, stream=stream, reporter=reporter, index=index, each=track_cursor if incremental else None)
     # The write is published: only now may the state move on.
     state.generation = generation
     state.cursor_field = stream.cursor_field or ""

@@ -125,6 +125,13 @@ class FileDestination(DestinationConnector):
     def open_stream(self, stream: Stream, *, mode: str, generation: int) -> StreamWriter:
         return _FolderWriter(self, stream, mode, generation)
 
+    def open_parts(self, stream: Stream, *, key: str) -> "_PartsWriter | None":
+        """Durable parts of a chunked full load (pipelines.chunked), private until published; None where
+        the storage has no local paths (S3: there a load is written and published in one go)."""
+        if local_path(default_storage(), self.base()) is None:
+            return None
+        return _PartsWriter(self, stream, key)
+
     def clear_stream(self, stream: Stream) -> None:
         storage = default_storage()
         base, folder = self.base(), self.stream_folder(stream)
@@ -161,11 +168,39 @@ class FileDestination(DestinationConnector):
         handle.close()
 
 
+class _RotatingFiles:
+    """Files of one format in a local folder, a new one every ``rows_per_file`` rows: part-00000.ext, part-00001.ext, ..."""
+
+    def __init__(self, destination: "FileDestination", folder: str, schema: pa.Schema):
+        self.destination, self.folder, self.schema = destination, folder, schema
+        self.rows_per_file = int(destination.config.get("rows_per_file", 1_000_000))
+        self.files: list[str] = []
+        self.handle, self.rows_in_file = None, 0
+
+    def next_file(self):
+        self.close()
+        name = f"part-{len(self.files):05d}{self.destination.extension}"
+        self.files.append(name)
+        self.handle = self.destination.open_file(os.path.join(self.folder, name), self.schema)
+        self.rows_in_file = 0
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        if batch.num_rows == 0:
+            return
+        if self.handle is None or self.rows_in_file >= self.rows_per_file:
+            self.next_file()
+        self.destination.write_batch(self.handle, batch)
+        self.rows_in_file += batch.num_rows
+
+    def close(self):
+        if self.handle is not None:
+            self.destination.close_file(self.handle)
+            self.handle = None
+
+
 class _FolderWriter(StreamWriter):
     def __init__(self, destination: FileDestination, stream: Stream, mode: str, generation: int):
         self.destination, self.stream, self.mode = destination, stream, mode
-        self.schema = stream.arrow_schema
-        self.rows_per_file = int(destination.config.get("rows_per_file", 1_000_000))
         self.storage = default_storage()
         base = destination.base()
         folder = destination.stream_folder(stream)
@@ -178,33 +213,19 @@ class _FolderWriter(StreamWriter):
             self.staging = tempfile.mkdtemp(prefix="d2d-stage-")
         self.local = local is not None
         os.makedirs(self.staging, exist_ok=True)
-        self.files: list[str] = []
-        self.handle, self.rows_in_file = None, 0
+        self.output = _RotatingFiles(destination, self.staging, stream.arrow_schema)
 
-    def _next_file(self):
-        self._close_file()
-        name = f"part-{len(self.files):05d}{self.destination.extension}"
-        self.files.append(name)
-        self.handle = self.destination.open_file(os.path.join(self.staging, name), self.schema)
-        self.rows_in_file = 0
-
-    def _close_file(self):
-        if self.handle is not None:
-            self.destination.close_file(self.handle)
-            self.handle = None
+    @property
+    def files(self) -> list[str]:
+        return self.output.files
 
     def write(self, batch: pa.RecordBatch) -> None:
-        if batch.num_rows == 0:
-            return
-        if self.handle is None or self.rows_in_file >= self.rows_per_file:
-            self._next_file()
-        self.destination.write_batch(self.handle, batch)
-        self.rows_in_file += batch.num_rows
+        self.output.write(batch)
 
     def publish(self) -> None:
         if not self.files and self.mode == "replace":
-            self._next_file()  # an empty stream still gets a file with its columns
-        self._close_file()
+            self.output.next_file()  # an empty stream still gets a file with its columns
+        self.output.close()
         if not self.files:
             shutil.rmtree(self.staging, ignore_errors=True)
             return
@@ -244,6 +265,73 @@ class _FolderWriter(StreamWriter):
 
     def abort(self) -> None:
         try:
-            self._close_file()
+            self.output.close()
         finally:
             shutil.rmtree(self.staging, ignore_errors=True)
+
+
+class _PartsWriter:
+    """The durable parts of a chunked full load: a folder per chunk in a private folder named by the load.
+
+    A chunk is written into a folder of its own and renamed into place when complete, so a part
+    either is whole or is not there; writing a chunk again replaces its part. ``publish`` gathers
+    the parts' files into one folder and swaps it in as the stream's folder, as a full refresh does.
+    """
+
+    def __init__(self, destination: "FileDestination", stream: Stream, key: str):
+        self.destination, self.stream = destination, stream
+        self.storage = default_storage()
+        base = destination.base()
+        folder = destination.stream_folder(stream)
+        self.target = self.storage.path(folder)
+        self.folder = local_path(self.storage, posixpath.join(base, STAGING, f"{key}-{_digest(posixpath.relpath(folder, base))}"))
+        self.schema = stream.arrow_schema
+
+    def _part(self, index: int) -> str:
+        return os.path.join(self.folder, f"chunk-{index:05d}")
+
+    def prepare(self) -> None:
+        """Remove what an attempt killed mid-write or mid-publish left: half-written chunks, a half-gathered folder."""
+        os.makedirs(self.folder, exist_ok=True)
+        for entry in os.listdir(self.folder):
+            if entry == "ready" or entry.endswith(".tmp"):
+                shutil.rmtree(os.path.join(self.folder, entry), ignore_errors=True)
+
+    def has(self, index: int) -> bool:
+        return os.path.isdir(self._part(index))
+
+    def write_part(self, index: int, batches) -> tuple[int, int]:
+        """Write one chunk's batches as its part; (rows, bytes)."""
+        scratch = f"{self._part(index)}.{uuid.uuid4().hex[:8]}.tmp"
+        os.makedirs(scratch)
+        output = _RotatingFiles(self.destination, scratch, self.schema)
+        rows = nbytes = 0
+        try:
+            for batch in batches:
+                output.write(batch)
+                rows += batch.num_rows
+                nbytes += batch.nbytes
+            output.close()
+            shutil.rmtree(self._part(index), ignore_errors=True)
+            os.rename(scratch, self._part(index))
+        except BaseException:
+            output.close()
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise
+        return rows, nbytes
+
+    def publish(self, indexes: list[int]) -> None:
+        ready = os.path.join(self.folder, "ready")
+        os.makedirs(ready)
+        for index in indexes:
+            for name in sorted(os.listdir(self._part(index))):
+                os.rename(os.path.join(self._part(index), name), os.path.join(ready, f"part-{index:05d}-{name.removeprefix('part-')}"))
+        if not os.listdir(ready):  # an empty stream still gets a file with its columns
+            output = _RotatingFiles(self.destination, ready, self.schema)
+            output.next_file()
+            output.close()
+        publish_folder(ready, self.target)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def discard(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)

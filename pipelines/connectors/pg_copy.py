@@ -8,10 +8,12 @@ Two pumps, one interface (a raw file, ``stop()``):
   it needs nothing beyond psycopg.
 
 ``ctid_chunks`` cuts a table into ranges of pages, which parallel readers load in one exported
-snapshot, so together they read exactly the table as of one moment.
+snapshot, so together they read exactly the table as of one moment. ``plan_chunks`` cuts a big
+table into chunks a resumable load (pipelines.chunked) keeps as its state.
 """
 
 import io
+import math
 import os
 import queue
 import select
@@ -194,19 +196,81 @@ class PsqlCopyReader(io.RawIOBase):
 
 def ctid_chunks(conn: psycopg.Connection, schema: str, table: str, parts: int) -> list[sql.Composable] | None:
     """WHERE conditions that cut a table into ``parts`` ranges of pages; None for a view or a small table."""
-    row = conn.execute(
-        """SELECT c.relkind, pg_relation_size(c.oid) / current_setting('block_size')::int
+    row = _table_size(conn, schema, table)
+    if row is None or row[0] not in ("r", "m") or row[2] < parts * 8:
+        return None
+    bounds = _page_bounds(int(row[2]), parts)
+    return [chunk_condition(bound) for bound in bounds] if bounds else None
+
+
+def plan_chunks(conn: psycopg.Connection, schema: str, table: str, *, parts: int, chunk_rows: int) -> list[dict] | None:
+    """Bounds that cut a table into chunks of about ``chunk_rows`` rows, at least ``parts``; None when one will do.
+
+    By the primary key when it is one integer column: an update does not change a row's key, so a
+    chunk read again after a crash, in a later snapshot, holds the same rows as before. By ranges
+    of pages (ctid) otherwise, the cheapest scan there is; but an update moves a row to another
+    page, so a load resumed in a later snapshot may miss or repeat a row updated in between.
+    Each bound is JSON (``{"key", "from", "to"}`` or ``{"pages_from", "pages_to"}``, ``to`` open
+    when None, so rows added past the end belong to the last chunk), kept as the load's state.
+    """
+    row = _table_size(conn, schema, table)
+    if row is None or row[0] not in ("r", "m"):
+        return None
+    _, tuples, pages = row
+    estimated = tuples if tuples >= 0 else pages * 60  # never analyzed: a rough guess from its size
+    count = max(parts, math.ceil(estimated / chunk_rows))
+    if count < 2:
+        return None
+    keys = conn.execute(
+        """SELECT a.attname, format_type(a.atttypid, NULL) FROM pg_index i
+           JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+           WHERE i.indrelid = %s::regclass AND i.indisprimary""",
+        [sql.Identifier(schema, table).as_string(conn)],
+    ).fetchall()
+    if len(keys) == 1 and keys[0][1] in ("smallint", "integer", "bigint"):
+        key = keys[0][0]
+        low, high = conn.execute(sql.SQL("SELECT min({0}), max({0}) FROM {1}").format(sql.Identifier(key), sql.Identifier(schema, table))).fetchone()
+        if low is None:
+            return None
+        count = min(count, high - low + 1)
+        if count < 2:
+            return None
+        cuts = [low + (high - low + 1) * index // count for index in range(1, count)]
+        edges = [None, *cuts, None]
+        return [{"key": key, "from": a, "to": b} for a, b in zip(edges, edges[1:])]
+    return _page_bounds(int(pages), count)
+
+
+def chunk_condition(bounds: dict) -> sql.Composable:
+    """The WHERE condition of one chunk's bounds (from ``plan_chunks``)."""
+    if "key" in bounds:
+        key = sql.Identifier(bounds["key"])
+        conditions = []
+        if bounds["from"] is not None:
+            conditions.append(sql.SQL("{} >= {}").format(key, sql.Literal(bounds["from"])))
+        if bounds["to"] is not None:
+            conditions.append(sql.SQL("{} < {}").format(key, sql.Literal(bounds["to"])))
+        return sql.SQL(" AND ").join(conditions) if conditions else sql.SQL("true")
+    condition = sql.SQL("ctid >= {}::tid").format(sql.Literal(f"({bounds['pages_from']},0)"))
+    if bounds["pages_to"] is not None:
+        condition += sql.SQL(" AND ctid < {}::tid").format(sql.Literal(f"({bounds['pages_to']},0)"))
+    return condition
+
+
+def _table_size(conn, schema: str, table: str):
+    """(relkind, estimated rows or -1, pages) of a relation, None when there is none of that name."""
+    return conn.execute(
+        """SELECT c.relkind, c.reltuples, pg_relation_size(c.oid) / current_setting('block_size')::int
            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = %s""",
         [schema, table],
     ).fetchone()
-    if row is None or row[0] not in ("r", "m") or row[1] < parts * 8:
+
+
+def _page_bounds(pages: int, parts: int) -> list[dict] | None:
+    """``parts`` ranges of at least 8 pages each (fewer when the table is small); None for under two."""
+    parts = min(parts, pages // 8)
+    if parts < 2:
         return None
-    pages = int(row[1])
-    bounds = [pages * index // parts for index in range(parts)] + [None]
-    conditions = []
-    for low, high in zip(bounds, bounds[1:]):
-        condition = sql.SQL("ctid >= {}::tid").format(sql.Literal(f"({low},0)"))
-        if high is not None:  # the last range is open: pages added since the size was read belong to it
-            condition += sql.SQL(" AND ctid < {}::tid").format(sql.Literal(f"({high},0)"))
-        conditions.append(condition)
-    return conditions
+    edges = [pages * index // parts for index in range(parts)] + [None]
+    # The last range is open: pages added since the size was read belong to it.
+    return [{"pages_from": low, "pages_to": high} for low, high in zip(edges, edges[1:])]

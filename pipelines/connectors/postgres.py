@@ -1,5 +1,6 @@
 """PostgreSQL source (COPY streamed through Arrow's CSV reader) and destination (COPY in, atomic swap or upsert)."""
 
+import contextlib
 import dataclasses
 import decimal
 import io
@@ -29,7 +30,7 @@ from pipelines.connectors.base import (
 )
 from pipelines.connectors.hosts import database_address
 from pipelines.connectors.pg_cdc import PostgresChangeReader
-from pipelines.connectors.pg_copy import LibpqCopyReader, PsqlCopyReader, ctid_chunks, psql_path
+from pipelines.connectors.pg_copy import LibpqCopyReader, PsqlCopyReader, chunk_condition, ctid_chunks, plan_chunks, psql_path
 from pipelines.connectors.types import array_element, array_type, arrow_type, decimal_parts, decimal_type, kind_of
 
 CONNECTION_SPEC = {
@@ -156,6 +157,10 @@ class PostgresSource(SourceConnector):
                 "type": "integer", "default": 1, "minimum": 1, "maximum": 16,
                 "title": "Full loads: connections reading page ranges of a table at once",
             },
+            "chunk_rows": {
+                "type": "integer", "default": 5_000_000, "minimum": 1000,
+                "title": "Full loads: rows per chunk of a big table (a killed run resumes at its first chunk not loaded)",
+            },
             "copy_client": {
                 "type": "string", "enum": ["auto", "psql", "libpq"], "default": "auto",
                 "title": "What drains COPY: psql when installed (fastest), or libpq through psycopg",
@@ -225,9 +230,7 @@ class PostgresSource(SourceConnector):
                 expressions.append(sql.SQL("encode({}, 'hex')").format(ident))
             elif kind == "array":
                 expressions.append(sql.SQL("array_to_json({})::text").format(ident))
-            elif kind in ("string", "json") or column_type == "decimal":
-                expressions.append(sql.SQL("{}::text").format(ident))
-            else:
+            else:  # COPY writes every other value as its type's output text, which Arrow parses (no cast: it costs)
                 expressions.append(ident)
         query = sql.SQL("SELECT {} FROM {}").format(
             sql.SQL(", ").join(expressions), sql.Identifier(stream.namespace or "public", stream.name)
@@ -249,6 +252,28 @@ class PostgresSource(SourceConnector):
             yield from self._read_in_chunks(stream, parts, snapshot)
         else:
             yield from self._read_one(stream, self._select(stream, cursor_after), snapshot)
+
+    def plan_chunks(self, stream: Stream) -> list[dict] | None:
+        """The bounds a resumable full load of the stream is cut into (pg_copy.plan_chunks); None for a small table."""
+        with connect(self.config) as conn:
+            return plan_chunks(
+                conn,
+                stream.namespace or "public",
+                stream.name,
+                parts=int(self.config.get("read_parallelism", 1)),
+                chunk_rows=int(self.config.get("chunk_rows", 5_000_000)),
+            )
+
+    def read_chunk(self, stream: Stream, bounds: dict, *, snapshot: str | None = None, opened: list | None = None):
+        """The rows of one chunk; ``opened`` collects (connection, pump) so another thread can interrupt the read."""
+        yield from self._read_one(stream, self._select(stream, None, where=chunk_condition(bounds)), snapshot, opened)
+
+    @contextlib.contextmanager
+    def chunk_snapshot(self) -> Iterator[str]:
+        """An exported snapshot, held open while the block runs: every chunk read in it sees the table as of one moment."""
+        with connect(self.config, autocommit=True) as conn:
+            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            yield conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
 
     def _read_one(self, stream: Stream, statement, snapshot: str | None, opened: list | None = None):
         """One COPY's batches; ``opened`` collects (connection, pump) so another thread can interrupt it."""
