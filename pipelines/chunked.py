@@ -19,12 +19,12 @@ snapshot was taken (by primary key ranges where there is one, so an updated row 
 """
 
 import logging
-from collections import Counter
 import os
 import socket
 import threading
 import time
 import uuid
+from collections import Counter
 from dataclasses import asdict
 
 import pyarrow.compute as pc
@@ -45,7 +45,13 @@ POLL_SECONDS = 0.3
 
 
 def can_load_in_chunks(source, destination) -> bool:
-    return all(hasattr(source, name) for name in ("plan_chunks", "read_chunk", "chunk_snapshot")) and hasattr(destination, "open_parts")
+    """Both ends know chunks, and d2d's database has row locks that others skip (PostgreSQL: not the embedded SQLite,
+    where a claim would lock the whole database for as long as its chunk is read)."""
+    return (
+        connection.features.has_select_for_update_skip_locked
+        and all(hasattr(source, name) for name in ("plan_chunks", "read_chunk", "chunk_snapshot"))
+        and hasattr(destination, "open_parts")
+    )
 
 
 def load_in_chunks(*, job: Job, task: JobTask, stream: Stream, source, destination, reporter: RunReporter, index: int, generation: int):

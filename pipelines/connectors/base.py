@@ -5,6 +5,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipelines.connectors.types import CURSOR_KINDS, arrow_type, json_schema, kind_of
 
@@ -131,12 +132,23 @@ class DestinationConnector(Connector):
         """
 
 
+ZONE_OFFSET = r"(Z|[+-]\d{2}(:?\d{2})?)$"
+
+
 def text_to_timestamp(array: pa.Array, target: pa.DataType = arrow_type("timestamp")) -> pa.Array:
-    """ISO timestamps in text, with a zone offset or without one (then taken as UTC, for a zoned target)."""
+    """ISO timestamps in text, with a zone offset or without one (then taken as UTC), or some of each."""
     try:
         return array.cast(target)
     except pa.ArrowInvalid:
+        pass
+    try:
         return array.cast(pa.timestamp("us")).cast(target)
+    except pa.ArrowInvalid:
+        pass
+    zoned = pc.fill_null(pc.match_substring_regex(array, ZONE_OFFSET), False)
+    instants = pc.if_else(zoned, array, pa.scalar(None, pa.string())).cast(pa.timestamp("us", tz="UTC"))
+    walls = pc.if_else(zoned, pa.scalar(None, pa.string()), array).cast(pa.timestamp("us")).cast(pa.timestamp("us", tz="UTC"))
+    return pc.coalesce(instants, walls).cast(target)
 
 
 def to_schema(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:

@@ -1,5 +1,6 @@
 """Files in storage as a source: each CSV, JSON-lines or Parquet file in a folder is a stream."""
 
+import json
 import posixpath
 
 import pyarrow as pa
@@ -9,8 +10,9 @@ import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
 from pipelines.connectors.base import CheckFailed, SourceConnector, Stream, catalog_stream, to_schema
+from pipelines.connectors.rows import rows_to_batch
 from pipelines.connectors.storage import clean_path, default_storage
-from pipelines.connectors.types import type_of_arrow
+from pipelines.connectors.types import kind_of, type_of_arrow
 
 EXTENSIONS = {"csv": (".csv",), "jsonl": (".jsonl", ".ndjson", ".json"), "parquet": (".parquet", ".pq")}
 
@@ -62,7 +64,10 @@ class FileSource(SourceConnector):
                 if file_format == "parquet":
                     yield from pq.ParquetFile(handle).iter_batches(batch_size=65536)
                 elif file_format == "csv":
-                    convert = pacsv.ConvertOptions(column_types=schema) if schema is not None else None
+                    # An empty field is a null and "" an empty string, as in PostgreSQL's CSV and d2d's own CSV files.
+                    convert = pacsv.ConvertOptions(
+                        column_types=schema, strings_can_be_null=True, quoted_strings_can_be_null=False
+                    )
                     yield from pacsv.open_csv(handle, read_options=pacsv.ReadOptions(block_size=block), convert_options=convert)
                 else:
                     parse = pajson.ParseOptions(explicit_schema=schema) if schema is not None else None
@@ -82,22 +87,85 @@ class FileSource(SourceConnector):
                 first = next(iter(self._batches(name)), None)
                 schema = first.schema if first is not None else pa.schema([])
             columns = {field.name: type_of_arrow(field.type) for field in schema}
+            if self.config["format"] == "jsonl":
+                columns.update(self._json_types(name, schema))
             streams.append(catalog_stream(name=stream_name, namespace="", columns=columns))
         return streams
+
+    def _json_types(self, name: str, schema: pa.Schema) -> dict[str, str]:
+        """What Arrow's JSON inference gets wrong: objects are JSON documents, and text it took for
+        timestamps is a date, an instant (it has a zone offset) or a wall-clock time, by what is written."""
+        types = {field.name: "json" for field in schema if _nested_object(field.type)}
+        stamps = [field.name for field in schema if pa.types.is_timestamp(field.type)]
+        if stamps:
+            as_text = pa.schema([pa.field(column, pa.string()) for column in stamps])
+            first = next(iter(self._batches(name, as_text)), None)
+            for column in stamps:
+                values = pc.drop_null(first.column(column)) if first is not None else pa.array([], pa.string())
+                if len(values) and pc.all(pc.match_substring_regex(values, r"^\d{4}-\d{2}-\d{2}$")).as_py():
+                    types[column] = "date"
+                elif len(values) and pc.all(pc.match_substring_regex(values, r"(Z|[+-]\d{2}(:?\d{2})?)$")).as_py():
+                    types[column] = "timestamp"
+                else:
+                    types[column] = "timestamp_ntz"
+        return types
 
     def read(self, stream: Stream, *, cursor_after=None, tick=None):
         files = self._files()
         if stream.name not in files:
             raise CheckFailed(f"file of stream {stream.name} is gone from {self.config['path']!r}")
         schema = stream.arrow_schema
-        # Text formats are parsed straight into the catalog's types; timestamps are read as text then cast.
+        if self.config["format"] == "jsonl" and any(kind_of(t) == "json" for t in stream.columns.values()):
+            yield from self._json_documents(files[stream.name], stream, cursor_after, tick)
+            return
+        # Text formats are parsed straight into the catalog's types; timestamps and dates are read as text then cast.
         read_schema = pa.schema(
-            [pa.field(f.name, pa.string() if pa.types.is_timestamp(f.type) else f.type) for f in schema]
+            [pa.field(f.name, pa.string() if pa.types.is_timestamp(f.type) or pa.types.is_date(f.type) else f.type) for f in schema]
         )
         for batch in self._batches(files[stream.name], None if self.config["format"] == "parquet" else read_schema):
             if tick:
                 tick()
             batch = to_schema(batch.select([n for n in schema.names if n in batch.schema.names]), schema)
-            if cursor_after is not None and stream.cursor_field:
-                batch = batch.filter(pc.greater(batch.column(stream.cursor_field), pa.scalar(cursor_after, type=schema.field(stream.cursor_field).type)))
-            yield batch
+            yield self._filtered(batch, stream, cursor_after)
+
+    def _json_documents(self, name: str, stream: Stream, cursor_after, tick):
+        """JSON lines whose stream has documents in it, parsed line by line: Arrow's reader has no type for
+        "any JSON", and fixes the shape of an object from the first block."""
+        batch_size = 10_000
+        columns = list(stream.columns)
+        documents = [kind_of(column_type) == "json" for column_type in stream.columns.values()]
+        with default_storage().open(name, "rb") as handle:
+            rows = []
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except ValueError as exc:
+                    raise CheckFailed(f"{name}: line {number} is not JSON: {exc}") from exc
+                rows.append(tuple(_json_text(record.get(c)) if document else record.get(c) for c, document in zip(columns, documents)))
+                if len(rows) >= batch_size:
+                    yield self._filtered(rows_to_batch(rows, stream), stream, cursor_after)
+                    rows = []
+                    if tick:
+                        tick()
+            if rows:
+                yield self._filtered(rows_to_batch(rows, stream), stream, cursor_after)
+
+    @staticmethod
+    def _filtered(batch: pa.RecordBatch, stream: Stream, cursor_after) -> pa.RecordBatch:
+        if cursor_after is None or not stream.cursor_field:
+            return batch
+        field = batch.schema.field(stream.cursor_field)
+        return batch.filter(pc.greater(batch.column(stream.cursor_field), pa.scalar(cursor_after, type=field.type)))
+
+
+def _nested_object(data_type: pa.DataType) -> bool:
+    if pa.types.is_struct(data_type) or pa.types.is_map(data_type):
+        return True
+    return pa.types.is_list(data_type) and _nested_object(data_type.value_type)
+
+
+def _json_text(value):
+    """A document's JSON text (None stays a null)."""
+    return None if value is None else json.dumps(value, ensure_ascii=False)

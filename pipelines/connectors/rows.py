@@ -7,7 +7,7 @@ import json
 import pyarrow as pa
 
 from pipelines.connectors.base import Stream, text_to_timestamp
-from pipelines.connectors.types import arrow_type, kind_of
+from pipelines.connectors.types import arrow_type, decimal_parts, kind_of
 
 
 def _plain(value, column_type: str, kind: str):
@@ -23,6 +23,15 @@ def _plain(value, column_type: str, kind: str):
         return value.astimezone(dt.UTC).replace(tzinfo=None)
     if kind == "integer" and isinstance(value, (bool, decimal.Decimal)):
         return int(value)
+    if kind == "boolean" and isinstance(value, int):  # SQLite and MySQL keep booleans as 0 and 1
+        return bool(value)
+    if kind == "decimal" and not isinstance(value, decimal.Decimal):
+        # SQLite keeps a DECIMAL(p,s) value as a REAL or INTEGER: its shortest text is the number written,
+        # rounded to the declared scale as PostgreSQL rounds what it stores in numeric(p,s).
+        scale = decimal_parts(column_type)[1]
+        return decimal.Decimal(repr(value) if isinstance(value, float) else str(value)).quantize(
+            decimal.Decimal(1).scaleb(-scale), rounding=decimal.ROUND_HALF_UP
+        )
     if kind == "binary" and isinstance(value, str):
         return value.encode()
     return value

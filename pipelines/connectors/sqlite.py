@@ -1,6 +1,7 @@
 """SQLite source: a database file held in storage, opened read-only."""
 
 import datetime as dt
+import re
 import shutil
 import sqlite3
 import tempfile
@@ -9,10 +10,17 @@ from contextlib import contextmanager
 from pipelines.connectors.base import CheckFailed, SourceConnector, Stream, catalog_stream
 from pipelines.connectors.rows import rows_to_batch
 from pipelines.connectors.storage import clean_path, default_storage, local_path
+from pipelines.connectors.types import decimal_type
+
+_PRECISION = re.compile(r"\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)")
 
 
-def kind_of_declared(declared: str) -> str:
-    """SQLite's type affinity rules, plus the date and boolean names people declare."""
+def type_of_declared(declared: str) -> str:
+    """d2d's column type of a declared SQLite type: its affinity rules, plus the names people declare.
+
+    SQLite keeps any width it is given without using it, so INT, SMALLINT and BIGINT are all its
+    64-bit integer; DECIMAL(p,s) and NUMERIC(p,s) keep their precision, JSON is a JSON document.
+    """
     declared = (declared or "").upper()
     if "INT" in declared:
         return "integer"
@@ -22,6 +30,8 @@ def kind_of_declared(declared: str) -> str:
         return "timestamp"
     if declared == "DATE":
         return "date"
+    if declared == "JSON":
+        return "json"
     if any(word in declared for word in ("CHAR", "CLOB", "TEXT")):
         return "string"
     if "BLOB" in declared:
@@ -29,7 +39,8 @@ def kind_of_declared(declared: str) -> str:
     if any(word in declared for word in ("REAL", "FLOA", "DOUB")):
         return "number"
     if "DEC" in declared or "NUMERIC" in declared:
-        return "decimal"
+        match = _PRECISION.search(declared)
+        return decimal_type(int(match.group(1)), int(match.group(2) or 0)) if match else "decimal"
     return "string"
 
 
@@ -91,7 +102,7 @@ class SQLiteSource(SourceConnector):
             ).fetchall()
             for (table,) in names:
                 info = conn.execute(f"PRAGMA table_info({quote(table)})").fetchall()
-                columns = {row[1]: kind_of_declared(row[2]) for row in info}
+                columns = {row[1]: type_of_declared(row[2]) for row in info}
                 keys = [row[1] for row in sorted(info, key=lambda r: r[5]) if row[5]]
                 streams.append(catalog_stream(name=table, namespace="", columns=columns, primary_key=keys))
         return streams

@@ -220,3 +220,147 @@ def test_it_keeps_the_arrow_types_of_a_parquet_source(project_a, alice, folder, 
     expected = {field.name: field.type for field in table.schema} | {"tiny": pa.int16()}  # uint8 fits an int16
     assert {field.name: field.type for field in schema} == expected
     assert rows == sorted(table.to_pylist(), key=lambda row: row["id"])
+
+
+SQLITE_TABLE = """CREATE TABLE everything (
+    id INTEGER PRIMARY KEY, small SMALLINT, big BIGINT, price DECIMAL(12, 3), free NUMERIC, ratio REAL,
+    flag BOOLEAN, at TIMESTAMP, day DATE, raw BLOB, doc JSON, note TEXT)"""
+
+SQLITE_ARROW = {
+    "id": pa.int64(),  # SQLite keeps any declared width as its one 64-bit integer
+    "small": pa.int64(),
+    "big": pa.int64(),
+    "price": pa.decimal128(12, 3),
+    "free": pa.string(),
+    "ratio": pa.float64(),
+    "flag": pa.bool_(),
+    "at": pa.timestamp("us", tz="UTC"),
+    "day": pa.date32(),
+    "raw": pa.binary(),
+    "doc": pa.string(),
+    "note": pa.string(),
+}
+
+
+def test_it_keeps_every_sqlite_type_exact_in_parquet(project_a, alice, folder, project_storage):
+    import sqlite3
+
+    path = project_storage.path(f"{folder}/all.sqlite3")
+    with sqlite3.connect(path) as db:
+        db.execute(SQLITE_TABLE)
+        db.execute(
+            "INSERT INTO everything VALUES (1, -32768, 9223372036854775807, 123456789.125, 3.14159, 1.5, 1,"
+            " '2024-03-01 12:30:00.123456', '2024-03-01', X'00FF', '{\"b\": 1, \"a\": [1, 2]}', 'héllo')"
+        )
+        db.execute("INSERT INTO everything VALUES (2, 0, 0, 0.1, 7, 0, 0, '2024-03-01T12:30:00+02:00', NULL, NULL, NULL, '')")
+        db.execute("INSERT INTO everything (id) VALUES (3)")
+    db.close()
+    config = {"path": f"{folder}/all.sqlite3"}
+    (stream,) = source_discover(type="sqlite", version="latest", config=config, project_id="alpha")["streams"]
+    assert stream["json_schema"]["properties"]["price"] == {"type": ["string", "null"], "format": "decimal", "precision": 12, "scale": 3}
+    assert stream["json_schema"]["properties"]["doc"] == {"type": ["string", "null"], "format": "json"}
+    task = run_sync(make_job(project_a, alice, "sqlite", config, "parquet", {"path": f"{folder}/out"}))
+    assert task.status == TaskStatus.SUCCEEDED, task.error
+    schema, (first, second, empty) = parquet_rows(project_storage, f"{folder}/out/everything")
+    assert {field.name: field.type for field in schema} == SQLITE_ARROW
+    assert first == {
+        "id": 1, "small": -32768, "big": 9223372036854775807, "price": Decimal("123456789.125"), "free": "3.14159",
+        "ratio": 1.5, "flag": True, "at": dt.datetime(2024, 3, 1, 12, 30, 0, 123456, tzinfo=UTC), "day": dt.date(2024, 3, 1),
+        "raw": b"\x00\xff", "doc": '{"b": 1, "a": [1, 2]}', "note": "héllo",
+    }  # fmt: skip
+    # 0.1 is a REAL in SQLite: its shortest text at the declared scale; a zone offset is an instant.
+    assert second["price"] == Decimal("0.100") and second["free"] == "7" and second["note"] == ""
+    assert second["at"] == dt.datetime(2024, 3, 1, 10, 30, tzinfo=UTC) and second["flag"] is False
+    assert {value for key, value in empty.items() if key != "id"} == {None}
+
+
+def test_a_sqlite_value_past_its_declared_precision_fails_naming_the_column(project_a, alice, folder):
+    import sqlite3
+
+    path = f"{folder}/wide.sqlite3"
+    from pipelines.connectors.storage import default_storage
+
+    with sqlite3.connect(default_storage().path(path)) as db:
+        db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, price DECIMAL(4, 2))")
+        db.execute("INSERT INTO t VALUES (1, 123456.5)")
+    db.close()
+    from pipelines.connectors import source_connector
+    from pipelines.connectors.base import Stream
+
+    source = source_connector("sqlite", {"path": path})
+    with pytest.raises(ValueError, match="column price of t"):
+        list(source.read(Stream(name="t", namespace="", columns={"id": "integer", "price": "decimal(4,2)"})))
+
+
+CSV_TEXT = (
+    "id,ratio,flag,at,wall,day,note,price\n"
+    '1,1.5,true,2024-03-01T12:30:00+02:00,2024-03-01 12:30:00.5,2024-03-01,"héllo, ""q""",12.30\n'
+    '2,,,,,,"",\n'
+)
+CSV_ARROW = {
+    "id": pa.int64(),
+    "ratio": pa.float64(),
+    "flag": pa.bool_(),
+    "at": pa.timestamp("us", tz="UTC"),
+    "wall": pa.timestamp("us"),
+    "day": pa.date32(),
+    "note": pa.string(),
+    "price": pa.float64(),  # CSV declares no types: a decimal as written is read as a double (12.30 is 12.3)
+}
+
+
+def test_it_keeps_the_types_of_a_csv_file(project_a, alice, folder, project_storage):
+    """A zoned time is an instant, a wall-clock time stays one; an unquoted empty field is null and "" an empty string."""
+    with open(project_storage.path(f"{folder}/in/items.csv"), "w", encoding="utf-8") as handle:
+        handle.write(CSV_TEXT)
+    config = {"path": f"{folder}/in", "format": "csv"}
+    task = run_sync(make_job(project_a, alice, "file", config, "parquet", {"path": f"{folder}/out"}))
+    assert task.status == TaskStatus.SUCCEEDED, task.error
+    schema, (row, empty) = parquet_rows(project_storage, f"{folder}/out/items")
+    assert {field.name: field.type for field in schema} == CSV_ARROW
+    assert row == {
+        "id": 1, "ratio": 1.5, "flag": True, "at": dt.datetime(2024, 3, 1, 10, 30, tzinfo=UTC),
+        "wall": dt.datetime(2024, 3, 1, 12, 30, 0, 500000), "day": dt.date(2024, 3, 1), "note": 'héllo, "q"', "price": 12.3,
+    }  # fmt: skip
+    assert empty == {"id": 2, "ratio": None, "flag": None, "at": None, "wall": None, "day": None, "note": "", "price": None}
+
+
+JSONL_TEXT = (
+    '{"id": 1, "ratio": 1.5, "flag": true, "at": "2024-03-01T12:30:00+02:00", "wall": "2024-03-01 12:30:00",'
+    ' "day": "2024-03-01", "doc": {"b": 1, "a": [1, 2]}, "tags": ["a", "b"], "note": "héllo"}\n'
+    '{"id": 2, "ratio": null, "flag": null, "at": null, "wall": null, "day": null, "doc": null, "tags": null, "note": ""}\n'
+    '{"id": 3, "doc": {"other": {"nested": true}}, "tags": []}\n'
+)
+JSONL_ARROW = {
+    "id": pa.int64(),
+    "ratio": pa.float64(),
+    "flag": pa.bool_(),
+    "at": pa.timestamp("us", tz="UTC"),
+    "wall": pa.timestamp("us"),
+    "day": pa.date32(),
+    "doc": pa.string(),
+    "tags": pa.list_(pa.string()),
+    "note": pa.string(),
+}
+
+
+def test_it_keeps_the_types_of_json_lines_documents_and_all(project_a, alice, folder, project_storage):
+    """Objects are JSON documents (whatever their shape from line to line); times keep their zone or its absence."""
+    with open(project_storage.path(f"{folder}/in/events.jsonl"), "w", encoding="utf-8") as handle:
+        handle.write(JSONL_TEXT)
+    config = {"path": f"{folder}/in", "format": "jsonl"}
+    (stream,) = source_discover(type="file", version="latest", config=config, project_id="alpha")["streams"]
+    properties = stream["json_schema"]["properties"]
+    assert properties["doc"]["format"] == "json" and properties["day"]["format"] == "date"
+    assert properties["at"]["format"] == "date-time" and properties["wall"]["format"] == "local-date-time"
+    task = run_sync(make_job(project_a, alice, "file", config, "parquet", {"path": f"{folder}/out"}))
+    assert task.status == TaskStatus.SUCCEEDED, task.error
+    schema, (row, empty, other) = parquet_rows(project_storage, f"{folder}/out/events")
+    assert {field.name: field.type for field in schema} == JSONL_ARROW
+    assert row == {
+        "id": 1, "ratio": 1.5, "flag": True, "at": dt.datetime(2024, 3, 1, 10, 30, tzinfo=UTC),
+        "wall": dt.datetime(2024, 3, 1, 12, 30), "day": dt.date(2024, 3, 1), "doc": '{"b": 1, "a": [1, 2]}',
+        "tags": ["a", "b"], "note": "héllo",
+    }  # fmt: skip
+    assert {key: value for key, value in empty.items() if key not in ("id", "note")} == dict.fromkeys(JSONL_ARROW.keys() - {"id", "note"})
+    assert empty["note"] == "" and json.loads(other["doc"]) == {"other": {"nested": True}} and other["tags"] == []
