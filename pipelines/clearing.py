@@ -8,7 +8,7 @@ from kernel.runner import TaskRun
 from pipelines import catalog
 from pipelines.connectors import destination_connector
 from pipelines.connectors.base import Stream
-from pipelines.models import Job, JobTask, StreamState
+from pipelines.models import ChunkedLoad, Job, JobTask, StreamState
 from pipelines.secrets import scrub, secret_values
 from pipelines.services import job_run_start, job_update
 from pipelines.streams_diff import difference_stream_keys
@@ -114,6 +114,7 @@ def run_clear_task(run: TaskRun) -> None:
                 log(f"stream {key}: not in the job's streams, so nothing of it was written; its state is reset")
             # Only once the data is gone: a failed clear keeps the state that matches what is still there.
             states = StreamState.objects.filter(job=job, stream=key).delete()[0]
+            ChunkedLoad.objects.filter(job=job, stream=key).delete()  # its parts went with the clear
         except Exception as exc:  # noqa: BLE001 - one failing stream must not stop the others (recorded with its cause)
             cause = scrub(f"{type(exc).__name__}: {exc}", secrets)
             failures.append(f"{key}: {cause}")

@@ -9,16 +9,24 @@ Every publish is one Iceberg commit, so readers see a stream's previous snapshot
   and the rows whose last change is not a delete appended.
 
 A column the source added is added to the table first (schema evolution by name); old rows read
-it as null. Each warehouse folder (inside its project's storage folder) has its own catalog
+it as null. A big full load in chunks (pipelines.chunked) writes each chunk's Parquet files in
+the table's schema, then adds all of them in the one commit that deletes the old rows. Each warehouse folder (inside its project's storage folder) has its own catalog
 name in the shared catalog tables, so projects never see each other's tables.
 """
 
 import dataclasses
+import hashlib
+import os
+import re
+import shutil
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import quote
 
 import pyarrow as pa
+import pyarrow.parquet as pq
+import sqlalchemy.exc
 from django.conf import settings
 from pyiceberg.catalog.sql import SqlCatalog
 from pyiceberg.exceptions import NamespaceAlreadyExistsError, NoSuchTableError
@@ -33,6 +41,7 @@ from pipelines.connectors.base import (
     Stream,
     StreamWriter,
 )
+from pipelines.connectors.filedest import STAGING
 from pipelines.connectors.storage import clean_path, default_storage, local_path
 
 ROWS_PER_APPEND = 500_000
@@ -100,7 +109,11 @@ class IcebergDestination(DestinationConnector):
         warehouse, properties = _storage_properties(default_storage(), location)
         # The catalog's name scopes its rows in the shared catalog tables: one catalog per warehouse
         # folder, which lies inside the project's storage root, so projects never share one.
-        return SqlCatalog(f"d2d:{location}", uri=catalog_uri(), warehouse=warehouse, **properties)
+        try:
+            return SqlCatalog(f"d2d:{location}", uri=catalog_uri(), warehouse=warehouse, **properties)
+        except sqlalchemy.exc.IntegrityError:
+            # Two first users at once both created the catalog's tables; one won, and they are there now.
+            return SqlCatalog(f"d2d:{location}", uri=catalog_uri(), warehouse=warehouse, **properties)
 
     @contextmanager
     def opened_catalog(self) -> Iterator[SqlCatalog]:
@@ -126,15 +139,50 @@ class IcebergDestination(DestinationConnector):
         except Exception as exc:  # noqa: BLE001 - any failure here means the destination cannot be used; say why
             raise CheckFailed(f"Iceberg catalog not usable: {type(exc).__name__}: {exc}") from exc
 
+    def identifier(self, stream: Stream) -> tuple[str, str]:
+        return (self.namespace, stream.destination_name or stream.name)
+
+    def local_warehouse(self) -> str | None:
+        return local_path(default_storage(), clean_path(self.config.get("path", "iceberg"), self.root))
+
     def open_stream(self, stream: Stream, *, mode: str, generation: int) -> StreamWriter:
         return _IcebergWriter(self, stream, mode)
+
+    def open_parts(self, stream: Stream, *, key: str) -> "_IcebergParts | None":
+        """Durable parts of a chunked full load (pipelines.chunked): Parquet files in a private folder of the
+        warehouse, added to the table in one commit; None where the warehouse has no local path (S3)."""
+        warehouse = self.local_warehouse()
+        return _IcebergParts(self, stream, key, warehouse) if warehouse is not None else None
 
     def clear_stream(self, stream: Stream) -> None:
         with self.opened_catalog() as catalog:
             try:
-                catalog.purge_table((self.namespace, stream.destination_name or stream.name))
+                catalog.purge_table(self.identifier(stream))
             except NoSuchTableError:
                 pass
+        warehouse = self.local_warehouse()
+        staging = os.path.join(warehouse, STAGING) if warehouse else None
+        if staging and os.path.isdir(staging):  # the parts of a chunked load cut short
+            mine = re.compile(rf"[0-9a-f]{{32}}-{_digest(self.identifier(stream))}")
+            for entry in os.listdir(staging):
+                if mine.fullmatch(entry):
+                    shutil.rmtree(os.path.join(staging, entry), ignore_errors=True)
+
+
+def _table_for(catalog: SqlCatalog, destination: "IcebergDestination", stream: Stream, schema: pa.Schema):
+    """The stream's table, made if missing; a column the source added is added to it (old rows read it as null)."""
+    try:
+        catalog.create_namespace(destination.namespace)
+    except NamespaceAlreadyExistsError:
+        pass
+    identifier = destination.identifier(stream)
+    table = catalog.create_table_if_not_exists(identifier, schema=schema)
+    known = set(table.schema().column_names)
+    if any(name not in known for name in schema.names):
+        with table.update_schema() as update:
+            update.union_by_name(schema)
+        table = catalog.load_table(identifier)
+    return table
 
 
 class _IcebergWriter(StreamWriter):
@@ -150,18 +198,8 @@ class _IcebergWriter(StreamWriter):
             if mode == "merge":
                 raise CheckFailed(f"stream {stream.key}: applying changes needs a primary key")
         self.catalog = catalog = destination.catalog()
-        try:
-            catalog.create_namespace(destination.namespace)
-        except NamespaceAlreadyExistsError:
-            pass
-        identifier = (destination.namespace, stream.destination_name or stream.name)
         self.schema = _nullable(self.stream.arrow_schema)
-        table = catalog.create_table_if_not_exists(identifier, schema=self.schema)
-        known = set(table.schema().column_names)
-        if any(name not in known for name in self.schema.names):
-            with table.update_schema() as update:
-                update.union_by_name(self.schema)  # the source added a column: add it, old rows read null
-            table = catalog.load_table(identifier)
+        table = _table_for(catalog, destination, self.stream, self.schema)
         self.transaction = table.transaction()
         if mode == "replace" and table.current_snapshot() is not None:
             self.transaction.delete(AlwaysTrue())
@@ -210,3 +248,104 @@ class _IcebergWriter(StreamWriter):
         # Iceberg's orphan-file maintenance removes them.
         self.pending = []
         self.catalog.engine.dispose()
+
+
+def _digest(identifier: tuple[str, str]) -> str:
+    return hashlib.sha256(".".join(identifier).encode()).hexdigest()[:16]
+
+
+class _IcebergParts:
+    """The parts of a chunked full load: per chunk a folder of Parquet files in the table's schema.
+
+    A chunk's folder is renamed into place when complete, so a part is whole or not there.
+    ``publish`` moves every file into the table's data folder and commits, in one transaction,
+    the delete of the old rows and the new files (Iceberg's add_files): readers see the old
+    snapshot until then. Files moved by a publish cut short are orphans Iceberg's maintenance
+    removes; their chunks are read again.
+    """
+
+    def __init__(self, destination: IcebergDestination, stream: Stream, key: str, warehouse: str):
+        self.destination, self.stream = destination, stream
+        self.key = key
+        self.folder = os.path.join(warehouse, STAGING, f"{key}-{_digest(destination.identifier(stream))}")
+        self._schema: pa.Schema | None = None
+
+    def _part(self, index: int) -> str:
+        return os.path.join(self.folder, f"chunk-{index:05d}")
+
+    def _table(self, catalog):
+        return _table_for(catalog, self.destination, self.stream, _nullable(self.stream.arrow_schema))
+
+    def schema(self) -> pa.Schema:
+        """The table's own Arrow schema (Iceberg has no int16: it stores those as int): what the files are written in."""
+        if self._schema is None:
+            with self.destination.opened_catalog() as catalog:
+                self._schema = self._table(catalog).schema().as_arrow()
+        return self._schema
+
+    def prepare(self) -> None:
+        """Before any chunk is read (in the run's own thread): the table exists, and half-written parts are gone."""
+        self.schema()
+        os.makedirs(self.folder, exist_ok=True)
+        for entry in os.listdir(self.folder):
+            if entry.endswith(".tmp"):
+                shutil.rmtree(os.path.join(self.folder, entry), ignore_errors=True)
+
+    def has(self, index: int) -> bool:
+        return os.path.isdir(self._part(index))
+
+    def write_part(self, index: int, batches) -> tuple[int, int]:
+        schema = self.schema()
+        scratch = f"{self._part(index)}.{uuid.uuid4().hex[:8]}.tmp"
+        os.makedirs(scratch)
+        writer, files, rows, nbytes, in_file = None, 0, 0, 0, 0
+        try:
+            for batch in batches:
+                if writer is None or in_file >= ROWS_PER_APPEND:
+                    if writer is not None:
+                        writer.close()
+                    writer = pq.ParquetWriter(os.path.join(scratch, f"part-{files:05d}.parquet"), schema)
+                    files, in_file = files + 1, 0
+                writer.write_table(_in_schema(batch, schema))
+                rows, nbytes, in_file = rows + batch.num_rows, nbytes + batch.nbytes, in_file + batch.num_rows
+            if writer is not None:
+                writer.close()
+            shutil.rmtree(self._part(index), ignore_errors=True)
+            os.rename(scratch, self._part(index))
+        except BaseException:
+            if writer is not None:
+                writer.close()
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise
+        return rows, nbytes
+
+    def publish(self, indexes: list[int]) -> None:
+        with self.destination.opened_catalog() as catalog:
+            table = self._table(catalog)
+            data = table.location().removeprefix("file://") + "/data"
+            os.makedirs(data, exist_ok=True)
+            paths = []
+            for index in indexes:
+                for name in sorted(os.listdir(self._part(index))):
+                    target = os.path.join(data, f"d2d-{self.key}-{index:05d}-{name}")
+                    os.rename(os.path.join(self._part(index), name), target)
+                    paths.append(target)
+            transaction = table.transaction()
+            if table.current_snapshot() is not None:
+                transaction.delete(AlwaysTrue())
+            if paths:
+                transaction.add_files(paths, check_duplicate_files=False)  # named by this load: new to the table
+            transaction.commit_transaction()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def discard(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _in_schema(batch: pa.RecordBatch, schema: pa.Schema) -> pa.Table:
+    """A batch as the table stores it: its columns in the table's order and types, null where it has none."""
+    columns = [
+        batch.column(field.name).cast(field.type) if field.name in batch.schema.names else pa.nulls(batch.num_rows, field.type)
+        for field in schema
+    ]
+    return pa.Table.from_arrays(columns, schema=schema)

@@ -1,6 +1,7 @@
 """Iceberg destination: a SQL catalog on d2d's database, files in storage (local and S3), read back by pyiceberg and DuckDB."""
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import boto3
@@ -10,6 +11,7 @@ from pyiceberg.exceptions import NoSuchNamespaceError
 
 from kernel.models import TaskStatus
 from pipelines.connectors import destination_connector
+from pipelines.models import ChunkedLoad
 from pipelines.services import job_update, source_discover
 from tests.kernel.test_storage import s3_endpoint, s3_storages  # noqa: F401  (the fixture, and its settings)
 from tests.pipelines.conftest import make_job, run_sync
@@ -151,3 +153,70 @@ def test_an_operator_can_keep_the_catalog_elsewhere(project_a, alice, orders, fo
     assert run_sync(job).status == TaskStatus.SUCCEEDED
     assert (tmp_path / "catalog.sqlite3").exists()
     assert [row["id"] for row in rows_of(iceberg_table("alpha", {"path": folder}, "orders"))] == [1, 2]
+
+
+@override_settings(D2D_TASK_RETRY_BACKOFF=0)
+def test_a_big_table_loads_in_chunks_into_one_commit_and_resumes(project_a, alice, pg, folder, monkeypatch):
+    """Chunks written as Parquet files in the table's schema, added in the commit that deletes the old rows."""
+    import os
+
+    from kernel.runner import execute
+    from tests.pipelines.test_chunked_load import FailOnce
+
+    config, conn, _ = pg
+    conn.execute("CREATE TABLE items (id bigint PRIMARY KEY, small smallint, amount numeric(10,2), label text)")
+    conn.execute("INSERT INTO items SELECT g, g % 100, g / 100.0, md5(g::text) FROM generate_series(1, 12000) g")
+    conn.execute("ANALYZE items")
+    dest = {"path": folder}
+    job = make_job(project_a, alice, "postgres", {**config, "chunk_rows": 1000, "read_parallelism": 2}, "iceberg", dest)
+    first = run_sync(job)
+    assert first.status == TaskStatus.SUCCEEDED, first.error
+    assert "12 chunks published together" in "\n".join(line.message for line in first.log_lines())
+
+    conn.execute("DELETE FROM items WHERE id > 11000")
+    conn.execute("ANALYZE items")
+    FailOnce(monkeypatch, failing_index=7)
+    second = run_sync(job)
+    assert second.status == TaskStatus.RETRYING
+    table = iceberg_table("alpha", dest, "items")
+    assert len(table.scan().to_arrow()) == 12000, "readers still see the first load"
+    execute("pipelines.JobTask", str(second.pk))
+    second.refresh_from_db()
+    assert second.status == TaskStatus.SUCCEEDED, second.error
+    log = "\n".join(line.message for line in second.log_lines())
+    # Chunks 0-5 were done; the other reader was halted in chunk 6 (or had just finished it) when 7 failed.
+    assert re.search(r"resuming its chunked load: [67] of 11 chunks already loaded", log), log
+
+    table = iceberg_table("alpha", dest, "items")
+    rows = table.scan().to_arrow()
+    assert sorted(rows.column("id").to_pylist()) == list(range(1, 11001))
+    assert str(table.schema().find_field("amount").field_type) == "decimal(10, 2)"
+    duck = table.scan().to_duckdb("items")
+    assert duck.execute("SELECT count(*), sum(amount), max(small) FROM items").fetchall() == [(11000, Decimal("605055.00"), 99)]
+    warehouse = destination_connector("iceberg", dest, project_id="alpha").local_warehouse()
+    assert os.listdir(os.path.join(warehouse, ".d2d-staging")) == [], "no parts left behind"
+
+
+def test_a_clear_removes_the_parts_of_a_chunked_load_cut_short(project_a, alice, pg, folder, monkeypatch):
+    import os
+
+    from kernel.runner import execute
+    from pipelines.clearing import job_clear_destination_start
+    from tests.pipelines.test_chunked_load import FailOnce
+
+    config, conn, _ = pg
+    conn.execute("CREATE TABLE items (id bigint PRIMARY KEY, label text)")
+    conn.execute("INSERT INTO items SELECT g, md5(g::text) FROM generate_series(1, 12000) g")
+    conn.execute("ANALYZE items")
+    dest = {"path": folder}
+    FailOnce(monkeypatch, failing_index=4)
+    job = make_job(project_a, alice, "postgres", {**config, "chunk_rows": 1000}, "iceberg", dest)
+    with override_settings(D2D_TASK_MAX_ATTEMPTS=1):
+        assert run_sync(job).status == TaskStatus.FAILED
+    staging = os.path.join(destination_connector("iceberg", dest, project_id="alpha").local_warehouse(), ".d2d-staging")
+    assert len(os.listdir(staging)) == 1
+    clear = job_clear_destination_start(job=job, user=alice, publish=False)
+    execute("pipelines.JobTask", str(clear.pk))
+    clear.refresh_from_db()
+    assert clear.status == TaskStatus.SUCCEEDED, clear.error
+    assert os.listdir(staging) == [] and not ChunkedLoad.objects.exists()
