@@ -1,7 +1,7 @@
 """Benchmark: a PostgreSQL table synced full-refresh to Parquet by d2d, against COPY, connectorx, dlt and pandas.
 
 Usage: .venv/bin/python bench/pipeline_sync.py [--rows 5000000] [--install-baselines] [--skip-pandas]
-       [--database-url postgres://postgres@127.0.0.1:5432/postgres] [--keep]
+       [--database-url postgres://postgres@127.0.0.1:5432/postgres] [--keep] [--d2d-on-postgres]
 
 Loads a scratch table of --rows rows of mixed types (bigint, int, double, numeric(12,2), text,
 timestamptz, date, boolean) into a scratch database, then measures, each in its own
@@ -10,7 +10,9 @@ process so peak memory (max RSS) is that approach's own:
 1. psql:       ``psql -c "COPY table TO STDOUT" > /dev/null`` (the server's export rate, in C);
 2. copy:       psycopg reading ``COPY table TO STDOUT`` to the end;
 3. d2d:        ``manage.py pipelines_sync`` of a job postgres -> parquet (full refresh) on a scratch
-               embedded d2d (SQLite, local storage), the whole run as a user starts it;
+               embedded d2d (SQLite, local storage), the whole run as a user starts it; with
+               --d2d-on-postgres its own database is a scratch PostgreSQL one, as in production,
+               where a table past the source's chunk_rows loads in chunks (pipelines.chunked);
 4. connectorx: ``connectorx.read_sql(..., return_type="arrow")`` then ``pyarrow.parquet.write_table``;
 5. dlt:        a dlt pipeline, ``sql_database`` source (pyarrow backend) to the filesystem destination as parquet;
 6. pandas:     ``pandas.read_sql`` then ``DataFrame.to_parquet`` (what a user writes by hand).
@@ -145,6 +147,8 @@ def scratch_d2d_job(url: str, out: str, *, name: str, streams: list[dict], path:
     """A scratch embedded d2d (SQLite, local storage under ``out``) with one job from the PostgreSQL at ``url`` to Parquet."""
     os.environ.update({"D2D_DATA_DIR": out, "DJANGO_SETTINGS_MODULE": "d2d.settings", "LOG_LEVEL": "warning"})
     os.environ.pop("DATABASE_URL", None)
+    if os.environ.get("BENCH_D2D_DATABASE_URL"):  # d2d's own state on PostgreSQL, as in production
+        os.environ["DATABASE_URL"] = os.environ["BENCH_D2D_DATABASE_URL"]
     sys.path.insert(0, str(ROOT))
     import django
 
@@ -240,6 +244,11 @@ def main() -> None:
     parser.add_argument("--parallelism", type=int, default=1, help="d2d's read_parallelism (connections per table)")
     parser.add_argument("--copy-client", default="auto", choices=["auto", "psql", "libpq"], help="what drains d2d's COPY")
     parser.add_argument("--source-option", action="append", default=[], metavar="KEY=VALUE", help="more of d2d's source config (JSON values)")
+    parser.add_argument(
+        "--d2d-on-postgres", action="store_true",
+        help="d2d's own database on the benchmark's PostgreSQL (a scratch database) instead of the embedded SQLite: "
+        "as in production, where tables past chunk_rows load in chunks",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
@@ -265,6 +274,14 @@ def main() -> None:
     database = f"d2d_bench_{os.getpid()}"
     url = scratch_url(args.database_url, database)
     out = tempfile.mkdtemp(prefix="d2d-bench-")
+    if args.d2d_on_postgres:
+        import psycopg
+
+        state = f"d2d_bench_state_{os.getpid()}"
+        with psycopg.connect(args.database_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{state}"')
+        os.environ["BENCH_D2D_DATABASE_URL"] = scratch_url(args.database_url, state)
+        print(f"d2d's own database: {state} (PostgreSQL)")
     print(f"loading {args.rows:,} rows into {database}.{TABLE} ...", flush=True)
     started = time.perf_counter()
     load(args.database_url, database, args.rows)
@@ -288,6 +305,8 @@ def main() -> None:
 
             with psycopg.connect(args.database_url, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+                if args.d2d_on_postgres:
+                    conn.execute(f'DROP DATABASE IF EXISTS "d2d_bench_state_{os.getpid()}" WITH (FORCE)')
             shutil.rmtree(out, ignore_errors=True)
 
     print(f"\n{'approach':<11} {'rows':>12} {'seconds':>9} {'rows/s':>12} {'peak MB':>9}  parquet types (qty, amount)")

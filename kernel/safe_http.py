@@ -16,6 +16,7 @@ consumer the file's host).
 
 import http.client
 import ipaddress
+import json
 import re
 import socket
 import ssl
@@ -275,6 +276,38 @@ def fetch_into(url: str, sink: BinaryIO, **caps) -> Fetched:
         sink.write(chunk)
         size += len(chunk)
     return Fetched(opened.url, size, opened.content_type, opened.file_name)
+
+
+def post_json(target: Target, body: dict, *, timeout: float, user_agent: str = "d2d") -> int:
+    """POST ``body`` as JSON to a checked target, by its checked address, following no redirect; the HTTP status.
+
+    The caller checks the URL with ``check_url`` (and its own allowlist) first: the address
+    connected to is the one checked, so a second DNS answer cannot move the request elsewhere.
+    """
+    deadline = time.monotonic() + timeout
+
+    def remaining() -> float:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise FetchFailed(f"took longer than {timeout}s", kind="timeout")
+        return left
+
+    connection = _open(target, remaining)
+    try:
+        data = json.dumps(body, default=str).encode()
+        connection.request(
+            "POST", target.path, body=data,
+            headers={"Content-Type": "application/json", "User-Agent": user_agent, "Content-Length": str(len(data))},
+        )
+        response = connection.getresponse()
+        response.read(64 * 1024)
+        return response.status
+    except (TimeoutError, socket.timeout) as exc:
+        raise FetchFailed(f"took longer than {timeout}s", kind="timeout") from exc
+    except (OSError, http.client.HTTPException) as exc:
+        raise FetchFailed(f"network error: {exc}") from exc
+    finally:
+        connection.close()
 
 
 def _open(target: Target, remaining) -> _PinnedConnection:

@@ -59,6 +59,10 @@ def sync_changes(*, job: Job, streams: list[Stream], source, destination, report
 
 
 def _capture(job, streams, source, destination, reporter, first_index, stats, capture, reader) -> dict:
+    tables = [(stream.namespace or "public", stream.name) for stream in streams]
+    check_tables = getattr(reader, "check_tables", None)
+    if check_tables is not None:  # before a slot or a load: a change the reader cannot see is lost data
+        check_tables(tables)
     if capture.position is None or not reader.exists():
         _start(job, streams, source, destination, reporter, reader, stats, first_index, capture)
     else:
@@ -73,7 +77,6 @@ def _capture(job, streams, source, destination, reporter, first_index, stats, ca
     started = time.monotonic()
     run_seconds = int(source.config.get("cdc_run_seconds", 0))
     limit = int(source.config.get("cdc_batch_changes", 10000))
-    tables = [(stream.namespace or "public", stream.name) for stream in streams]
     by_table = {(stream.namespace or "public", stream.name): stream for stream in streams}
     while True:
         changes, end, full = reader.peek(tables, after=capture.position, limit=limit)

@@ -6,11 +6,7 @@ change how a run ends: a delivery that cannot be enqueued or sent is logged and 
 Logs name the URL without its query string, where receivers (Slack, Teams) keep their secret.
 """
 
-import json
 import logging
-import socket
-import time
-from http.client import HTTPException
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -61,32 +57,7 @@ def webhook_alert_payload(task) -> dict:
 
 def webhook_post(url: str, body: dict, *, timeout: float, resolver: safe_http.Resolver | None = None) -> int:
     """POST ``body`` as JSON to ``url`` by its checked address, without following redirects; the HTTP status."""
-    target = webhook_url_check(url, resolver=resolver)
-    deadline = time.monotonic() + timeout
-
-    def remaining() -> float:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise safe_http.FetchFailed(f"took longer than {timeout}s", kind="timeout")
-        return left
-
-    # The guard's own pinned connection: the address connected to is the one just checked.
-    connection = safe_http._open(target, remaining)
-    try:
-        data = json.dumps(body, default=str).encode()
-        connection.request(
-            "POST", target.path, body=data,
-            headers={"Content-Type": "application/json", "User-Agent": "d2d", "Content-Length": str(len(data))},
-        )
-        response = connection.getresponse()
-        response.read(64 * 1024)
-        return response.status
-    except (TimeoutError, socket.timeout) as exc:
-        raise safe_http.FetchFailed(f"took longer than {timeout}s", kind="timeout") from exc
-    except (OSError, HTTPException) as exc:
-        raise safe_http.FetchFailed(f"network error: {exc}") from exc
-    finally:
-        connection.close()
+    return safe_http.post_json(webhook_url_check(url, resolver=resolver), body, timeout=timeout)
 
 
 def webhook_alert_deliver(task_id: int) -> str:

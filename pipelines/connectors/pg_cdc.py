@@ -75,6 +75,21 @@ class PostgresChangeReader:
         if level != "logical":
             raise CheckFailed(f"CDC needs wal_level=logical on the source server; it is {level}")
 
+    def check_tables(self, tables: list[tuple[str, str]]) -> None:
+        """Raise CheckFailed naming each table whose deletes the slot cannot see (REPLICA IDENTITY NOTHING).
+
+        wal2json skips such a delete with a warning on the server, so the destination would keep the row.
+        """
+        names = [sql.Identifier(schema, table).as_string(self._session()) for schema, table in tables]
+        blind = self._session().execute(
+            "SELECT c.oid::regclass::text FROM pg_class c WHERE c.oid = ANY(%s::regclass[]) AND c.relreplident = 'n'", [names]
+        ).fetchall()
+        if blind:
+            listed = ", ".join(name for (name,) in blind)
+            raise CheckFailed(
+                f"CDC cannot see deletes of {listed}: REPLICA IDENTITY is NOTHING; ALTER TABLE ... REPLICA IDENTITY DEFAULT"
+            )
+
     def exists(self) -> bool:
         return self._session().execute("SELECT 1 FROM pg_replication_slots WHERE slot_name = %s", [self.slot]).fetchone() is not None
 

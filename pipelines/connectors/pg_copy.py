@@ -203,13 +203,16 @@ def ctid_chunks(conn: psycopg.Connection, schema: str, table: str, parts: int) -
     return [chunk_condition(bound) for bound in bounds] if bounds else None
 
 
-def plan_chunks(conn: psycopg.Connection, schema: str, table: str, *, parts: int, chunk_rows: int) -> list[dict] | None:
+def plan_chunks(
+    conn: psycopg.Connection, schema: str, table: str, *, parts: int, chunk_rows: int, by_key: bool = True
+) -> list[dict] | None:
     """Bounds that cut a table into chunks of about ``chunk_rows`` rows, at least ``parts``; None when one will do.
 
-    By the primary key when it is one integer column: an update does not change a row's key, so a
-    chunk read again after a crash, in a later snapshot, holds the same rows as before. By ranges
-    of pages (ctid) otherwise, the cheapest scan there is; but an update moves a row to another
-    page, so a load resumed in a later snapshot may miss or repeat a row updated in between.
+    By the primary key when it is one integer column (and ``by_key``): an update does not change a
+    row's key, so a chunk read again after a crash, in a later snapshot, holds the same rows as
+    before. By ranges of pages (ctid) otherwise, the cheapest scan there is (the server reads
+    through no index); but an update moves a row to another page, so a load resumed in a later
+    snapshot may miss or repeat a row updated in between.
     Each bound is JSON (``{"key", "from", "to"}`` or ``{"pages_from", "pages_to"}``, ``to`` open
     when None, so rows added past the end belong to the last chunk), kept as the load's state.
     """
@@ -227,7 +230,7 @@ def plan_chunks(conn: psycopg.Connection, schema: str, table: str, *, parts: int
            WHERE i.indrelid = %s::regclass AND i.indisprimary""",
         [sql.Identifier(schema, table).as_string(conn)],
     ).fetchall()
-    if len(keys) == 1 and keys[0][1] in ("smallint", "integer", "bigint"):
+    if by_key and len(keys) == 1 and keys[0][1] in ("smallint", "integer", "bigint"):
         key = keys[0][0]
         low, high = conn.execute(sql.SQL("SELECT min({0}), max({0}) FROM {1}").format(sql.Identifier(key), sql.Identifier(schema, table))).fetchone()
         if low is None:

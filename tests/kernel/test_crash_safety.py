@@ -39,5 +39,8 @@ def test_it_finishes_every_queued_run_exactly_once_after_the_cluster_is_killed(c
     rerun = ProbeTask.objects.filter(runs__gt=1)
     # Only runs whose attempt was killed ran their body again, and the killed attempt counted.
     assert rerun.count() <= max(in_flight, 2)
-    assert all(task.attempts == task.runs for task in ProbeTask.objects.all())
+    # Every counted attempt ran the body, but for one the kill caught between its claim (which
+    # counts it) and the body's first write: at most one such attempt per killed worker.
+    uncounted = [task.attempts - task.runs for task in ProbeTask.objects.all()]
+    assert all(0 <= gap <= 1 for gap in uncounted) and sum(uncounted) <= 2, uncounted
     assert not ProbeTask.objects.filter(Q(attempts__gt=2) | Q(error__gt="")).exists()

@@ -282,3 +282,14 @@ def test_an_update_of_the_key_and_an_untouched_large_value_arrive_as_they_are(pr
     assert run_sync(job).status == TaskStatus.SUCCEEDED
     got = dest_conn.execute(f'SELECT id, length(body), n FROM "{dest_schema}".docs ORDER BY id').fetchall()
     assert got == [(1, 10000, 1), (20, 5, 0)]
+
+
+def test_a_table_whose_deletes_the_slot_cannot_see_is_refused_before_any_slot(project_a, alice, pg, folder):
+    config, conn, schema = pg
+    conn.execute(TABLE)
+    conn.execute("ALTER TABLE orders REPLICA IDENTITY NOTHING")
+    job = make_job(project_a, alice, "postgres", config, "parquet", {"path": folder}, cdc_streams(schema, "orders"))
+    task = run_sync(job)
+    assert task.status != TaskStatus.SUCCEEDED
+    assert f"CDC cannot see deletes of {schema}.orders: REPLICA IDENTITY is NOTHING" in task.error
+    assert conn.execute("SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE %s", [f"d2d_{job.pk}_%"]).fetchone()[0] == 0

@@ -74,6 +74,15 @@ def test_a_table_without_an_integer_key_is_cut_by_pages(project_a, alice, pg, fo
     assert len(codes) == ROWS and len(set(codes)) == ROWS
 
 
+def test_chunk_by_pages_cuts_a_keyed_table_by_pages(project_a, alice, items, folder, project_storage):
+    config, _, _ = items
+    job = make_job(project_a, alice, "postgres", {**config, "chunk_by": "pages"}, "parquet", {"path": folder})
+    task = run_sync(job)
+    assert task.status == TaskStatus.SUCCEEDED, task.error
+    assert "chunks (by page ranges)" in log_of(task)
+    assert sorted(loaded(project_storage, folder).column("id").to_pylist()) == list(range(1, ROWS + 1))
+
+
 def test_a_small_table_is_one_plain_read(project_a, alice, pg, folder, project_storage):
     config, conn, _ = pg
     conn.execute("CREATE TABLE tiny (id int PRIMARY KEY)")
