@@ -34,7 +34,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from kernel.errors import TaskCancelled
-from pipelines.connectors import destination_connector, source_connector
+from pipelines.connectors import job_destination, job_source
 from pipelines.connectors.base import Stream
 from pipelines.cursors import decode_cursor, encode_cursor
 from pipelines.models import ChunkedLoad, Job, JobTask, LoadChunk
@@ -58,56 +58,53 @@ def load_in_chunks(*, job: Job, task: JobTask, stream: Stream, source, destinati
     """Load the stream (mode replace) in chunks; (rows, bytes, newest cursor), or None when it is not worth it here."""
     if not can_load_in_chunks(source, destination):
         return None
-    load = _resume_or_plan(job, task, stream, source, destination, generation, reporter)
-    if load is None:
+    planned = _resume_or_plan(job, task, stream, source, destination, generation, reporter)
+    if planned is None:
         return None
-    parts = destination.open_parts(stream, key=load.parts_key)
+    load, parts = planned
     try:
         _read_all(load, stream, source, parts, reporter, index)
         chunks = list(load.chunks.order_by("index"))
         parts.publish([chunk.index for chunk in chunks])
-    except TaskCancelled:  # a cancel is final: the parts go, and the next run plans afresh
-        ChunkedLoad.objects.filter(pk=load.pk).update(snapshot="")
-        _discard(load, destination, stream)
-        raise
-    except BaseException:  # the retry of this run goes on from the chunks done (as after a kill)
-        ChunkedLoad.objects.filter(pk=load.pk).update(snapshot="")
-        raise
-    rows = sum(chunk.rows for chunk in chunks)
-    nbytes = sum(chunk.bytes for chunk in chunks)
-    newest = _newest_cursor(stream, chunks)
+    except BaseException as exc:
+        ChunkedLoad.objects.filter(pk=load.pk).update(snapshot="")  # helpers stop claiming
+        if isinstance(exc, TaskCancelled):  # a cancel is final: the parts go, and the next run plans afresh
+            parts.discard()
+            load.delete()
+        raise  # otherwise the retry of this run goes on from the chunks done (as after a kill)
     readers = Counter(chunk.loaded_by.rsplit(":", 1)[0] for chunk in chunks)
     shares = ", ".join(f"{reader}: {count}" for reader, count in sorted(readers.items()))
     reporter.log(f"stream {stream.key}: {len(chunks)} chunks published together, loaded by {len(readers)} process(es) ({shares})")
     load.delete()
-    return rows, nbytes, newest
+    return sum(chunk.rows for chunk in chunks), sum(chunk.bytes for chunk in chunks), _newest_cursor(stream, chunks)
 
 
-def _resume_or_plan(job, task, stream, source, destination, generation, reporter) -> ChunkedLoad | None:
+def _resume_or_plan(job, task, stream, source, destination, generation, reporter):
+    """(load, its parts): this run's unfinished load, or a new plan; None for a small table or a destination without parts."""
     spec = asdict(stream)
     load = ChunkedLoad.objects.filter(job=job, stream=stream.key).first()
     if load is not None:
-        if load.task_id == task.pk and load.generation == generation and load.stream_spec == spec:
-            parts = destination.open_parts(stream, key=load.parts_key)
-            if parts is not None:
-                return _resume(load, parts, reporter)
+        parts = destination.open_parts(stream, key=load.parts_key)
+        if parts is not None and load.task_id == task.pk and load.generation == generation and load.stream_spec == spec:
+            _resume(load, parts, reporter)
+            return load, parts
         reporter.log(f"stream {stream.key}: discarding the unfinished chunked load of run {load.task_id}")
         _discard(load, destination, stream)
-    if destination.open_parts(stream, key=uuid.uuid4().hex) is None:  # only asks: nothing is created
+    key = uuid.uuid4().hex
+    parts = destination.open_parts(stream, key=key)  # only asks where the parts would go: nothing is made yet
+    if parts is None:
         return None
     bounds = source.plan_chunks(stream)
     if not bounds:
         return None
-    load = ChunkedLoad.objects.create(
-        job=job, task=task, stream=stream.key, stream_spec=spec, generation=generation, parts_key=uuid.uuid4().hex
-    )
+    load = ChunkedLoad.objects.create(job=job, task=task, stream=stream.key, stream_spec=spec, generation=generation, parts_key=key)
     LoadChunk.objects.bulk_create(LoadChunk(load=load, index=number, bounds=bound) for number, bound in enumerate(bounds))
-    destination.open_parts(stream, key=load.parts_key).prepare()
+    parts.prepare()
     reporter.log(f"stream {stream.key}: full load in {len(bounds)} chunks ({_describe(bounds)})")
-    return load
+    return load, parts
 
 
-def _resume(load: ChunkedLoad, parts, reporter) -> ChunkedLoad:
+def _resume(load: ChunkedLoad, parts, reporter) -> None:
     parts.prepare()
     done = list(load.chunks.filter(done=True).values_list("index", flat=True))
     lost = [number for number in done if not parts.has(number)]
@@ -115,7 +112,6 @@ def _resume(load: ChunkedLoad, parts, reporter) -> ChunkedLoad:
         load.chunks.filter(index__in=lost).update(done=False, rows=0, bytes=0, cursor_max=None, loaded_by="", finished_at=None)
     total = load.chunks.count()
     reporter.log(f"stream {load.stream}: resuming its chunked load: {len(done) - len(lost)} of {total} chunks already loaded")
-    return load
 
 
 def _describe(bounds: list[dict]) -> str:
@@ -132,9 +128,7 @@ def _discard(load: ChunkedLoad, destination, stream: Stream) -> None:
 
 def discard_load(load: ChunkedLoad) -> bool:
     """Drop a load nobody is reading, with its parts (the admin's action); the stream's next run starts over."""
-    job = load.job
-    destination = destination_connector(job.destination.type, job.destination.config, job.destination.version, project_id=job.project_id)
-    _discard(load, destination, Stream(**load.stream_spec))
+    _discard(load, job_destination(load.job), Stream(**load.stream_spec))
     return True
 
 
@@ -193,8 +187,7 @@ def help_load(load_id: int) -> int:
         return 0
     job = load.job
     stream = Stream(**load.stream_spec)
-    source = source_connector(job.source.type, job.source.config, job.source.version, project_id=job.project_id)
-    destination = destination_connector(job.destination.type, job.destination.config, job.destination.version, project_id=job.project_id)
+    source, destination = job_source(job), job_destination(job)
     parts = destination.open_parts(stream, key=load.parts_key)
     if parts is None:
         return 0

@@ -16,7 +16,7 @@ from kernel.models import TaskLogLine
 from kernel.runner import TaskRun
 from pipelines import catalog, cdc
 from pipelines.chunked import load_in_chunks
-from pipelines.connectors import destination_connector, source_connector
+from pipelines.connectors import job_destination, job_source
 from pipelines.connectors.base import Stream
 from pipelines.cursors import decode_cursor, encode_cursor
 from pipelines.models import ChangeCapture, Job, JobTask, StreamState
@@ -36,12 +36,8 @@ def run_sync_task(run: TaskRun) -> None:
     job = Job.all_objects.select_related("source", "destination").get(pk=task.job_id)
     if job.is_deleted:
         raise DomainError(f"job {job.name} was deleted")
-    source_config, destination_config = job.source.config, job.destination.config
-    source = source_connector(job.source.type, source_config, job.source.version, project_id=job.project_id)
-    destination = destination_connector(
-        job.destination.type, destination_config, job.destination.version, project_id=job.project_id
-    )
-    secrets = secret_values(source.spec, source_config) + secret_values(destination.spec, destination_config)
+    source, destination = job_source(job), job_destination(job)
+    secrets = secret_values(source.spec, source.config) + secret_values(destination.spec, destination.config)
     streams = catalog.selected_streams(job.streams_config)
     reporter = RunReporter(run, secrets, len(streams))
     reporter.log(

@@ -60,3 +60,13 @@ def source_connector(type_name: str, config: dict, version: str | None = None, *
 
 def destination_connector(type_name: str, config: dict, version: str | None = None, *, project_id=None) -> DestinationConnector:
     return connector_class("destination", type_name, version)(config, root=storage_root(project_id))
+
+
+def job_source(job) -> SourceConnector:
+    """The source connector of a job (anything with ``source`` and ``project_id``), in the project's storage."""
+    return source_connector(job.source.type, job.source.config, job.source.version, project_id=job.project_id)
+
+
+def job_destination(job) -> DestinationConnector:
+    """The destination connector of a job, in the project's storage."""
+    return destination_connector(job.destination.type, job.destination.config, job.destination.version, project_id=job.project_id)

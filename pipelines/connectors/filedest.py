@@ -18,7 +18,7 @@ import re
 import shutil
 import tempfile
 import uuid
-from abc import abstractmethod
+from abc import ABC, abstractmethod
 
 import pyarrow as pa
 
@@ -270,22 +270,15 @@ class _FolderWriter(StreamWriter):
             shutil.rmtree(self.staging, ignore_errors=True)
 
 
-class _PartsWriter:
-    """The durable parts of a chunked full load: a folder per chunk in a private folder named by the load.
+class ChunkParts(ABC):
+    """The durable parts of a chunked full load (pipelines.chunked): a folder per chunk in a private folder.
 
-    A chunk is written into a folder of its own and renamed into place when complete, so a part
-    either is whole or is not there; writing a chunk again replaces its part. ``publish`` gathers
-    the parts' files into one folder and swaps it in as the stream's folder, as a full refresh does.
+    A chunk is written into a scratch folder and renamed into place when complete, so a part is
+    whole or is not there; writing a chunk again replaces its part. Each destination says how it
+    writes a chunk's files (``write_files``) and how it makes all of them visible (``publish``).
     """
 
-    def __init__(self, destination: "FileDestination", stream: Stream, key: str):
-        self.destination, self.stream = destination, stream
-        self.storage = default_storage()
-        base = destination.base()
-        folder = destination.stream_folder(stream)
-        self.target = self.storage.path(folder)
-        self.folder = local_path(self.storage, posixpath.join(base, STAGING, f"{key}-{_digest(posixpath.relpath(folder, base))}"))
-        self.schema = stream.arrow_schema
+    folder = ""
 
     def _part(self, index: int) -> str:
         return os.path.join(self.folder, f"chunk-{index:05d}")
@@ -304,34 +297,63 @@ class _PartsWriter:
         """Write one chunk's batches as its part; (rows, bytes)."""
         scratch = f"{self._part(index)}.{uuid.uuid4().hex[:8]}.tmp"
         os.makedirs(scratch)
-        output = _RotatingFiles(self.destination, scratch, self.schema)
+        try:
+            written = self.write_files(scratch, batches)
+            shutil.rmtree(self._part(index), ignore_errors=True)
+            os.rename(scratch, self._part(index))
+        except BaseException:
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise
+        return written
+
+    def part_files(self, index: int) -> list[str]:
+        return [os.path.join(self._part(index), name) for name in sorted(os.listdir(self._part(index)))]
+
+    def discard(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    @abstractmethod
+    def write_files(self, folder: str, batches) -> tuple[int, int]:
+        """Write the batches as files in ``folder``; (rows, bytes)."""
+
+    @abstractmethod
+    def publish(self, indexes: list[int]) -> None:
+        """Make the parts of ``indexes`` the stream's data in one step, then remove the private folder."""
+
+
+class _PartsWriter(ChunkParts):
+    """Parts of a file destination: ``publish`` gathers their files into one folder and swaps it in, as a full refresh does."""
+
+    def __init__(self, destination: "FileDestination", stream: Stream, key: str):
+        self.destination, self.stream = destination, stream
+        storage = default_storage()
+        base = destination.base()
+        folder = destination.stream_folder(stream)
+        self.target = storage.path(folder)
+        self.folder = local_path(storage, posixpath.join(base, STAGING, f"{key}-{_digest(posixpath.relpath(folder, base))}"))
+        self.schema = stream.arrow_schema
+
+    def write_files(self, folder: str, batches) -> tuple[int, int]:
+        output = _RotatingFiles(self.destination, folder, self.schema)
         rows = nbytes = 0
         try:
             for batch in batches:
                 output.write(batch)
                 rows += batch.num_rows
                 nbytes += batch.nbytes
+        finally:
             output.close()
-            shutil.rmtree(self._part(index), ignore_errors=True)
-            os.rename(scratch, self._part(index))
-        except BaseException:
-            output.close()
-            shutil.rmtree(scratch, ignore_errors=True)
-            raise
         return rows, nbytes
 
     def publish(self, indexes: list[int]) -> None:
         ready = os.path.join(self.folder, "ready")
         os.makedirs(ready)
         for index in indexes:
-            for name in sorted(os.listdir(self._part(index))):
-                os.rename(os.path.join(self._part(index), name), os.path.join(ready, f"part-{index:05d}-{name.removeprefix('part-')}"))
+            for path in self.part_files(index):
+                os.rename(path, os.path.join(ready, f"part-{index:05d}-{os.path.basename(path).removeprefix('part-')}"))
         if not os.listdir(ready):  # an empty stream still gets a file with its columns
             output = _RotatingFiles(self.destination, ready, self.schema)
             output.next_file()
             output.close()
         publish_folder(ready, self.target)
-        shutil.rmtree(self.folder, ignore_errors=True)
-
-    def discard(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)

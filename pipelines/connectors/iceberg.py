@@ -19,7 +19,6 @@ import hashlib
 import os
 import re
 import shutil
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import quote
@@ -41,7 +40,7 @@ from pipelines.connectors.base import (
     Stream,
     StreamWriter,
 )
-from pipelines.connectors.filedest import STAGING
+from pipelines.connectors.filedest import STAGING, ChunkParts
 from pipelines.connectors.storage import clean_path, default_storage, local_path
 
 ROWS_PER_APPEND = 500_000
@@ -254,10 +253,9 @@ def _digest(identifier: tuple[str, str]) -> str:
     return hashlib.sha256(".".join(identifier).encode()).hexdigest()[:16]
 
 
-class _IcebergParts:
-    """The parts of a chunked full load: per chunk a folder of Parquet files in the table's schema.
+class _IcebergParts(ChunkParts):
+    """Parts of an Iceberg table: per chunk Parquet files in the table's schema.
 
-    A chunk's folder is renamed into place when complete, so a part is whole or not there.
     ``publish`` moves every file into the table's data folder and commits, in one transaction,
     the delete of the old rows and the new files (Iceberg's add_files): readers see the old
     snapshot until then. Files moved by a publish cut short are orphans Iceberg's maintenance
@@ -269,9 +267,6 @@ class _IcebergParts:
         self.key = key
         self.folder = os.path.join(warehouse, STAGING, f"{key}-{_digest(destination.identifier(stream))}")
         self._schema: pa.Schema | None = None
-
-    def _part(self, index: int) -> str:
-        return os.path.join(self.folder, f"chunk-{index:05d}")
 
     def _table(self, catalog):
         return _table_for(catalog, self.destination, self.stream, _nullable(self.stream.arrow_schema))
@@ -286,37 +281,23 @@ class _IcebergParts:
     def prepare(self) -> None:
         """Before any chunk is read (in the run's own thread): the table exists, and half-written parts are gone."""
         self.schema()
-        os.makedirs(self.folder, exist_ok=True)
-        for entry in os.listdir(self.folder):
-            if entry.endswith(".tmp"):
-                shutil.rmtree(os.path.join(self.folder, entry), ignore_errors=True)
+        super().prepare()
 
-    def has(self, index: int) -> bool:
-        return os.path.isdir(self._part(index))
-
-    def write_part(self, index: int, batches) -> tuple[int, int]:
+    def write_files(self, folder: str, batches) -> tuple[int, int]:
         schema = self.schema()
-        scratch = f"{self._part(index)}.{uuid.uuid4().hex[:8]}.tmp"
-        os.makedirs(scratch)
         writer, files, rows, nbytes, in_file = None, 0, 0, 0, 0
         try:
             for batch in batches:
                 if writer is None or in_file >= ROWS_PER_APPEND:
                     if writer is not None:
                         writer.close()
-                    writer = pq.ParquetWriter(os.path.join(scratch, f"part-{files:05d}.parquet"), schema)
+                    writer = pq.ParquetWriter(os.path.join(folder, f"part-{files:05d}.parquet"), schema)
                     files, in_file = files + 1, 0
                 writer.write_table(_in_schema(batch, schema))
                 rows, nbytes, in_file = rows + batch.num_rows, nbytes + batch.nbytes, in_file + batch.num_rows
+        finally:
             if writer is not None:
                 writer.close()
-            shutil.rmtree(self._part(index), ignore_errors=True)
-            os.rename(scratch, self._part(index))
-        except BaseException:
-            if writer is not None:
-                writer.close()
-            shutil.rmtree(scratch, ignore_errors=True)
-            raise
         return rows, nbytes
 
     def publish(self, indexes: list[int]) -> None:
@@ -326,9 +307,9 @@ class _IcebergParts:
             os.makedirs(data, exist_ok=True)
             paths = []
             for index in indexes:
-                for name in sorted(os.listdir(self._part(index))):
-                    target = os.path.join(data, f"d2d-{self.key}-{index:05d}-{name}")
-                    os.rename(os.path.join(self._part(index), name), target)
+                for path in self.part_files(index):
+                    target = os.path.join(data, f"d2d-{self.key}-{index:05d}-{os.path.basename(path)}")
+                    os.rename(path, target)
                     paths.append(target)
             transaction = table.transaction()
             if table.current_snapshot() is not None:
@@ -336,9 +317,6 @@ class _IcebergParts:
             if paths:
                 transaction.add_files(paths, check_duplicate_files=False)  # named by this load: new to the table
             transaction.commit_transaction()
-        shutil.rmtree(self.folder, ignore_errors=True)
-
-    def discard(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
