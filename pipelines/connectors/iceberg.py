@@ -24,7 +24,6 @@ from contextlib import contextmanager
 from urllib.parse import quote
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import sqlalchemy.exc
 from django.conf import settings
 from pyiceberg.catalog.sql import SqlCatalog
@@ -41,6 +40,7 @@ from pipelines.connectors.base import (
     StreamWriter,
 )
 from pipelines.connectors.filedest import STAGING, ChunkParts
+from pipelines.connectors.row_groups import RowGroupWriter
 from pipelines.connectors.storage import clean_path, default_storage, local_path
 
 ROWS_PER_APPEND = 500_000
@@ -291,9 +291,9 @@ class _IcebergParts(ChunkParts):
                 if writer is None or in_file >= ROWS_PER_APPEND:
                     if writer is not None:
                         writer.close()
-                    writer = pq.ParquetWriter(os.path.join(folder, f"part-{files:05d}.parquet"), schema)
+                    writer = RowGroupWriter(os.path.join(folder, f"part-{files:05d}.parquet"), schema)
                     files, in_file = files + 1, 0
-                writer.write_table(_in_schema(batch, schema))
+                writer.write(_in_schema(batch, schema))
                 rows, nbytes, in_file = rows + batch.num_rows, nbytes + batch.nbytes, in_file + batch.num_rows
         finally:
             if writer is not None:

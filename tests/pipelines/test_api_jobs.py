@@ -75,7 +75,8 @@ def test_it_lists_jobs_with_filters_and_shows_them_on_their_connectors(project_a
     assert set(row) >= {"id", "name", "source", "destination", "streams_config", "frequency", "last_run_time",
                         "last_run_state", "created_at", "updated_at", "created_by", "updated_by"}
     assert row["destination"]["config"] == {
-        "path": folder, "rows_per_file": 1000000, "compression": "snappy", "dictionary_page_bytes": 65536
+        "path": folder, "rows_per_file": 1000000, "compression": "snappy", "dictionary_page_bytes": 65536,
+        "row_group_rows": 262144,
     }
     lake = Destination.objects.get(name="lake")
     filtered = client.get(f"{BASE}/jobs", {"dest_id": lake.pk}).json()["data"]
