@@ -1,6 +1,7 @@
 """Big full loads in chunks: every row once, parts published together, a failed attempt resumed at its first chunk not done."""
 
 import os
+import threading
 
 import pyarrow.dataset as ds
 import pytest
@@ -59,6 +60,36 @@ def test_a_big_table_is_loaded_in_key_ranges_every_row_once(project_a, alice, it
     names = sorted(os.listdir(project_storage.path(f"{folder}/items")))
     assert names[0] == "part-00000-00000.parquet" and len(names) == 12
     assert not ChunkedLoad.objects.exists() and staging_entries(project_storage, folder) == []
+
+
+def test_one_copy_at_a_time_and_the_spare_thread_starts_the_next_while_a_part_is_finished(
+    project_a, alice, items, folder, project_storage, monkeypatch
+):
+    """read_parallelism 1: never two COPYs at once, yet two threads take turns (one finishes a part, one reads)."""
+    config, _, _ = items
+    original = PostgresSource.read_chunk
+    reading, most, lock = [0], [0], threading.Lock()
+
+    def read_chunk(source, stream, bounds, **kwargs):
+        with lock:
+            reading[0] += 1
+            most[0] = max(most[0], reading[0])
+        try:
+            yield from original(source, stream, bounds, **kwargs)
+        finally:
+            with lock:
+                reading[0] -= 1
+
+    monkeypatch.setattr(PostgresSource, "read_chunk", read_chunk)
+    job = make_job(project_a, alice, "postgres", config, "parquet", {"path": folder})
+    chunks_seen = []
+    monkeypatch.setattr(ChunkedLoad, "delete", lambda load: chunks_seen.extend(load.chunks.all()))
+    task = run_sync(job)
+    assert task.status == TaskStatus.SUCCEEDED, task.error
+    assert sorted(loaded(project_storage, folder).column("id").to_pylist()) == list(range(1, ROWS + 1))
+    assert most[0] == 1, "one chunk read from the source at a time"
+    threads = {chunk.loaded_by.rsplit(":", 1)[1] for chunk in chunks_seen}
+    assert len(chunks_seen) == 12 and len(threads) == 2, threads
 
 
 def test_a_table_without_an_integer_key_is_cut_by_pages(project_a, alice, pg, folder, project_storage):
