@@ -253,8 +253,7 @@ class _Crew:
     def _run_thread(self) -> None:
         try:
             self.claim_inline()
-        except BaseException as exc:  # noqa: BLE001 - handed to the run's thread, which raises it
-            self.halt.set()
+        except BaseException as exc:  # noqa: BLE001 - handed to the run's thread, which raises it (claim_inline stopped the crew)
             self.failures.append(exc)
         finally:
             connection.close()  # this thread's own database connection

@@ -19,6 +19,7 @@ import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
 from conversions.converters.base import ConversionError, ConversionService, Job, object_schema, replace_extension
+from kernel.row_groups import RowGroupWriter
 
 READ_FORMATS = ("csv", "tsv", "json", "jsonl", "ndjson", "parquet", "xlsx")
 WRITE_FORMATS = {
@@ -172,8 +173,9 @@ class _Writer:
     def write(self, batch: pa.RecordBatch) -> None:
         if self.fmt == "parquet":
             if self.target is None:
-                self.target = pq.ParquetWriter(self.path, batch.schema, compression=self.params["compression"])
-            self.target.write_batch(batch)
+                # Row groups of a useful size, not one per read batch (kernel.row_groups)
+                self.target = RowGroupWriter(str(self.path), batch.schema, compression=self.params["compression"])
+            self.target.write(batch)
         elif self.fmt == "csv":
             if self.target is None:
                 self.target = pa_csv.CSVWriter(self.path, batch.schema)

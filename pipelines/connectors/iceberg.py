@@ -30,6 +30,7 @@ from pyiceberg.catalog.sql import SqlCatalog
 from pyiceberg.exceptions import NamespaceAlreadyExistsError, NoSuchTableError
 from pyiceberg.expressions import AlwaysTrue, And, EqualTo, In, Or
 
+from kernel.row_groups import RowGroupWriter
 from pipelines.connectors.base import (
     CDC_COLUMNS,
     CDC_OPERATION,
@@ -40,7 +41,6 @@ from pipelines.connectors.base import (
     StreamWriter,
 )
 from pipelines.connectors.filedest import STAGING, ChunkParts
-from pipelines.connectors.row_groups import RowGroupWriter
 from pipelines.connectors.storage import clean_path, default_storage, local_path
 
 ROWS_PER_APPEND = 500_000

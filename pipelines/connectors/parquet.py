@@ -1,7 +1,7 @@
 """Parquet files in storage, a folder per stream."""
 
+from kernel.row_groups import ROW_GROUP_ROWS, RowGroupWriter
 from pipelines.connectors.filedest import FileDestination
-from pipelines.connectors.row_groups import ROW_GROUP_ROWS, RowGroupWriter
 
 
 class ParquetDestination(FileDestination):

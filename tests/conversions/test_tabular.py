@@ -70,3 +70,13 @@ def test_it_refuses_a_file_it_cannot_read_as_a_table(tmp_path):
     (tmp_path / "notes.txt").write_text("hello")
     with pytest.raises(ConversionError, match="notes.txt"):
         convert(tmp_path, "notes.txt", tmp_path / "notes.txt", "csv", "x")
+
+
+def test_parquet_output_keeps_row_groups_whole_however_the_input_is_read(tmp_path):
+    """200,000 rows are read in batches of 65,536; the Parquet written holds them in one row group, not four."""
+    source = tmp_path / "many.parquet"
+    pq.write_table(pa.table({"n": range(200_000), "label": [f"row {n}" for n in range(200_000)]}), source)
+    output = convert(tmp_path, "many.parquet", source, "parquet", "many")
+    file = pq.ParquetFile(output.path)
+    assert file.metadata.num_rows == 200_000 and file.num_row_groups == 1
+    assert file.read().column("n").to_pylist() == list(range(200_000))

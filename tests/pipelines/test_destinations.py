@@ -9,7 +9,6 @@ import pytest
 
 from pipelines.connectors import destination_connector
 from pipelines.connectors.base import Stream
-from pipelines.connectors.row_groups import RowGroupWriter
 
 STREAM = Stream(name="orders", namespace="s", columns={"id": "integer", "note": "string"}, primary_key=["id"], destination_name="orders")
 
@@ -79,15 +78,3 @@ def test_parquet_row_groups_hold_row_group_rows_whatever_the_batches(folder, sto
     assert [file.metadata.row_group(index).num_rows for index in range(file.num_row_groups)] == [6, 6]
     assert file.read().column("id").to_pylist() == list(range(12))
 
-
-def test_a_row_group_writer_gives_an_empty_file_its_schema_and_cuts_groups_by_bytes(tmp_path):
-    path = str(tmp_path / "empty.parquet")
-    RowGroupWriter(path, STREAM.arrow_schema).close()
-    assert pq.read_table(path).schema == STREAM.arrow_schema and pq.read_table(path).num_rows == 0
-    wide = pa.RecordBatch.from_pydict({"id": [1, 2], "note": ["x" * 1000, "y" * 1000]}, schema=STREAM.arrow_schema)
-    path = str(tmp_path / "wide.parquet")
-    writer = RowGroupWriter(path, STREAM.arrow_schema, rows=1000, max_bytes=1500)
-    for _ in range(3):
-        writer.write(wide)
-    writer.close()
-    assert pq.ParquetFile(path).num_row_groups == 3, "each 2 KB batch passes the 1.5 KB limit and closes its group"

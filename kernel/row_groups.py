@@ -1,5 +1,7 @@
 """A Parquet file written in row groups of a chosen size, whatever size the batches come in.
 
+Pipelines' Parquet and Iceberg destinations and the tabular conversions all write through it.
+
 ``ParquetWriter.write_batch`` closes a row group per call, so a source's batches (Arrow's CSV
 reader hands over ~40,000 rows) became as many small row groups. Each one starts its dictionaries
 and statistics afresh, which costs the writer CPU (the benchmark's 8-column table, 5 M rows: 1.31 s
