@@ -68,11 +68,14 @@ def task_transition(
     rows = _rows(type(task)).filter(pk=task.pk)
     if holding_lease is not None:
         rows = rows.filter(lease_token=holding_lease)
-    if not rows.update(**fields):
-        return False
+    # The status and its log line commit together: a worker killed between two autocommits left a
+    # run succeeded with no "succeeded" line (the crash-safety test caught one in fifty).
+    with transaction.atomic():
+        if not rows.update(**fields):
+            return False
+        task_log_append(task, message or f"status: {status}", level=level)
     for name, value in fields.items():
         setattr(task, name, value)
-    task_log_append(task, message or f"status: {status}", level=level)
     notify_task_changed(task)
     return True
 
