@@ -1,5 +1,8 @@
 """Fixtures for every suite: alice (owner of A), bob (viewer of A), charlie (owner of B), clients, workers."""
 
+import os
+import signal
+
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
@@ -7,7 +10,8 @@ from rest_framework.test import APIClient
 from accounts import token_cache
 from accounts.models import Project, Role
 from accounts.services import membership_set, project_create, token_issue, user_create
-from tests.support.processes import Cluster, child_env
+from tests.support.processes import Cluster, child_env, free_port
+from tests.support.s3_server import S3Server, server_from_environment, start_moto_server
 
 PASSWORD = "correct-horse-battery"
 
@@ -87,3 +91,25 @@ def cluster_factory(transactional_db, tmp_path):
     yield start
     for cluster in started:
         cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """The run's S3 server: the moto_server `make test` started, or one started for this session."""
+    server = server_from_environment()
+    if server is not None:
+        yield server
+        return
+    port = free_port()
+    process = start_moto_server(port, tmp_path_factory.mktemp("s3") / "moto_server.log")
+    try:
+        yield S3Server(f"http://127.0.0.1:{port}")
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def s3_bucket(s3_server):
+    """A fresh bucket on the run's S3 server."""
+    return s3_server.create_bucket()
