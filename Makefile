@@ -11,16 +11,12 @@ run: install
 	$(PY) manage.py ensure_admin
 	$(PY) manage.py serve
 
-# The whole suite on the configured database; then, when REDIS_URL is set, the task-runner
-# tests once more with Redis as the broker (the first pass uses the ORM broker).
+# The whole run, as CI runs it: scripts/run-tests brings up PostgreSQL (logical decoding), MariaDB
+# (row binlog), Redis and moto_server, installing what is missing when run as root, then runs the
+# suite on PostgreSQL, the runner tests on the Redis broker, the storage tests on S3 and the SQLite
+# checks. PYTEST_ARGS=... runs only the first pass, with those arguments.
 test: install
-	$(PY) -m pytest $(PYTEST_ARGS)
-	@if [ -n "$$REDIS_URL" ] && [ -z "$(PYTEST_ARGS)" ]; then \
-	  echo "== task runner on the Redis broker =="; \
-	  D2D_BROKER=redis $(PY) -m pytest -m runner; fi
-	@if [ -n "$$DATABASE_URL" ] && [ -z "$(PYTEST_ARGS)" ]; then \
-	  echo "== SQLite backend checks (the embedded default) =="; \
-	  env -u DATABASE_URL $(PY) -m pytest -m sqlite; fi
+	@PY=$(PY) PYTEST_ARGS="$(PYTEST_ARGS)" ./scripts/run-tests
 
 install: system-deps $(STAMP)
 

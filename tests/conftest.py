@@ -5,22 +5,76 @@ import signal
 
 import pytest
 from django.core.cache import cache
+from django.core.cache.backends.redis import RedisCache
 from rest_framework.test import APIClient
 
 from accounts import token_cache
 from accounts.models import Project, Role
 from accounts.services import membership_set, project_create, token_issue, user_create
+from tests.support.components import NOT_PROVIDED, PREPARE, is_allowed_skip
 from tests.support.processes import Cluster, child_env, free_port
 from tests.support.s3_server import S3Server, server_from_environment, start_moto_server
 
 PASSWORD = "correct-horse-battery"
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests of one database engine as d2d's own are deselected (not skipped) on the other."""
+    from django.db import connection
+
+    from django.conf import settings
+
+    wrong = {"sqlite": ["postgresql_only"], "postgresql": ["sqlite_only"]}.get(connection.vendor, [])
+    if settings.REDIS_URL:
+        wrong.append("embedded")
+    deselected = [item for item in items if any(item.get_closest_marker(marker) for marker in wrong)]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if item not in set(deselected)]
+
+
+def pytest_runtest_setup(item):
+    """A test of a component the suite must have fails when the component is missing."""
+    for marker in item.iter_markers("needs"):
+        if marker.args and marker.args[0]:
+            pytest.fail(f"missing component: {marker.args[0]}; {PREPARE}", pytrace=False)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A skip is a failure unless it is for something d2d cannot provide (tests/support/components.py)."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        if not is_allowed_skip(reason):
+            report.outcome = "failed"
+            report.longrepr = f"a skip the suite does not allow (only '{NOT_PROVIDED} ...' may skip): {reason}"
+
+
+def pytest_terminal_summary(terminalreporter):
+    skipped = terminalreporter.stats.get("skipped", [])
+    if skipped:
+        reasons = sorted({report.longrepr[2] for report in skipped if isinstance(report.longrepr, tuple)})
+        terminalreporter.write_line(f"{len(skipped)} skipped, all {NOT_PROVIDED} {'; '.join(reasons)}")
+
+
+def clear_cache(store) -> None:
+    """Empty a cache; on Redis only this session's keys (its prefix), never the whole database."""
+    if isinstance(store, RedisCache):
+        client = store._cache.get_client(write=True)
+        keys = list(client.scan_iter(match=store.make_key("*"), count=1000))
+        if keys:
+            client.delete(*keys)
+    else:
+        store.clear()
+
+
 @pytest.fixture(autouse=True)
 def _empty_cache():
     """Login throttles and token caches must not leak from one test into the next."""
-    cache.clear()
-    token_cache.shared_cache().clear()
+    clear_cache(cache)
+    clear_cache(token_cache.shared_cache())
     token_cache.clear_local()
 
 

@@ -12,7 +12,7 @@ from d2d.dbpool.sqlite3 import base
 
 pytestmark = [
     pytest.mark.sqlite,
-    pytest.mark.skipif(connection.vendor != "sqlite", reason="the SQLite backend's pool"),
+    pytest.mark.sqlite_only,  # the SQLite backend's pool
     pytest.mark.django_db,
 ]
 

@@ -4,7 +4,11 @@ but every way of revoking, expiring, deleting or changing it or its user takes e
 from datetime import timedelta
 from unittest import mock
 
+import pickle
+
 import pytest
+from django.conf import settings as django_settings
+from django.core.cache.backends.redis import RedisCache
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -14,6 +18,7 @@ from rest_framework.test import APIClient
 from accounts import token_cache
 from accounts.models import ApiToken, hash_token_secret
 from accounts.services import token_authenticate, token_issue, token_revoke
+from tests.support.components import needs
 
 pytestmark = pytest.mark.django_db
 
@@ -129,9 +134,12 @@ def test_an_entry_never_outlives_the_tokens_expiry(alice, settings):
     ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() + timedelta(seconds=2))
     assert token_authenticate(raw) is not None
     cache_ = token_cache.shared_cache()
-    if hasattr(cache_, "_expire_info"):  # LocMemCache, as in the test settings
-        expiry = cache_._expire_info[cache_.make_key(token_cache.entry_key(token.secret_hash))]
-        assert expiry - timezone.now().timestamp() <= 2.5
+    key = cache_.make_key(token_cache.entry_key(token.secret_hash))
+    if isinstance(cache_, RedisCache):
+        assert 0 < cache_._cache.get_client(key).ttl(key) <= 3
+    else:  # the host-local files: the expiry is the file's first line
+        with open(cache_._key_to_file(token_cache.entry_key(token.secret_hash)), "rb") as entry:
+            assert pickle.load(entry) - timezone.now().timestamp() <= 2.5
 
 
 def test_deactivating_or_deleting_the_user_stops_the_token_at_once(alice, bob):
@@ -201,7 +209,7 @@ def test_last_use_is_still_written_at_most_once_a_minute(alice):
     assert not [q for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
 
 
-# --- the in-process tier ----------------------------------------------------------------------
+# --- the in-process tier (the embedded default's host-local cache; with Redis there is none) -----
 
 
 def shared_reads(raw: str, times: int = 3) -> int:
@@ -213,12 +221,14 @@ def shared_reads(raw: str, times: int = 3) -> int:
     return get.call_count
 
 
+@pytest.mark.embedded
 def test_a_process_keeps_a_live_token_in_memory_and_reads_no_file_for_it(alice):
     _, raw = token_issue(user=alice, name="poll")
     warm(raw)
     assert shared_reads(raw) == 0
 
 
+@pytest.mark.embedded
 def test_any_forgetting_changes_the_hosts_generation_and_empties_the_memory_tier(alice):
     token, raw = token_issue(user=alice, name="poll")
     warm(raw)
@@ -230,6 +240,7 @@ def test_any_forgetting_changes_the_hosts_generation_and_empties_the_memory_tier
     # tombstone, for D2D_TOKEN_CACHE_SECONDS) and the database answer
 
 
+@pytest.mark.embedded
 def test_a_token_read_before_a_revocation_is_not_kept_in_memory_after_it(alice):
     token, raw = token_issue(user=alice, name="race")
     generation = token_cache.current_generation()  # the slow request starts
@@ -244,6 +255,7 @@ def test_a_token_read_before_a_revocation_is_not_kept_in_memory_after_it(alice):
     assert token_cache._local_entry(token.secret_hash, token_cache.current_generation()) is None
 
 
+@pytest.mark.embedded
 def test_the_memory_tier_lasts_no_longer_than_the_shared_entry(alice, settings):
     settings.D2D_TOKEN_CACHE_SECONDS = 5
     token, raw = token_issue(user=alice, name="poll")
@@ -256,6 +268,7 @@ def test_the_memory_tier_lasts_no_longer_than_the_shared_entry(alice, settings):
         assert token_cache._local_entry(token.secret_hash, generation) is None
 
 
+@pytest.mark.embedded
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
 def test_a_revocation_by_another_process_is_seen_at_once_by_this_ones_memory(alice):
@@ -270,5 +283,28 @@ def test_a_revocation_by_another_process_is_seen_at_once_by_this_ones_memory(ali
     done = subprocess.run([sys.executable, "manage.py", "token_revoke", raw], cwd=ROOT, env=child_env(),
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+    assert token_authenticate(raw) is None
+    assert client(raw).get("/api/v1/auth/me").status_code == 401
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+@needs(None if django_settings.REDIS_URL else "REDIS_URL is not set: the token cache on Redis")
+def test_a_revocation_by_another_process_is_seen_at_once_through_redis(alice):
+    """Production with Redis: the entry lives in Redis, and manage.py in another process drops it."""
+    import subprocess
+    import sys
+
+    from tests.support.processes import ROOT, child_env
+
+    token, raw = token_issue(user=alice, name="poll")
+    warm(raw)
+    shared = token_cache.shared_cache()
+    assert isinstance(shared, RedisCache)
+    assert isinstance(shared.get(token_cache.entry_key(token.secret_hash)), dict), "the live entry is in Redis"
+    done = subprocess.run([sys.executable, "manage.py", "token_revoke", raw], cwd=ROOT, env=child_env(),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert shared.get(token_cache.entry_key(token.secret_hash)) == "revoked", "the other process left a tombstone"
     assert token_authenticate(raw) is None
     assert client(raw).get("/api/v1/auth/me").status_code == 401

@@ -11,7 +11,7 @@ from compute.orders import order_mark_paid
 from tests.compute.conftest import signed
 from tests.support.processes import wait_until
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True), pytest.mark.storage]
 
 
 def pay_for_compute(api, dataset, account, tx: str):
@@ -84,6 +84,7 @@ def test_it_counts_a_csv_datasets_rows_and_serves_the_result_to_its_owner_only(
     assert open_signed(api, consumer, result_url).status_code == 404
 
 
+@pytest.mark.runner
 def test_it_stops_a_running_job_and_kills_its_sandbox(api, worker, dataset, consumer):
     pay_for_compute(api, dataset, consumer, "0xc2")
     code = "import time\nprint('sleeping', flush=True)\nwhile True:\n    time.sleep(0.1)\n"

@@ -43,6 +43,7 @@ def stored_files(prefix: str) -> set[str]:
     return found
 
 
+@pytest.mark.runner
 def test_it_reruns_a_compute_job_whose_worker_was_killed_and_publishes_one_whole_run(
     api, cluster_factory, allow_file_server, dataset, consumer
 ):

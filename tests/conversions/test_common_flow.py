@@ -11,7 +11,19 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conversions.support import AsgiServer, FileServer, csv_bytes, session_for, slow, wait_until
 
-pytestmark = [pytest.mark.e2e]
+pytestmark = [pytest.mark.e2e, pytest.mark.storage]
+
+
+def stored_files(folder: str) -> list[str]:
+    """Every file under ``folder`` in the default storage (local or S3), through the storage API."""
+    from django.core.files.storage import storages
+
+    storage = storages["default"]
+    try:
+        folders, files = storage.listdir(folder)
+    except FileNotFoundError:  # a local folder that was never made or was removed
+        return []
+    return [f"{folder}/{name}" for name in files] + [name for sub in folders for name in stored_files(f"{folder}/{sub}")]
 
 
 def status_of(http, base, task_id) -> dict:
@@ -92,11 +104,11 @@ def test_it_runs_the_whole_flow_from_url_assets_to_a_zip_and_deletes_it(cluster_
             assert completed[0].value == 1
             assert metrics["d2d_conversion_downloaded_bytes"].samples[0].value == len(csv_bytes(5)) + len(csv_bytes(7))
 
-            folder = settings.MEDIA_ROOT / "conversions" / task_id
-            assert any(folder.rglob("*.parquet"))
+            folder = f"conversions/{task_id}"
+            assert any(name.endswith(".parquet") for name in stored_files(folder))
             deleted = http.delete(f"{base}/api/v1/task", params={"id": task_id})
             assert deleted.status_code == 200 and deleted.json()["success"] is True
-            assert not folder.exists() or not any(path.is_file() for path in folder.rglob("*"))
+            assert stored_files(folder) == []
             assert http.get(f"{base}/api/v1/task", params={"id": task_id}).status_code == 404
             assert http.get(f"{base}/api/v1/result", params={"id": task_id}).status_code == 404
             unknown = http.get(f"{base}/api/v1/result", params={"id": "7d0c7c8e-0000-4000-8000-000000000000"})

@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from conversions.models import ConversionTask
 from tests.conversions.support import csv_bytes, run_inline
 
-pytestmark = [pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.storage]
 
 
 def upload(client, task_id, *named):

@@ -7,7 +7,7 @@ from PIL import Image
 
 from tests.conversions.support import AsgiServer, FileServer, session_for, slow, wait_until
 
-pytestmark = [pytest.mark.e2e]
+pytestmark = [pytest.mark.e2e, pytest.mark.storage]
 
 
 def png(colour: str, size=(64, 48)) -> bytes:

@@ -10,9 +10,10 @@ from websockets.sync.client import connect
 
 from conversions.models import ConversionTask
 from tests.conversions.support import AsgiServer, csv_bytes, session_for
+from tests.support.components import needs
 from tests.support.processes import free_port, wait_for_port
 
-pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not shutil.which("redis-server"), reason="redis-server is not installed")]
+pytestmark = [pytest.mark.e2e, needs(None if shutil.which("redis-server") else "redis-server is not installed")]
 
 
 @pytest.fixture

@@ -73,6 +73,7 @@ def stored_results(task) -> set[str]:
     return found
 
 
+@pytest.mark.runner
 def test_it_completes_an_ocr_task_once_after_its_worker_is_killed_mid_conversion(api, alice, project_a, cluster_factory):
     cluster = cluster_factory()
     client = api(alice)

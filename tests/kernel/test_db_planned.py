@@ -22,14 +22,14 @@ def task(alice, project_a):
     return ConversionTask.objects.create(project=project_a, owner=alice, service="tabular", params={"to": "parquet"})
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite's module keeps its compiled statements itself")
+@pytest.mark.postgresql_only  # SQLite's module keeps its compiled statements itself
 def test_the_status_query_is_prepared_after_a_few_runs_and_answers_the_same(alice, task):
     answers = {(found.pk, found.status_inputs) for found in (status_task(alice, task.pk) for _ in range(7))}
     assert answers == {(task.pk, 0)}
     assert any("conversions_inputasset" in statement for statement in prepared_statements())
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL only")
+@pytest.mark.postgresql_only
 def test_no_statement_is_prepared_when_the_threshold_is_off(alice, task):
     raw = connection.connection
     before, raw.prepare_threshold = raw.prepare_threshold, None

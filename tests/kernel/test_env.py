@@ -73,11 +73,10 @@ def test_it_generates_the_secret_key_once_and_keeps_it_private(tmp_path):
 
 
 @pytest.mark.sqlite
+@pytest.mark.sqlite_only
 def test_it_puts_the_embedded_database_in_wal_mode(db):
     from django.db import connection
 
-    if connection.vendor != "sqlite":
-        pytest.skip("SQLite only: the embedded default")
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA journal_mode")
         assert cursor.fetchone()[0] == "wal"

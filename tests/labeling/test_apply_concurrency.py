@@ -14,9 +14,7 @@ from tests.conftest import client_for
 USERS = 20
 
 
-@pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="row locks with SKIP LOCKED need PostgreSQL; SQLite serializes writers"
-)
+@pytest.mark.postgresql_only  # row locks with SKIP LOCKED need PostgreSQL; SQLite serializes writers
 @pytest.mark.django_db(transaction=True)
 def test_it_never_hands_one_picture_to_two_open_commits(make_user, make_task, project_a):
     task = make_task(pictures=100, size=3)
@@ -51,7 +49,7 @@ def test_it_never_hands_one_picture_to_two_open_commits(make_user, make_task, pr
     assert len(held) == len(set(held)) == USERS * 3
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs concurrent writers (PostgreSQL)")
+@pytest.mark.postgresql_only  # needs concurrent writers
 @pytest.mark.django_db(transaction=True)
 def test_it_gives_one_user_applying_many_times_at_once_one_commit(bob, make_task, project_a):
     task = make_task(pictures=30, size=2)

@@ -13,7 +13,7 @@ from labeling import fetch
 from labeling.models import LabelingTask, Picture
 from tests.labeling.conftest import png_bytes, png_upload
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.storage]
 
 FILE_NOT_FOUND = {"errors": {"status": 404, "title": "File not found", "detail": "picture url not exists"}}
 

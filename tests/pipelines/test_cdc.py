@@ -1,23 +1,30 @@
 """CDC from PostgreSQL by logical decoding (wal2json): a slot per job, the load in its snapshot, changes in order.
 
 Needs the loopback server prepared by scripts/postgres-logical (wal_level=logical, wal2json allowed),
-which .ci/run runs; without it these tests skip and say so.
+which make test runs; without it these tests fail and say so.
 """
 
 import datetime as dt
 import json
 from decimal import Decimal
 
+import signal
+import subprocess
+import sys
+
 import psycopg
 import pyarrow.dataset as ds
 import pytest
+from django.utils import timezone
 
 from kernel.models import TaskStatus
 from kernel.runner import execute
 from pipelines.connectors.pg_cdc import lsn_to_int
-from pipelines.models import ChangeCapture, Job
+from pipelines.models import ChangeCapture, Job, JobTask
 from pipelines.services import job_delete, job_sync_start, job_update
 from tests.pipelines.conftest import make_job, run_sync
+from tests.support.components import needs
+from tests.support.processes import ROOT, child_env, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,14 +37,25 @@ def _logical_decoding_unavailable() -> str | None:
     except psycopg.Error as exc:
         return f"no PostgreSQL on loopback: {exc}"
     if level != "logical":
-        return f"wal_level is {level}: run scripts/postgres-logical (CI does)"
+        return f"wal_level is {level}: run scripts/postgres-logical"
     if plugins and "wal2json" not in plugins[0]:
-        return "wal2json is not an allowed output plugin: run scripts/postgres-logical (CI does)"
+        return "wal2json is not an allowed output plugin: run scripts/postgres-logical"
     return None
 
 
 unavailable = _logical_decoding_unavailable()
-pytestmark = [pytestmark, pytest.mark.skipif(unavailable is not None, reason=unavailable or "")]
+pytestmark = [pytestmark, needs(unavailable)]
+
+# A worker that runs one sync and SIGKILLs itself where it would save the CDC position.
+DIE_AT_SAVE = """
+import os, signal, sys
+import django
+django.setup()
+from kernel.runner import execute
+from pipelines.models import ChangeCapture
+ChangeCapture.save = lambda self, *args, **kwargs: os.kill(os.getpid(), signal.SIGKILL)
+execute("pipelines.JobTask", sys.argv[1])
+"""
 
 TABLE = "CREATE TABLE orders (id int PRIMARY KEY, amount numeric(10,2), note text, at timestamptz, tags text[])"
 
@@ -116,8 +134,13 @@ def test_it_appends_change_records_in_commit_order_to_parquet(project_a, alice, 
     assert records[0]["_cdc_lsn"] < records[1]["_cdc_lsn"] < records[2]["_cdc_lsn"] < records[3]["_cdc_lsn"]
 
 
-def test_a_run_that_dies_after_publishing_repeats_no_change_and_loses_none(project_a, alice, pg, folder, project_storage, monkeypatch):
-    """The worker dies between the destination's publish and the position's save: the retry must not add the batch twice."""
+def test_a_run_that_dies_after_publishing_repeats_no_change_and_loses_none(project_a, alice, pg, folder, project_storage):
+    """The worker dies between the destination's publish and the position's save: the retry must not add the batch twice.
+
+    The death is real: the run goes on in a process of its own, which SIGKILLs itself at the moment
+    it would save the position (the only way to hit that instant every time); this process then
+    takes the run over once its lease has lapsed, as another worker would.
+    """
     config, conn, schema = pg
     conn.execute(TABLE)
     job = make_job(project_a, alice, "postgres", config, "parquet", {"path": folder}, cdc_streams(schema, "orders"))
@@ -125,18 +148,15 @@ def test_a_run_that_dies_after_publishing_repeats_no_change_and_loses_none(proje
     conn.execute("INSERT INTO orders VALUES (1, 1.00, 'a', NULL, NULL), (2, 2.00, 'b', NULL, NULL)")
     conn.execute("UPDATE orders SET amount = 3.00 WHERE id = 1")
 
-    real_save = ChangeCapture.save
-
-    def dies_once(self, *args, **kwargs):  # injected fault: the process ends where the position would be saved
-        monkeypatch.setattr(ChangeCapture, "save", real_save)
-        raise SystemError("worker killed after publishing")
-
-    monkeypatch.setattr(ChangeCapture, "save", dies_once)
     task = job_sync_start(job=job, publish=False)
-    execute("pipelines.JobTask", str(task.pk))
+    worker = subprocess.run([sys.executable, "-c", DIE_AT_SAVE, str(task.pk)], cwd=ROOT, env=child_env(),
+                            capture_output=True, text=True, timeout=120)
+    assert worker.returncode == -signal.SIGKILL, worker.stderr[-3000:]
     task.refresh_from_db()
-    assert task.status == TaskStatus.RETRYING and "worker killed" in task.error
+    assert task.status == TaskStatus.RUNNING, "the dead worker left its run as it was"
     assert len(change_records(project_storage, f"{folder}/orders")) == 3, "the batch was published before the death"
+    wait_until(lambda: JobTask.objects.get(pk=task.pk).lease_expires_at < timezone.now(), timeout=30, interval=0.2,
+               message="the dead worker's lease to lapse")
 
     conn.execute("DELETE FROM orders WHERE id = 2")  # more changes arrive before the retry
     execute("pipelines.JobTask", str(task.pk))

@@ -1,6 +1,6 @@
 """CDC from the MariaDB binlog (mysql-replication): the load in a consistent snapshot, then changes in commit order.
 
-Needs a loopback MariaDB with the binlog on (scripts/mariadb-binlog, which .ci/run runs); without it these skip.
+Needs a loopback MariaDB with the binlog on (scripts/mariadb-binlog, which make test runs); without it these fail.
 """
 
 import datetime as dt
@@ -12,6 +12,7 @@ import pytest
 from kernel.models import TaskStatus
 from pipelines.models import ChangeCapture
 from tests.pipelines.conftest import make_job, run_sync
+from tests.support.components import needs
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -26,12 +27,12 @@ def _binlog_unavailable() -> str | None:
         state = cursor.fetchone()
     conn.close()
     if tuple(str(v) for v in state) != ("1", "ROW", "FULL", "FULL"):
-        return f"the binlog is not ready for CDC ({state}): run scripts/mariadb-binlog (CI does)"
+        return f"the binlog is not ready for CDC ({state}): run scripts/mariadb-binlog"
     return None
 
 
 unavailable = _binlog_unavailable()
-pytestmark = [pytestmark, pytest.mark.skipif(unavailable is not None, reason=unavailable or "")]
+pytestmark = [pytestmark, needs(unavailable)]
 
 
 def test_it_loads_then_merges_binlog_changes_in_order_into_postgresql(project_a, alice, mariadb, pg_dest):

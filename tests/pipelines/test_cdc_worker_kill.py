@@ -14,12 +14,14 @@ from pipelines.models import ChangeCapture
 from pipelines.services import job_sync_start
 from tests.pipelines.conftest import make_job
 from tests.pipelines.test_cdc import cdc_streams, unavailable
+from tests.support.components import needs
 from tests.support.processes import wait_until
 
 pytestmark = [
+    pytest.mark.runner,
     pytest.mark.e2e,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(unavailable is not None, reason=unavailable or ""),
+    needs(unavailable),
 ]
 
 CHANGES = 600

@@ -18,7 +18,7 @@ from pipelines.models import ChunkedLoad, LoadChunk, StreamState
 from pipelines.services import job_sync_start
 from tests.pipelines.conftest import make_job, run_sync
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgresql_only]  # chunked loads need PostgreSQL as d2d's database
 
 ROWS = 12_000
 CHUNK_ROWS = 1_000
@@ -125,7 +125,15 @@ def test_a_small_table_is_one_plain_read(project_a, alice, pg, folder, project_s
 
 
 class FailOnce:
-    """Makes the read of one chunk fail the first time (as a dropped source connection would)."""
+    """Makes the read of one chunk fail the first time (as a dropped source connection would).
+
+    Raised, not caused: these tests need the failure in one chosen chunk, and the real fault cannot
+    be aimed there. A 1,000-row chunk's COPY ends within milliseconds, before a watcher polling
+    pg_stat_activity reliably sees it to pg_terminate_backend it, and it cannot be held up for one:
+    the load's exported-snapshot transaction already holds the table's lock, so a competing LOCK
+    would wait for the load rather than the load for it. The real faults are in
+    test_chunked_load_workers.py (a worker SIGKILLed mid-load) and test_worker_runs.py.
+    """
 
     def __init__(self, monkeypatch, failing_index: int):
         self.failed = False

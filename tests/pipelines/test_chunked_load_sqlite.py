@@ -9,7 +9,7 @@ from tests.pipelines.conftest import make_job, run_sync
 
 pytestmark = [
     pytest.mark.sqlite,
-    pytest.mark.skipif(connection.vendor != "sqlite", reason="d2d's own database is SQLite"),
+    pytest.mark.sqlite_only,  # d2d's own database is SQLite
     pytest.mark.django_db(transaction=True),
 ]
 

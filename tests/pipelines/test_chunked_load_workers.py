@@ -13,7 +13,7 @@ from pipelines.services import job_sync_start
 from tests.pipelines.conftest import make_job
 from tests.support.processes import wait_until
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.runner, pytest.mark.e2e, pytest.mark.django_db(transaction=True), pytest.mark.postgresql_only]
 
 ROWS = 150_000
 CHUNK_ROWS = 1_000  # 150 chunks: each a COPY of its own, so a load lasts long enough to share and to kill

@@ -4,7 +4,6 @@ import datetime as dt
 import re
 from decimal import Decimal
 
-import boto3
 import pytest
 from django.test import override_settings
 from pyiceberg.exceptions import NoSuchNamespaceError
@@ -13,9 +12,9 @@ from kernel.models import TaskStatus
 from pipelines.connectors import destination_connector
 from pipelines.models import ChunkedLoad
 from pipelines.services import job_update, source_discover
-from tests.kernel.test_storage import s3_endpoint, s3_storages  # noqa: F401  (the fixture, and its settings)
 from tests.pipelines.conftest import make_job, run_sync
 from tests.pipelines.test_cdc import cdc_streams, unavailable
+from tests.support.components import needs
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -89,7 +88,7 @@ def test_it_upserts_increments_and_adds_a_column_the_source_added(project_a, ali
     ]
 
 
-@pytest.mark.skipif(unavailable is not None, reason=unavailable or "")
+@needs(unavailable)
 def test_it_merges_cdc_changes_by_key_in_order(project_a, alice, orders, folder):
     config, conn, schema = orders
     dest = {"path": folder}
@@ -130,18 +129,18 @@ def test_a_clear_purges_the_table(project_a, alice, orders, folder):
     assert tables_of("alpha", {"path": folder}) == []
 
 
-def test_it_writes_the_tables_files_to_s3_storage(project_a, alice, orders, s3_endpoint):  # noqa: F811
+def test_it_writes_the_tables_files_to_s3_storage(project_a, alice, orders, s3_server, s3_bucket):
     config, _, _ = orders
-    with override_settings(STORAGES=s3_storages(s3_endpoint)):
+    with override_settings(STORAGES=s3_server.storages(s3_bucket)):
         job = make_job(project_a, alice, "postgres", config, "iceberg", {"path": "lake"})
         task = run_sync(job)
         assert task.status == TaskStatus.SUCCEEDED, task.error
         table = iceberg_table("alpha", {"path": "lake"}, "orders")
-        assert table.location().startswith("s3://d2d-test/pipelines/alpha/lake/")
+        assert table.location().startswith(f"s3://{s3_bucket}/pipelines/alpha/lake/")
         assert [row["id"] for row in rows_of(table)] == [1, 2]
         assert rows_of(table)[0]["at"] == dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
-    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
-    keys = [item["Key"] for item in client.list_objects_v2(Bucket="d2d-test", Prefix="pipelines/alpha/lake/")["Contents"]]
+    listed = s3_server.client().list_objects_v2(Bucket=s3_bucket, Prefix="pipelines/alpha/lake/")
+    keys = [item["Key"] for item in listed["Contents"]]
     assert any(key.endswith(".parquet") for key in keys) and any(key.endswith(".metadata.json") for key in keys)
 
 
@@ -155,6 +154,7 @@ def test_an_operator_can_keep_the_catalog_elsewhere(project_a, alice, orders, fo
     assert [row["id"] for row in rows_of(iceberg_table("alpha", {"path": folder}, "orders"))] == [1, 2]
 
 
+@pytest.mark.postgresql_only  # chunked loads need PostgreSQL as d2d's own database
 @override_settings(D2D_TASK_RETRY_BACKOFF=0)
 def test_a_big_table_loads_in_chunks_into_one_commit_and_resumes(project_a, alice, pg, folder, monkeypatch):
     """Chunks written as Parquet files in the table's schema, added in the commit that deletes the old rows."""
@@ -197,6 +197,7 @@ def test_a_big_table_loads_in_chunks_into_one_commit_and_resumes(project_a, alic
     assert os.listdir(os.path.join(warehouse, ".d2d-staging")) == [], "no parts left behind"
 
 
+@pytest.mark.postgresql_only  # chunked loads need PostgreSQL as d2d's own database
 def test_a_clear_removes_the_parts_of_a_chunked_load_cut_short(project_a, alice, pg, folder, monkeypatch):
     import os
 

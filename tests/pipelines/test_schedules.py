@@ -42,6 +42,7 @@ def test_it_refuses_frequencies_that_mean_nothing(frequency):
         frequency_to_cron(frequency)
 
 
+@pytest.mark.runner
 def test_it_fires_a_due_schedule_which_syncs_the_job_once_at_a_time(project_a, alice, pg, folder, project_storage):
     config, conn, _ = pg
     conn.execute("CREATE TABLE t (id int)")

@@ -13,7 +13,7 @@ from pipelines.services import job_cancel, job_sync_start
 from tests.pipelines.conftest import make_job
 from tests.support.processes import wait_until
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.runner, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 ROWS = 1500
 

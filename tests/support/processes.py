@@ -41,6 +41,8 @@ def child_env(**extra) -> dict:
             "PYTHONUNBUFFERED": "1",
         }
     )
+    if settings.D2D_STORAGE == "s3":  # the test's own key prefix in the bucket, if it set one
+        env["AWS_LOCATION"] = str(settings.STORAGES["default"].get("OPTIONS", {}).get("location", ""))
     env.update({key: str(value) for key, value in extra.items()})
     return env
 
