@@ -43,7 +43,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 MAX_EXAMPLES = int(os.environ.get("D2D_FUZZ_EXAMPLES", "6"))
 SEED = "20261122"
 NOT_GATING = {"ST201", "ST202"}
-MIN_REACHED = 60
+MIN_REACHED = 86  # what the README promises; the summary printed at the end says how many did
 PROJECT = "fuzz"
 CSV = b"id,name\n1,a\n2,b\n3,c\n"
 DATATOKEN = "0x" + "d7" * 20
@@ -497,10 +497,15 @@ def test_it_survives_schemathesis_with_every_check(live_server_process, tmp_path
     for code, title in sorted(set(findings) - set(gating)):
         print(f"  not gating: {code} {title}")
     assert f"Seed: {SEED}" in output, output[-5000:]  # it ran to the end
+    # schemathesis exits 1 for any failure or error it met: acceptable only when every finding is one
+    # of the non-gating checks (an error, a crash or any other exit code fails the test).
+    assert result.returncode == 0 or (result.returncode == 1 and findings and not gating), (
+        f"schemathesis exited {result.returncode}:\n{output[-15000:]}"
+    )
     assert not gating, output[-15000:] + "\n--- server log ---\n" + web_log.read_text(errors="replace")[-5000:]
-    # Depth: with the seeded objects and the signed requests some 95 of the 110 operations answer a 2xx (29
-    # did when every id was invented, 86 before the signing hooks). Far fewer means the seeding or the
-    # parameter pinning broke and the run went shallow again.
+    # Depth: with the seeded objects and the signed requests at least 86 operations answer a 2xx, as the
+    # README says (29 did when every id was invented). Fewer means the seeding or the parameter
+    # pinning broke and the run went shallow again.
     assert len(reached) >= MIN_REACHED, f"only {len(reached)} operations answered a 2xx"
     # Every signed operation gets past its signature check at least once, or the signing hooks broke
     # (not loaded, or signing what the server no longer verifies) and those endpoints went shallow again.
