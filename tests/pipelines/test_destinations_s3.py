@@ -1,0 +1,53 @@
+"""File destinations on S3 storage (moto_server): a stream's files and its manifest, replaced whole on every publish."""
+
+import io
+import json
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.json as pajson
+import pyarrow.parquet as pq
+import pytest
+from django.test import override_settings
+
+from kernel.models import TaskStatus
+from tests.pipelines.conftest import make_job, run_sync
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+READERS = {
+    "parquet": lambda data: pq.read_table(io.BytesIO(data)),
+    "csv": lambda data: pacsv.read_csv(io.BytesIO(data)),
+    "jsonl": lambda data: pajson.read_json(io.BytesIO(data)),
+}
+
+
+def published(s3_server, bucket: str, folder: str) -> tuple[list[str], list[str]]:
+    """(the manifest's files, every key under the stream's folder)."""
+    client = s3_server.client()
+    manifest = json.loads(client.get_object(Bucket=bucket, Key=f"{folder}/_manifest.json")["Body"].read())
+    keys = [item["Key"] for item in client.list_objects_v2(Bucket=bucket, Prefix=f"{folder}/").get("Contents", [])]
+    return manifest["files"], keys
+
+
+@pytest.mark.parametrize("kind", ["parquet", "csv", "jsonl"])
+def test_a_sync_publishes_the_streams_files_and_manifest_to_s3_and_a_rerun_replaces_them(
+    project_a, alice, pg, s3_server, s3_bucket, kind
+):
+    config, conn, _ = pg
+    conn.execute("CREATE TABLE orders (id int PRIMARY KEY, note text)")
+    conn.execute("INSERT INTO orders VALUES (1, 'a'), (2, 'b')")
+    folder = "pipelines/alpha/out/orders"
+    with override_settings(STORAGES=s3_server.storages(s3_bucket)):
+        job = make_job(project_a, alice, "postgres", config, kind, {"path": "out"})
+        task = run_sync(job)
+        assert task.status == TaskStatus.SUCCEEDED, task.error
+        assert published(s3_server, s3_bucket, folder)[0], "the first run published its files"
+        conn.execute("INSERT INTO orders VALUES (3, 'c')")
+        task = run_sync(job)
+        assert task.status == TaskStatus.SUCCEEDED, task.error
+    files, keys = published(s3_server, s3_bucket, folder)
+    assert files and sorted(keys) == sorted([*files, f"{folder}/_manifest.json"]), "exactly the manifest's files remain"
+    client = s3_server.client()
+    table = pa.concat_tables([READERS[kind](client.get_object(Bucket=s3_bucket, Key=name)["Body"].read()) for name in files])
+    assert sorted(table.column("id").to_pylist()) == [1, 2, 3]
