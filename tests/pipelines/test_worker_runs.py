@@ -77,3 +77,26 @@ def test_it_cancels_a_running_sync_which_stops_reading_and_publishes_nothing(pro
     assert any("cancel" in line.message for line in task.log_lines())
     with pytest.raises(Conflict):
         job_cancel(job=job, user=alice)
+
+
+def test_a_source_backend_terminated_mid_copy_fails_the_attempt_and_the_retry_loads_every_row_once(
+    project_a, alice, cluster_factory, slow_source, pg_dest
+):
+    """The real fault: the source server ends the COPY's backend (pg_terminate_backend) while rows stream."""
+    config, src, _ = slow_source
+    dest_config, dst, dest_schema = pg_dest
+    streams = {"streams": [{"name": "slow_rows", "sync_mode": "incremental", "cursor_field": "id", "primary_key": ["id"]}]}
+    job = make_job(project_a, alice, "postgres", config, "postgres", dest_config, streams)
+    cluster_factory()
+    task = job_sync_start(job=job, user=alice)
+    wait_until(lambda: refreshed(task).status == TaskStatus.RUNNING and task.rows_synced > 0, timeout=60, message="rows moving")
+    copies = "SELECT pid FROM pg_stat_activity WHERE query LIKE 'COPY%%slow_rows%%' AND state = 'active'"
+    backends = [row[0] for row in src.execute(copies).fetchall()]
+    assert backends, "the COPY is running on the source"
+    assert all(src.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone()[0] for pid in backends)
+    wait_until(lambda: refreshed(task).is_finished, timeout=120, message="the retry to finish")
+    assert task.status == TaskStatus.SUCCEEDED, task.error
+    assert task.attempts == 2, "the terminated COPY failed the first attempt"
+    got = dst.execute(f"SELECT id, payload FROM {dest_schema}.slow_rows ORDER BY id").fetchall()
+    assert got == src.execute("SELECT id, payload FROM base ORDER BY id").fetchall()
+    assert any("terminat" in line.message.lower() for line in task.log_lines()), [line.message for line in task.log_lines()]
