@@ -2,6 +2,7 @@
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -31,9 +32,12 @@ class ConnectorAdmin(SoftDeleteAdmin):
     def kind(self) -> str:
         return kind_of(self.model)
 
-    @admin.display(description="jobs")
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(live_jobs=Count("jobs", filter=Q(jobs__deleted_at__isnull=True)))
+
+    @admin.display(description="jobs", ordering="live_jobs")
     def job_count(self, obj):
-        return obj.jobs.filter(deleted_at__isnull=True).count()
+        return obj.live_jobs
 
     def get_readonly_fields(self, request, obj=None):
         # connector_update moves no connector between projects, so the form does not offer it.

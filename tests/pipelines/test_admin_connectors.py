@@ -7,7 +7,7 @@ import re
 import pytest
 
 from pipelines.models import Destination, Source
-from pipelines.services import connector_create
+from pipelines.services import connector_create, job_create
 from tests.pipelines.conftest import PG
 
 pytestmark = pytest.mark.django_db
@@ -133,3 +133,18 @@ def test_discover_lists_the_sources_streams(staff_client, source, pg):
     assert "Discovered streams: 2" in page
     assert f"{schema}.orders" in page and f"{schema}.customers" in page
     assert "full_refresh, incremental" in page
+
+
+def test_the_list_counts_live_jobs_and_a_connector_is_deleted_and_restored(staff_client, source, project_a, alice, folder):
+    connector_create(model=Destination, project=project_a, user=alice, name="lake", type="parquet", version="latest", config={"path": folder})
+    job_create(project=project_a, user=alice, name="j", source={"name": "shop"}, destination={"name": "lake"})
+    listing = staff_client.get("/admin/pipelines/source/")
+    assert [row.live_jobs for row in listing.context["cl"].result_list] == [1]
+
+    idle = connector_create(model=Source, project=project_a, user=alice, name="idle", type="postgres", version="latest", config=source.config)
+    act = {"action": "soft_delete_selected", "_selected_action": [idle.pk, source.pk]}
+    page = staff_client.post("/admin/pipelines/source/", act, follow=True).content.decode()
+    assert Source.all_objects.get(pk=idle.pk).is_deleted and not Source.all_objects.get(pk=source.pk).is_deleted
+    assert "is used by job(s) j" in page, "connector_delete's refusal, as the API answers it"
+    staff_client.post("/admin/pipelines/source/?deleted=deleted", {"action": "restore_selected", "_selected_action": [idle.pk]})
+    assert not Source.all_objects.get(pk=idle.pk).is_deleted
