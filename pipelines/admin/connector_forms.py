@@ -59,8 +59,15 @@ def without_nulls(value):
 class ConfigField(JSONFormField):
     """django-jsonform's editor, validated by the connector services alone (the API's checks), not by its own validator."""
 
+    spec: dict = {}
+
     def validate(self, value):
         forms.JSONField.validate(self, value)
+
+    def bound_data(self, data, initial):
+        # A refused form comes back without the secrets typed into it, as Django's PasswordInput does.
+        value = super().bound_data(data, initial)
+        return blank_secrets(self.spec, value) if isinstance(value, dict) else value
 
 
 class ConnectorForm(forms.ModelForm):
@@ -85,6 +92,7 @@ class ConnectorForm(forms.ModelForm):
         self.spec = services.connector_spec(kind=self.kind, type=self.connector_type, version=version)
         self.same_type = bool(self.instance.pk) and self.instance.type == self.connector_type
         self.fields["config"] = ConfigField(schema=form_schema(self.spec), required=False, label="Config")
+        self.fields["config"].spec = self.spec
         self.initial["config"] = blank_secrets(self.spec, self.instance.config) if self.same_type else None
 
     def clean(self):

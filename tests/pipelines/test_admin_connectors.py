@@ -60,6 +60,7 @@ def test_it_creates_a_source_through_the_service_and_refuses_a_bad_config_at_its
     assert bad.status_code == 200
     errors = jsonform_config(bad.content.decode())["errorMap"]
     assert "port" in errors and "65535" in errors["port"][0], "the spec's own error, at the port field"
+    assert PG["password"] not in bad.content.decode(), "a refused form does not send the typed secret back"
     assert not Source.all_objects.exists(), "nothing stored"
 
     missing = staff_client.post("/admin/pipelines/source/add/?type=postgres", {**form, "config": json.dumps({"port": 5432})})
