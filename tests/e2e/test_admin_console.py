@@ -226,6 +226,7 @@ def test_a_staff_user_runs_a_pipeline_from_the_admin(console, shop_db, django_us
         page.reload()
         shot("job-cleared")
         browser.close()
+        connection.close()  # the reads above had a connection of their own beside Playwright's loop: it must not outlive the test
 
     storage = storages["default"]
     _, kept = storage.listdir(f"pipelines/shop/{folder}/customers")
