@@ -135,8 +135,9 @@ class JobForm(forms.ModelForm):
 
     def clean_streams(self) -> None:
         if self.discovery_error:
-            self.add_error(None, f"the streams cannot be changed while the source cannot be read: {self.discovery_error}")
-            return
+            if self.streams.has_changed():
+                self.add_error(None, f"the streams cannot be changed while the source cannot be read: {self.discovery_error}")
+            return  # unchanged: the rest of the job saves, its streams stay as saved
         if not self.streams.is_valid():
             self.add_error(None, "correct the streams below")
             return

@@ -1,6 +1,7 @@
 """Jobs in the admin: the streams table saved through job_update (clears confirmed first), the page's buttons, the schedule in words."""
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_q.models import Schedule
@@ -8,6 +9,7 @@ from django_q.models import Schedule
 from kernel.models import TaskStatus
 from pipelines.models import Destination, Job, JobTask, Source
 from pipelines.schedules import job_schedule_sync
+from pipelines.services import connector_update
 from tests.pipelines.conftest import make_job
 
 pytestmark = pytest.mark.django_db
@@ -213,3 +215,25 @@ def test_the_job_list_shows_run_figures_in_a_fixed_number_of_queries(staff_clien
         with CaptureQueriesContext(connection) as many:
             page = staff_client.get("/admin/pipelines/job/?o=1").content.decode()
     assert page.count("run-running") == 29 and len(many) == len(few), "30 jobs cost what 3 did"
+
+
+def test_staff_who_may_only_view_cannot_press_the_buttons(client, django_user_model, job):
+    viewer = django_user_model.objects.create_user("viewer", "viewer@example.com", "pw-123456789", is_staff=True)
+    viewer.user_permissions.add(*Permission.objects.filter(codename__in=["view_job", "view_source"]))
+    client.force_login(viewer)
+    assert client.get(f"/admin/pipelines/job/{job.pk}/change/").status_code == 200
+    assert client.post(f"/admin/pipelines/job/{job.pk}/do/sync/").status_code == 403
+    assert client.post(f"/admin/pipelines/source/{job.source_id}/test-connection/").status_code == 403
+    assert not JobTask.objects.filter(job=job).exists()
+
+
+def test_a_source_that_cannot_be_read_leaves_the_streams_as_saved_and_the_rest_editable(staff_client, job):
+    data = page_form(staff_client.get(f"/admin/pipelines/job/{job.pk}/change/"))
+    before = Job.objects.get(pk=job.pk).streams_config
+    source = Source.objects.get(pk=job.source_id)
+    connector_update(obj=source, user=None, config={**source.config, "port": 1})  # nothing listens there
+    page = staff_client.get(f"/admin/pipelines/job/{job.pk}/change/").content.decode()
+    assert "cannot be read now" in page
+    saved = staff_client.post(f"/admin/pipelines/job/{job.pk}/change/", {**data, "name": "renamed"})
+    assert saved.status_code == 302 and Job.objects.get(pk=job.pk).name == "renamed"
+    assert Job.objects.get(pk=job.pk).streams_config == before
