@@ -6,7 +6,9 @@ import re
 
 import pytest
 
+from pipelines.admin.connector_forms import form_schema
 from pipelines.models import Destination, Source
+from pipelines.secrets import blank_secrets, blank_secrets_as_mask, keep_masked_secrets
 from pipelines.services import connector_create, job_create
 from tests.pipelines.conftest import PG
 
@@ -149,3 +151,30 @@ def test_the_list_counts_live_jobs_and_a_connector_is_deleted_and_restored(staff
     assert "is used by job(s) j" in page, "connector_delete's refusal, as the API answers it"
     staff_client.post("/admin/pipelines/source/?deleted=deleted", {"action": "restore_selected", "_selected_action": [idle.pk]})
     assert not Source.all_objects.get(pk=idle.pk).is_deleted
+
+
+def test_nested_secrets_are_password_inputs_blank_on_the_page_and_kept_when_left_blank():
+    spec = {
+        "type": "object",
+        "properties": {
+            "host": {"type": "string", "description": "where it listens"},
+            "tunnel": {
+                "type": "object",
+                "properties": {"user": {"type": "string"}, "key": {"type": "string", "airbyte_secret": True}},
+            },
+            "replicas": {"type": "array", "items": {"type": "object", "properties": {"token": {"type": "string", "secret": True}}}},
+        },
+    }
+    schema = form_schema(spec)
+    assert schema["properties"]["host"]["help_text"] == "where it listens"
+    assert schema["properties"]["tunnel"]["properties"]["key"]["format"] == "password"
+    assert schema["properties"]["replicas"]["items"]["properties"]["token"]["format"] == "password"
+    assert "format" not in spec["properties"]["tunnel"]["properties"]["key"], "the connector's spec is left as it is"
+
+    stored = {"host": "db", "tunnel": {"user": "u", "key": "k-123"}}
+    shown = blank_secrets(spec, stored)
+    assert shown == {"host": "db", "tunnel": {"user": "u", "key": ""}}
+    sent = {**shown, "host": "db2"}
+    assert keep_masked_secrets(spec, blank_secrets_as_mask(spec, sent), stored) == {"host": "db2", "tunnel": {"user": "u", "key": "k-123"}}
+    typed = {**shown, "tunnel": {"user": "u", "key": "k-456"}}
+    assert keep_masked_secrets(spec, blank_secrets_as_mask(spec, typed), stored)["tunnel"]["key"] == "k-456"

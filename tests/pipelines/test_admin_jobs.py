@@ -9,7 +9,7 @@ from django_q.models import Schedule
 from kernel.models import TaskStatus
 from pipelines.models import Destination, Job, JobTask, Source
 from pipelines.schedules import job_schedule_sync
-from pipelines.services import connector_update
+from pipelines.services import connector_create, connector_update
 from tests.pipelines.conftest import make_job
 
 pytestmark = pytest.mark.django_db
@@ -160,7 +160,7 @@ def test_the_buttons_sync_cancel_clear_pause_and_resume_through_the_services(sta
     assert staff_client.post(f"{url}/explode/").status_code == 404
 
 
-def test_a_job_is_created_through_job_create(staff_client, job, project_a):
+def test_a_job_is_created_through_job_create(staff_client, job, project_a, project_b, charlie):
     source, destination = Source.objects.get(pk=job.source_id), Destination.objects.get(pk=job.destination_id)
     form = {
         "project": project_a.pk, "name": "nightly", "source": source.pk, "destination": destination.pk, "frequency": "@daily",
@@ -171,6 +171,12 @@ def test_a_job_is_created_through_job_create(staff_client, job, project_a):
     assert not Job.objects.filter(name="nightly").exists()
     taken = staff_client.post("/admin/pipelines/job/add/", {**form, "name": job.name})
     assert "already exists" in taken.content.decode() and Job.objects.count() == 1
+
+    elsewhere = connector_create(
+        model=Source, project=project_b, user=charlie, name="theirs", type="postgres", version="latest", config=source.config
+    )
+    foreign = staff_client.post("/admin/pipelines/job/add/", {**form, "source": elsewhere.pk})
+    assert "belongs to project beta" in foreign.content.decode() and Job.objects.count() == 1
 
     created = staff_client.post("/admin/pipelines/job/add/", form)
     assert created.status_code == 302, created.content.decode()[-3000:]
