@@ -55,7 +55,7 @@ def shop_db():
 def console(tmp_path, cluster_factory):
     """d2d under uvicorn, unable to resolve anything but loopback, plus a qcluster worker."""
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/test-services (make test does)", pytrace=False)
     if connection.vendor != "postgresql":
         pytest.skip("the console test runs on PostgreSQL (set DATABASE_URL)")
     port = free_port()
