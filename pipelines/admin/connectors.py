@@ -43,6 +43,10 @@ class ConnectorAdmin(SoftDeleteAdmin):
         # connector_update moves no connector between projects, so the form does not offer it.
         return [*self.readonly_fields, "project"] if obj is not None else self.readonly_fields
 
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        return fields if obj is not None else [f for f in fields if f not in self.readonly_fields]  # nothing to show yet
+
     def chosen_type(self, request, obj=None) -> str:
         """The type whose spec the config form is made of: the one being posted, asked for, or stored."""
         registry = SOURCE_TYPES if self.kind == "source" else DESTINATION_TYPES

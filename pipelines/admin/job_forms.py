@@ -83,7 +83,7 @@ def discovered_streams(job: Job) -> tuple[list[dict], str]:
 
 
 class JobForm(forms.ModelForm):
-    """Name, connectors, schedule and, on a saved job, its streams table. ``save_through_services`` writes."""
+    """Name, connectors, schedule and its streams table (once the source is known). ``save_through_services`` writes."""
 
     class Meta:
         model = Job
@@ -97,6 +97,22 @@ class JobForm(forms.ModelForm):
         if self.instance.pk:
             streams, self.discovery_error = discovered_streams(self.instance)
             self.streams = StreamFormSet(self.data or None, streams=streams, prefix="streams")
+        elif (source := self.source_to_add()) is not None:
+            try:
+                found = services.source_discover(
+                    type=source.type, version=source.version, config=source.config, project_id=source.project_id
+                )
+            except DomainError as exc:
+                self.discovery_error = exc.message  # said at the source field when the form is checked
+            else:
+                self.streams = StreamFormSet(self.data or None, streams=found["streams"], prefix="streams")
+
+    def source_to_add(self):
+        """A new job's source, once chosen (posted, or ?source= in the add page's address), among those the field offers."""
+        ref = self.data.get("source") if self.is_bound else self.initial.get("source")
+        if not ref or not str(ref).isdigit():
+            return None
+        return self.fields["source"].queryset.filter(pk=int(ref)).first()
 
     def clean_frequency(self):
         frequency = self.cleaned_data["frequency"].strip()
@@ -122,12 +138,11 @@ class JobForm(forms.ModelForm):
         if self.errors:
             return cleaned
         if not self.instance.pk:
-            try:  # job_create discovers the source: say here, at the field, when it cannot
-                source = cleaned["source"]
-                services.source_discover(type=source.type, version=source.version, config=source.config, project_id=project.pk)
-            except DomainError as exc:
-                self.add_error("source", exc.message)
-            return cleaned
+            if self.discovery_error:  # job_create discovers the source: say here, at the field, that it cannot
+                self.add_error("source", self.discovery_error)
+            elif self.streams is not None and "streams-TOTAL_FORMS" in self.data:
+                self.clean_streams()
+            return cleaned  # without the table, job_create selects every stream, as the API does
         if cleaned["source"].pk != self.instance.source_id or "streams-TOTAL_FORMS" not in self.data:
             return cleaned  # a new source is discovered afresh by job_update; a form without the table keeps the streams
         self.clean_streams()
@@ -154,6 +169,8 @@ class JobForm(forms.ModelForm):
             self.add_error(None, exc.message)
             return
         self.new_streams_config = config
+        if not self.instance.pk:
+            return  # a new job has written nothing yet: nothing to clear
         self.difference = streams_diff.streams_difference(job=self.instance, updated_streams_config=config)
         self.clear_keys = streams_diff.difference_stream_keys(self.difference)
         if self.clear_keys and self.data.get("confirm_clear") != ",".join(self.clear_keys):
@@ -166,6 +183,7 @@ class JobForm(forms.ModelForm):
             return services.job_create(
                 project=data["project"], user=user, name=data["name"], source={"name": data["source"].name},
                 destination={"name": data["destination"].name}, frequency=data["frequency"], activate=data["activate"],
+                streams_config=self.new_streams_config,
             )
         fresh = Job.all_objects.get(pk=self.instance.pk)  # untouched by the form's construct_instance
         return clearing.job_update_with_clear(

@@ -82,6 +82,10 @@ class JobAdmin(SoftDeleteAdmin):
         # job_update moves no job between projects, so the form does not offer it.
         return [*self.readonly_fields, "project"] if obj is not None else self.readonly_fields
 
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        return fields if obj is not None else [f for f in fields if f not in self.readonly_fields]  # nothing to show yet
+
     @admin.display(description="schedule", ordering="frequency")
     def schedule_short(self, obj):
         return obj.frequency or "on demand"

@@ -1,4 +1,4 @@
-"""The admin as a staff console, in Debian's chromium against a real d2d (uvicorn and a qcluster worker): source, destination, job, streams, sync, a confirmed clear.
+"""The admin as a staff console, in Debian's chromium against a real d2d (uvicorn and a qcluster worker): source, destination, job and its streams, sync, a confirmed clear.
 
 Every step leaves a screenshot under the test's tmp dir (or D2D_E2E_SCREENSHOTS). The browser may
 load nothing but 127.0.0.1: every other request is aborted and recorded, and the test fails if
@@ -177,23 +177,25 @@ def test_a_staff_user_runs_a_pipeline_from_the_admin(console, shop_db, django_us
         expect(page.locator("#test-result")).to_contain_text("SUCCEEDED")
         shot("destination-saved-and-tested")
 
-        # A job, then two of the three streams chosen in its table.
+        # A job: choosing its source discovers the streams, and two of the three are selected before it is created.
         page.goto("/admin/pipelines/job/add/")
         page.fill("#id_project", "shop")
         page.fill("#id_name", "shop-to-lake")
-        page.fill("#id_source", str(source.pk))
         page.fill("#id_destination", str(destination.pk))
+        expect(page.locator("#streams-hint")).to_be_visible()
+        page.fill("#id_source", str(source.pk))
+        page.locator("#id_source").blur()  # a chosen source reloads the page with its streams
+        expect(page.locator("table.streams-table tr.stream-row")).to_have_count(3)
+        expect(page.locator("#id_name")).to_have_value("shop-to-lake")
+        page.locator('tr.stream-row[data-stream="audit"] input[type=checkbox]').uncheck()
+        shot("job-streams-discovered")
         page.click('input[name="_continue"]')
         expect(page.locator(".messagelist")).to_contain_text("was added successfully")
         job = Job.objects.get(name="shop-to-lake")
+        selected = {s["name"] for s in job.streams_config["streams"] if s.get("selected", True)}
+        assert selected == {"customers", "orders"}
         expect(page.locator("table.streams-table tr.stream-row")).to_have_count(3)
         shot("job-created")
-        page.locator('tr.stream-row[data-stream="audit"] input[type=checkbox]').uncheck()
-        page.click('input[name="_continue"]')
-        expect(page.locator(".messagelist")).to_contain_text("was changed successfully")
-        selected = {s["name"] for s in Job.objects.get(pk=job.pk).streams_config["streams"] if s.get("selected", True)}
-        assert selected == {"customers", "orders"}
-        shot("job-streams-selected")
 
         # Sync now, watched to its end.
         page.click("#job-sync")

@@ -243,3 +243,26 @@ def test_a_source_that_cannot_be_read_leaves_the_streams_as_saved_and_the_rest_e
     saved = staff_client.post(f"/admin/pipelines/job/{job.pk}/change/", {**data, "name": "renamed"})
     assert saved.status_code == 302 and Job.objects.get(pk=job.pk).name == "renamed"
     assert Job.objects.get(pk=job.pk).streams_config == before
+
+
+def test_a_new_jobs_streams_are_chosen_on_the_add_page_once_its_source_is_known(staff_client, job, project_a):
+    source, destination = Source.objects.get(pk=job.source_id), Destination.objects.get(pk=job.destination_id)
+    blank = staff_client.get("/admin/pipelines/job/add/")
+    assert blank.context["adminform"].form.streams is None and 'id="streams-hint"' in blank.content.decode()
+
+    page = staff_client.get(f"/admin/pipelines/job/add/?source={source.pk}&project={project_a.pk}&name=picked")
+    assert page.context["adminform"].form.initial["name"] == "picked"
+    data = page_form(page)
+    data.update(project=project_a.pk, destination=destination.pk)
+    data.pop(f"streams-{row_of(data, f'{job.schema}.events')}-selected")
+    customers = row_of(data, f"{job.schema}.customers")
+    data.update({f"streams-{customers}-sync_mode": "incremental"})  # no cursor: refused at the row, nothing created
+    refused = staff_client.post("/admin/pipelines/job/add/", data)
+    assert "incremental needs a cursor_field" in refused.content.decode() and not Job.objects.filter(name="picked").exists()
+
+    data.update({f"streams-{customers}-cursor_field": "id"})
+    created = staff_client.post("/admin/pipelines/job/add/", data)
+    assert created.status_code == 302, created.context["adminform"].form.errors
+    streams = {s["name"]: s for s in Job.objects.get(name="picked").streams_config["streams"]}
+    assert streams["events"]["selected"] is False and streams["orders"]["selected"] is True
+    assert streams["customers"]["sync_mode"] == "incremental" and streams["customers"]["cursor_field"] == "id"
