@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "django_q",
     "channels",
     "mozilla_django_oidc",
+    "django_jsonform",  # the admin's generated connector forms; its JS and CSS are served from the package
     "kernel",
     "accounts",
     "pipelines",

@@ -7,6 +7,11 @@ def _is_secret(prop: dict) -> bool:
     return bool(prop.get("secret") or prop.get("airbyte_secret") or prop.get("format") == "password")
 
 
+def is_secret(prop: dict) -> bool:
+    """Whether a spec property holds a secret (a form shows it as a password input)."""
+    return _is_secret(prop)
+
+
 def contains_mask(value) -> bool:
     """Whether a config (at any depth) holds a secret sent back as MASK."""
     if isinstance(value, dict):
@@ -67,3 +72,30 @@ def scrub(text: str, secrets: list[str]) -> str:
         if len(secret) >= 3:
             text = text.replace(secret, MASK)
     return text
+
+
+def blank_secrets(spec: dict, config: dict) -> dict:
+    """A copy of ``config`` with every secret emptied: a form shows a secret as a blank password input."""
+    masked = mask_config(spec, config)
+    return _replace_secrets(spec, masked, lambda value: "" if value == MASK else value)
+
+
+def blank_secrets_as_mask(spec: dict, config: dict) -> dict:
+    """A form's config with each secret left blank sent back as MASK, which ``keep_masked_secrets`` fills from the stored one."""
+    return _replace_secrets(spec, config, lambda value: MASK if value in (None, "") else value)
+
+
+def _replace_secrets(spec: dict, config, change) -> dict:
+    if not isinstance(config, dict):
+        return config
+    properties = spec.get("properties", {}) if isinstance(spec, dict) else {}
+    result = {}
+    for key, value in config.items():
+        prop = properties.get(key, {})
+        if _is_secret(prop):
+            result[key] = change(value)
+        elif isinstance(value, dict) and prop.get("type") == "object":
+            result[key] = _replace_secrets(prop, value, change)
+        else:
+            result[key] = value
+    return result

@@ -38,16 +38,36 @@ def connector_config_clean(*, kind: str, type: str, version: str | None, config)
     for name, prop in cls.spec.get("properties", {}).items():
         if name not in config and "default" in prop:
             config[name] = prop["default"]
-    error = jsonschema.exceptions.best_match(jsonschema.Draft7Validator(cls.spec).iter_errors(config))
-    if error is not None:
+    errors = list(jsonschema.Draft7Validator(cls.spec).iter_errors(config))
+    if errors:
+        error = jsonschema.exceptions.best_match(errors)
         where = ".".join(str(p) for p in error.absolute_path)
-        raise DomainError(f"config{'.' + where if where else ''}: {error.message}", field="config")
+        raise ConfigInvalid(
+            f"config{'.' + where if where else ''}: {error.message}", errors=[(_error_path(e), e.message) for e in errors]
+        )
     if "path" in cls.spec.get("properties", {}):  # file connectors: a storage path that stays in the project's folder
         try:
             clean_path(config.get("path") or "")
         except CheckFailed as exc:
-            raise DomainError(f"config.path: {exc}", field="config") from exc
+            raise ConfigInvalid(f"config.path: {exc}", errors=[(("path",), str(exc))]) from exc
     return config
+
+
+class ConfigInvalid(DomainError):
+    """A config the spec refuses; ``errors`` holds every problem as (path inside the config, message), so a form can show each at its field."""
+
+    def __init__(self, message: str, *, errors: list[tuple[tuple, str]]):
+        super().__init__(message, field="config")
+        self.errors = errors
+
+
+def _error_path(error) -> tuple:
+    """Where a schema error belongs; a missing required property belongs at that property, not at its parent."""
+    path = tuple(error.absolute_path)
+    if error.validator == "required" and isinstance(error.instance, dict):
+        missing = [name for name in error.validator_value if name not in error.instance]
+        return (*path, missing[0]) if missing else path
+    return path
 
 
 # Connector types OLake's UI offers that d2d does not implement: asked for their versions, d2d
