@@ -23,7 +23,7 @@ from pipelines.models import Destination, Job, JobTask, Source
 from tests.conftest import PASSWORD
 from tests.support.processes import ROOT, child_env, free_port, wait_for_port
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True), pytest.mark.postgresql_only]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -56,8 +56,6 @@ def console(tmp_path, cluster_factory):
     """d2d under uvicorn, unable to resolve anything but loopback, plus a qcluster worker."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run scripts/test-services (make test does)", pytrace=False)
-    if connection.vendor != "postgresql":
-        pytest.skip("the console test runs on PostgreSQL (set DATABASE_URL)")
     port = free_port()
     log = open(tmp_path / "d2d-web.log", "ab")
     web = subprocess.Popen(
