@@ -55,7 +55,8 @@ def pytest_runtest_makereport(item, call):
 def pytest_terminal_summary(terminalreporter):
     skipped = terminalreporter.stats.get("skipped", [])
     if skipped:
-        reasons = sorted({report.longrepr[2] for report in skipped if isinstance(report.longrepr, tuple)})
+        reasons = sorted({report.longrepr[2].split(NOT_PROVIDED, 1)[-1].strip() for report in skipped
+                          if isinstance(report.longrepr, tuple)})
         terminalreporter.write_line(f"{len(skipped)} skipped, all {NOT_PROVIDED} {'; '.join(reasons)}")
 
 
