@@ -199,6 +199,33 @@ def dataset_file_open(*, dataset: Dataset, file_index) -> tuple[Fetched, str]:
     return opened, name
 
 
+def _file_info(index: int, item: dict) -> dict:
+    """What a consumer may learn about one file: reachable or not, its type and size; never its URL."""
+    info = {"index": index, "type": "url", "valid": False, "contentType": str(item.get("contentType") or ""), "contentLength": None}
+    try:
+        opened = fetch(item["url"])
+    except FetchRefused:
+        return info
+    opened.close()  # the headers answer the question; the body is never read
+    return {**info, "valid": True, "contentType": opened.content_type or info["contentType"], "contentLength": opened.length}
+
+
+def dataset_files_info(*, data: dict) -> list[dict]:
+    """fileinfo: each file of a dataset's service checked at its server (through the SSRF guard).
+
+    Only a published dataset's files are checked: Ocean's form that takes a bare URL would let anyone
+    probe addresses through the provider, so it is refused.
+    """
+    if data.get("url") or data.get("type"):
+        raise DomainError("fileinfo checks a dataset's files: send did and serviceId", field="did")
+    did = data.get("did") or data.get("documentId")
+    if not did:
+        raise DomainError("did is required", field="did")
+    dataset = dataset_by_did(did)
+    dataset_service(dataset, data.get("serviceId"), None)
+    return [_file_info(index, item) for index, item in enumerate(files_decrypt(dataset.encrypted_files))]
+
+
 def document_encrypt(*, data: dict) -> str:
     """002's encrypt: a signed request from the publisher; only the provider can decrypt the answer."""
     if not data.get("documentId"):

@@ -25,6 +25,7 @@ MESSAGES = {
     "compute_start": ("consumerAddress", "documentId"),
     "compute_status": ("consumerAddress", "jobId", "documentId"),
     "compute_result": ("consumerAddress", "jobId", "index"),
+    "orders": ("consumerAddress",),
 }
 MAX_NONCE_DIGITS = 40
 

@@ -54,6 +54,9 @@ def status_object(job: ComputeJob, request) -> dict:
         "algorithmLogUrl": f"{base}?{owner_query}&index=log" if job.log_path else "",
         "resultsUrls": [f"{base}?{owner_query}&index={item['index']}" for item in job.results],
         "resultsDid": "",
+        # Ocean v4 clients fetch results[i] as computeResult index=i: the outputs, then the log.
+        "results": [{"filename": item["filename"], "type": "output", "index": item["index"]} for item in job.results]
+        + ([{"filename": "algorithm.log", "type": "algorithmLog", "index": len(job.results)}] if job.log_path else []),
     }
 
 
@@ -188,6 +191,9 @@ class ComputeStatusSerializer(serializers.Serializer):
     algorithmLogUrl = serializers.CharField()
     resultsUrls = serializers.ListField(child=serializers.CharField())
     resultsDid = serializers.CharField()
+    results = serializers.ListField(
+        child=serializers.DictField(), help_text="[{filename, type (output or algorithmLog), index}]: computeResult index=i gives results[i]"
+    )
 
 
 class DdoSerializer(serializers.Serializer):
