@@ -74,11 +74,16 @@ def _clean_files(files) -> list[dict]:
 
 
 def files_decrypt(encrypted: str) -> list[dict]:
-    """The files list behind an encrypted document (only the provider can do this)."""
+    """The files list behind an encrypted document (only the provider can do this).
+
+    002's form is the list itself; Ocean v4's is {"datatokenAddress", "nftAddress", "files": [...]}.
+    """
     try:
         files = json.loads(provider_decrypt(encrypted))
     except ValueError:
         raise DomainError("the encrypted files are not a JSON list", field="encryptedFiles") from None
+    if isinstance(files, dict) and isinstance(files.get("files"), list):
+        files = files["files"]
     return _clean_files(files)
 
 
@@ -224,6 +229,13 @@ def dataset_files_info(*, data: dict) -> list[dict]:
     dataset = dataset_by_did(did)
     dataset_service(dataset, data.get("serviceId"), None)
     return [_file_info(index, item) for index, item in enumerate(files_decrypt(dataset.encrypted_files))]
+
+
+def bytes_encrypt(plain: bytes) -> str:
+    """Ocean v4's encrypt: any bytes, for the provider's key; not signed, as encrypting needs no secret."""
+    if not plain:
+        raise DomainError("the body is empty: send the bytes to encrypt", field="document")
+    return provider_encrypt(plain)
 
 
 def document_encrypt(*, data: dict) -> str:
