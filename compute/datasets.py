@@ -227,7 +227,8 @@ def dataset_files_info(*, data: dict) -> list[dict]:
     if not did:
         raise DomainError("did is required", field="did")
     dataset = dataset_by_did(did)
-    dataset_service(dataset, data.get("serviceId"), None)
+    if data.get("serviceId") not in (None, ""):  # ocean-lib 0.8.x sends none: the files are the dataset's
+        dataset_service(dataset, data["serviceId"], None)
     return [_file_info(index, item) for index, item in enumerate(files_decrypt(dataset.encrypted_files))]
 
 

@@ -3,13 +3,15 @@
 import json
 
 import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_utils import keccak
 
 from compute.keys import provider_address
 from compute.models import ComputeJob, Nonce, Order
-from compute.orders import order_mark_paid
+from compute.orders import order_mark_paid, order_quote
 from compute.signatures import message_for, sign
 from tests.compute.conftest import CSV, next_nonce, signed
 
@@ -109,8 +111,6 @@ def v4_start(dataset, account, tx, *, algorithm: dict, nonce: str | None = None)
 
 
 def paid(dataset, account, tx):
-    from compute.orders import order_quote
-
     return order_mark_paid(order=order_quote(dataset=dataset, service=dataset.service(1), consumer=account.address), tx_id=tx)
 
 
@@ -187,9 +187,6 @@ def test_a_consumer_lists_its_own_orders_with_a_signed_request(api, dataset, con
 
 
 def test_results_list_outputs_then_the_log_and_index_n_reads_the_log(api, dataset, consumer):
-    from django.core.files.base import ContentFile
-    from django.core.files.storage import default_storage
-
     paid(dataset, consumer, "0xv7")
     response = api(None).post("/api/v1/services/compute", v4_start(dataset, consumer, "0xv7", algorithm=RAW), format="json")
     job = ComputeJob.objects.get(job_id=response.json()[0]["jobId"])
