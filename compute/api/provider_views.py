@@ -63,11 +63,17 @@ class ProviderRootView(OceanView):
 
 
 def root_view(browser_view):
-    """``/``: the provider document for API clients, ``browser_view`` for a browser (Accept names text/html)."""
+    """``/``: the provider document for API clients, ``browser_view`` for a browser.
+
+    A browser names text/html in Accept. A request without any Accept header keeps what ``/`` always
+    answered too (the page, or 404): every HTTP client library sends one (requests and curl send
+    */*), so only hand-made requests, such as the suites' test clients, come without.
+    """
     api_view = ProviderRootView.as_view()
 
     def view(request, *args, **kwargs):
-        wants_page = "text/html" in request.headers.get("Accept", "")
+        accept = request.headers.get("Accept")
+        wants_page = accept is None or "text/html" in accept
         response = (browser_view if wants_page else api_view)(request, *args, **kwargs)
         patch_vary_headers(response, ["Accept"])
         return response

@@ -128,6 +128,11 @@ class QuoteSerializer(serializers.Serializer):
     numTokens = serializers.FloatField(help_text="datatokens to transfer; an integer when whole")
     dataToken = serializers.CharField()
     nonce = serializers.IntegerField()
+    orderId = serializers.IntegerField(help_text="the order this quote recorded: pay it, then pass the transaction as transferTxId")
+    datatoken = serializers.CharField(help_text="Ocean v4's name for dataToken")
+    providerFee = serializers.DictField(
+        help_text="{providerFeeAddress, providerFeeToken, providerFeeAmount, providerData, v, r, s, validUntil}, signed by the provider"
+    )
 
 
 QuoteSerializer._declared_fields["from"] = serializers.CharField()

@@ -23,21 +23,12 @@ from compute.keys import provider_address
 from compute.models import ComputeJob, Nonce, Order
 from compute.orders import order_mark_paid
 from compute.signatures import sign
-from tests.compute.conftest import CSV, DATATOKEN, FileServer
+from tests.compute.conftest import COUNT_ROWS, CSV, DATATOKEN, FileServer
 from tests.compute.ocean_clients import V3, V08, venv_python
 from tests.support.processes import ROOT, child_env, free_port, wait_for_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-COUNT_ROWS = """
-import csv, json, os
-did = json.loads(os.environ["DIDS"])[0]
-with open(f"/data/inputs/{did}/0", newline="") as handle:
-    rows = sum(1 for _ in csv.DictReader(handle))
-with open("/data/outputs/result.json", "w") as out:
-    json.dump({"rows": rows}, out)
-print("counted", rows)
-"""
 SLEEPER = "import time\nprint('sleeping', flush=True)\ntime.sleep(120)\n"
 # The first run builds the client's virtualenv from PyPI inside the test (a session fixture): allow for it.
 BUILDS_A_CLIENT = pytest.mark.timeout(1500)

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_it_gives_api_clients_the_provider_document_and_browsers_the_page_they_always_got(client, settings, tmp_path):
-    document = client.get("/").json()
+    document = client.get("/", HTTP_ACCEPT="*/*").json()  # what requests (Ocean's clients) and curl send
     assert document["providerAddress"] == provider_address()
     assert document["providerAddresses"] == {"8996": provider_address()}
     assert document["chainIds"] == [8996] and document["software"] == "d2d" and document["version"]
@@ -35,6 +35,7 @@ def test_it_gives_api_clients_the_provider_document_and_browsers_the_page_they_a
     # A browser: no UI served here, so the 404 it always got; with the UI, its page.
     page = "text/html,application/xhtml+xml,*/*;q=0.8"
     assert client.get("/", HTTP_ACCEPT=page).status_code == 404
+    assert client.get("/").status_code == 404  # no Accept at all: as before too
     (tmp_path / "index.html").write_text("<html>the ui</html>")
     settings.D2D_OLAKE_UI_DIR = str(tmp_path)
     response = client.get("/", HTTP_ACCEPT=page)

@@ -6,12 +6,12 @@ Usage: python driver_v08.py <provider URL> <consumer private key hex>
 """
 
 import base64
-import json
 import os
 import sys
 import tempfile
 
 import requests
+from line_protocol import serve
 from ocean_lib.data_provider.data_service_provider import DataServiceProvider as DSP
 from ocean_lib.models.algorithm_metadata import AlgorithmMetadata
 from ocean_lib.web3_internal.wallet import Wallet
@@ -77,16 +77,5 @@ def run(command: dict):
     raise ValueError(f"unknown op {op}")
 
 
-def main():
-    answers, sys.stdout = sys.stdout, sys.stderr  # the library prints as it signs: keep stdout for answers
-    for line in sys.stdin:
-        try:
-            answer = {"ok": run(json.loads(line))}
-        except Exception as exc:  # noqa: BLE001 - every failure goes back to the test, which decides
-            answer = {"error": f"{type(exc).__name__}: {exc}"}
-        answers.write(json.dumps(answer) + "\n")
-        answers.flush()
-
-
 if __name__ == "__main__":
-    main()
+    serve(run)

@@ -7,12 +7,12 @@ Usage: python driver_v3.py <provider URL> <consumer private key hex>
 """
 
 import base64
-import json
 import sys
 import tempfile
 from pathlib import Path
 
 from eth_account import Account
+from line_protocol import serve
 from ocean_lib.assets.ddo import DDO
 from ocean_lib.data_provider.base import DataServiceProviderBase
 from ocean_lib.data_provider.data_encryptor import DataEncryptor
@@ -95,16 +95,5 @@ def run(command: dict):
     raise ValueError(f"unknown op {op}")
 
 
-def main():
-    answers, sys.stdout = sys.stdout, sys.stderr  # the library prints as it signs: keep stdout for answers
-    for line in sys.stdin:
-        try:
-            answer = {"ok": run(json.loads(line))}
-        except Exception as exc:  # noqa: BLE001 - every failure goes back to the test, which decides
-            answer = {"error": f"{type(exc).__name__}: {exc}"}
-        answers.write(json.dumps(answer) + "\n")
-        answers.flush()
-
-
 if __name__ == "__main__":
-    main()
+    serve(run)
