@@ -5,6 +5,7 @@ npm registry into a folder outside the repository (D2D_CHAIN_TOOLS_DIR), install
 by a stamp of their versions. Datatoken.sol is compiled by compile.js on each run (a few seconds).
 """
 
+import fcntl
 import hashlib
 import json
 import os
@@ -38,15 +39,17 @@ def tools() -> Path:
     stamp = hashlib.sha256(" ".join(PACKAGES).encode()).hexdigest()
     stamp_file = TOOLS / ".d2d-stamp"
     modules = TOOLS / "node_modules"
-    if stamp_file.exists() and stamp_file.read_text() == stamp and (modules / ".bin" / "ganache").exists():
-        return modules
     TOOLS.mkdir(parents=True, exist_ok=True)
-    install = subprocess.run(
-        ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(TOOLS), *PACKAGES], capture_output=True, text=True, timeout=1200,
-    )
-    if install.returncode != 0:
-        raise ChainUnavailable(f"npm install failed: {install.stderr[-3000:]}")
-    stamp_file.write_text(stamp)
+    with open(TOOLS / ".d2d-lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two runs on one machine install once, never over each other
+        if stamp_file.exists() and stamp_file.read_text() == stamp and (modules / ".bin" / "ganache").exists():
+            return modules
+        install = subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(TOOLS), *PACKAGES], capture_output=True, text=True, timeout=1200,
+        )
+        if install.returncode != 0:
+            raise ChainUnavailable(f"npm install failed: {install.stderr[-3000:]}")
+        stamp_file.write_text(stamp)
     return modules
 
 

@@ -7,6 +7,7 @@ with --no-deps (no resolver run, which for 0.8.x backtracks for many minutes) an
 a hash of that list and the interpreter; a matching stamp means it is ready.
 """
 
+import fcntl
 import hashlib
 import os
 import subprocess
@@ -50,8 +51,16 @@ def venv_python(client: Client) -> Path:
     stamp = hashlib.sha256(str(base).encode() + client.requirements.read_bytes()).hexdigest()
     python = folder / "bin" / "python"
     stamp_file = folder / ".d2d-stamp"
-    if python.exists() and stamp_file.exists() and stamp_file.read_text() == stamp:
-        return python
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / f"{client.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two runs on one machine build it once, never over each other
+        if not (python.exists() and stamp_file.exists() and stamp_file.read_text() == stamp):
+            build(base, folder, python, client)
+            stamp_file.write_text(stamp)
+    return python
+
+
+def build(base: Path, folder: Path, python: Path, client: Client) -> None:
     subprocess.run([str(base), "-m", "venv", "--clear", str(folder)], check=True)
     install = subprocess.run(
         [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps", "-r", str(client.requirements)],
@@ -59,5 +68,3 @@ def venv_python(client: Client) -> Path:
     )
     if install.returncode != 0:
         raise ClientUnavailable(f"pip could not install {client.name}: {install.stderr[-3000:]}")
-    stamp_file.write_text(stamp)
-    return python
