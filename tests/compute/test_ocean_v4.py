@@ -185,6 +185,10 @@ def test_a_consumer_lists_its_own_orders_with_a_signed_request(api, dataset, con
     forged["consumerAddress"] = consumer.address
     refused = api(None).get("/api/v1/services/orders", forged)
     assert refused.status_code == 401 and refused.json()["error"].startswith("signature does not match")
+    unsigned = api(None).get("/api/v1/services/orders", {"consumerAddress": consumer.address})
+    assert unsigned.status_code == 400 and unsigned.json()["error"] == "signature is required"
+    [theirs] = api(None).get("/api/v1/services/orders", signed("orders", stranger, {})).json()
+    assert theirs["from"] == stranger.address and theirs["orderId"] != order["orderId"]
 
 
 def test_results_list_outputs_then_the_log_and_index_n_reads_the_log(api, dataset, consumer):
