@@ -23,7 +23,7 @@ from compute.keys import provider_address
 from compute.models import ComputeJob, Nonce, Order
 from compute.orders import order_mark_paid
 from compute.signatures import sign
-from tests.compute.conftest import COUNT_ROWS, CSV, DATATOKEN, FileServer
+from tests.compute.conftest import COUNT_ROWS, CSV, DATATOKEN
 from tests.compute.ocean_clients import V3, V08, venv_python
 from tests.support.processes import ROOT, child_env, free_port, wait_for_port
 
@@ -46,19 +46,12 @@ def ocean_v08_python():
 
 
 @pytest.fixture
-def files():
-    server = FileServer()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def live_d2d(tmp_path, cluster_factory, files):
+def live_d2d(tmp_path, cluster_factory, file_server):
     """Start d2d (uvicorn + a worker) with extra settings; yields its URL. Stopped at teardown."""
     started = []
 
     def start(**extra):
-        settings = {"D2D_COMPUTE_URL_ALLOWLIST": files.hostport, "ALLOWED_HOSTS": "127.0.0.1", **extra}
+        settings = {"D2D_COMPUTE_URL_ALLOWLIST": file_server.hostport, "ALLOWED_HOSTS": "127.0.0.1", **extra}
         port = free_port()
         log = open(tmp_path / "d2d-web.log", "ab")
         web = subprocess.Popen(
@@ -172,7 +165,7 @@ def running(job_id: str) -> bool:
 
 
 @BUILDS_A_CLIENT
-def test_ocean_lib_3_uses_d2d_unmodified(ocean_v3_python, live_d2d, drivers, files, staff):
+def test_ocean_lib_3_uses_d2d_unmodified(ocean_v3_python, live_d2d, drivers, file_server, staff):
     url = live_d2d()
     consumer = Account.create()
     client = drivers(ocean_v3_python, V3, url, consumer)
@@ -181,7 +174,7 @@ def test_ocean_lib_3_uses_d2d_unmodified(ocean_v3_python, live_d2d, drivers, fil
     assert root["valid"] is True and root["providerAddress"] == provider_address()
     assert client.call(op="nonce") == 1  # the stored nonce (none yet) plus one
 
-    files_document = {"datatokenAddress": DATATOKEN, "nftAddress": DATATOKEN, "files": [{"type": "url", "url": files.url("/data.csv"), "method": "GET"}]}
+    files_document = {"datatokenAddress": DATATOKEN, "nftAddress": DATATOKEN, "files": [{"type": "url", "url": file_server.url("/data.csv"), "method": "GET"}]}
     encrypted = client.call(op="encrypt", document=files_document)
     dataset, algorithm = publish(staff, encrypted)
     did = dataset.did
@@ -241,13 +234,13 @@ def post_json(url: str, body: dict):
     return response.status, json.loads(response.data)
 
 
-def test_bad_requests_to_the_live_provider_get_the_error_body_and_change_nothing(live_d2d, files, staff):
+def test_bad_requests_to_the_live_provider_get_the_error_body_and_change_nothing(live_d2d, file_server, staff):
     """What the client library cannot be made to send (another signer, a replay, no dataset), sent as v4 bodies."""
     url = live_d2d()
     consumer, stranger = Account.create(), Account.create()
     project = project_create(project_id="bad", name="Bad", owner=staff)
     dataset = dataset_publish(
-        project=project, name="rows", datatoken_address=DATATOKEN, by=staff, files=[{"url": files.url("/data.csv")}],
+        project=project, name="rows", datatoken_address=DATATOKEN, by=staff, files=[{"url": file_server.url("/data.csv")}],
         services=[{"index": 0, "type": "access", "price": "1"}, {"index": 1, "type": "compute", "price": "2", "allowRawAlgorithm": True}],
     )
     order = Order.objects.create(
@@ -284,7 +277,7 @@ def test_bad_requests_to_the_live_provider_get_the_error_body_and_change_nothing
 
 
 @BUILDS_A_CLIENT
-def test_ocean_lib_0_8_downloads_and_computes_with_the_legacy_setting_on(ocean_v08_python, live_d2d, drivers, files, staff):
+def test_ocean_lib_0_8_downloads_and_computes_with_the_legacy_setting_on(ocean_v08_python, live_d2d, drivers, file_server, staff):
     url = live_d2d(D2D_COMPUTE_LEGACY_SIGNATURES="true")
     consumer = Account.create()
     client = drivers(ocean_v08_python, V08, url, consumer)
@@ -292,7 +285,7 @@ def test_ocean_lib_0_8_downloads_and_computes_with_the_legacy_setting_on(ocean_v
     assert client.call(op="root") == {"valid": True, "providerAddress": provider_address()}
     assert client.call(op="nonce") == 0
     did = "did:op:" + "08" * 32
-    encrypted = client.call(op="encrypt", did=did, files=[{"url": files.url("/data.csv"), "contentType": "text/csv"}])
+    encrypted = client.call(op="encrypt", did=did, files=[{"url": file_server.url("/data.csv"), "contentType": "text/csv"}])
     assert encrypted.startswith("0x")  # the client answers "" for anything but the old provider's 201
     assert Nonce.objects.get(address=consumer.address).value == 1  # the server advanced it
     project = project_create(project_id="legacy", name="Legacy", owner=staff)
