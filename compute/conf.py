@@ -4,9 +4,12 @@ Reading at call time (not import time) lets a test override a value with the
 ``settings`` fixture and a worker process receive it through its environment.
 """
 
-from django.conf import settings
+from decimal import Decimal, InvalidOperation
 
-from d2d.env import env_choice, env_int, env_list, env_str
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from d2d.env import env_bool, env_choice, env_int, env_list, env_str
 
 
 def _get(name: str, read):
@@ -63,3 +66,34 @@ def runtimes() -> dict[str, str]:
         lambda: env_list("D2D_COMPUTE_RUNTIMES", ["python3=/usr/bin/python3", "python=/usr/bin/python3", "sh=/bin/sh"]),
     )
     return dict(pair.split("=", 1) for pair in pairs)
+
+
+def chain_ids() -> list[int]:
+    """Chains d2d's provider answers for (its root document's chainIds); 8996 is Ocean's development chain."""
+    raw = _get("D2D_COMPUTE_CHAIN_IDS", lambda: env_list("D2D_COMPUTE_CHAIN_IDS", ["8996"]))
+    try:
+        return [int(item) for item in raw]
+    except ValueError:
+        raise ImproperlyConfigured("D2D_COMPUTE_CHAIN_IDS must be a comma-separated list of integers") from None
+
+
+def price_per_minute() -> Decimal:
+    """The compute environment's price (priceMin), in fee tokens per started minute of a job."""
+    raw = _get("D2D_COMPUTE_PRICE_MIN", lambda: env_str("D2D_COMPUTE_PRICE_MIN", "0"))
+    try:
+        price = Decimal(str(raw))
+    except InvalidOperation:
+        raise ImproperlyConfigured("D2D_COMPUTE_PRICE_MIN must be a number") from None
+    if not price.is_finite() or price < 0:
+        raise ImproperlyConfigured("D2D_COMPUTE_PRICE_MIN must be zero or more")
+    return price
+
+
+def fee_token() -> str:
+    """The ERC-20 the provider fee is paid in (the zero address: none configured, so the fee is 0)."""
+    return _get("D2D_COMPUTE_FEE_TOKEN", lambda: env_str("D2D_COMPUTE_FEE_TOKEN", "0x" + "0" * 40))
+
+
+def legacy_signatures() -> bool:
+    """ocean-lib 0.8.x's weaker form: no nonce sent, the stored one appended and advanced by the server."""
+    return _get("D2D_COMPUTE_LEGACY_SIGNATURES", lambda: env_bool("D2D_COMPUTE_LEGACY_SIGNATURES", False))

@@ -74,11 +74,16 @@ def _clean_files(files) -> list[dict]:
 
 
 def files_decrypt(encrypted: str) -> list[dict]:
-    """The files list behind an encrypted document (only the provider can do this)."""
+    """The files list behind an encrypted document (only the provider can do this).
+
+    002's form is the list itself; Ocean v4's is {"datatokenAddress", "nftAddress", "files": [...]}.
+    """
     try:
         files = json.loads(provider_decrypt(encrypted))
     except ValueError:
         raise DomainError("the encrypted files are not a JSON list", field="encryptedFiles") from None
+    if isinstance(files, dict) and isinstance(files.get("files"), list):
+        files = files["files"]
     return _clean_files(files)
 
 
@@ -197,6 +202,41 @@ def dataset_file_open(*, dataset: Dataset, file_index) -> tuple[Fetched, str]:
         raise FileUnavailable(f"file {index} cannot be served: {exc.message}") from None
     name = str(item.get("name") or f"{dataset.did.rsplit(':', 1)[-1][:16]}-{index}")
     return opened, name
+
+
+def _file_info(index: int, item: dict) -> dict:
+    """What a consumer may learn about one file: reachable or not, its type and size; never its URL."""
+    info = {"index": index, "type": "url", "valid": False, "contentType": str(item.get("contentType") or ""), "contentLength": None}
+    try:
+        opened = fetch(item["url"])
+    except FetchRefused:
+        return info
+    opened.close()  # the headers answer the question; the body is never read
+    return {**info, "valid": True, "contentType": opened.content_type or info["contentType"], "contentLength": opened.length}
+
+
+def dataset_files_info(*, data: dict) -> list[dict]:
+    """fileinfo: each file of a dataset's service checked at its server (through the SSRF guard).
+
+    Only a published dataset's files are checked: Ocean's form that takes a bare URL would let anyone
+    probe addresses through the provider, so it is refused.
+    """
+    if data.get("url") or data.get("type"):
+        raise DomainError("fileinfo checks a dataset's files: send did and serviceId", field="did")
+    did = data.get("did") or data.get("documentId")
+    if not did:
+        raise DomainError("did is required", field="did")
+    dataset = dataset_by_did(did)
+    if data.get("serviceId") not in (None, ""):  # ocean-lib 0.8.x sends none: the files are the dataset's
+        dataset_service(dataset, data["serviceId"], None)
+    return [_file_info(index, item) for index, item in enumerate(files_decrypt(dataset.encrypted_files))]
+
+
+def bytes_encrypt(plain: bytes) -> str:
+    """Ocean v4's encrypt: any bytes, for the provider's key; not signed, as encrypting needs no secret."""
+    if not plain:
+        raise DomainError("the body is empty: send the bytes to encrypt", field="document")
+    return provider_encrypt(plain)
 
 
 def document_encrypt(*, data: dict) -> str:

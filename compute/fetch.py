@@ -51,6 +51,10 @@ class Fetched:
         self.content_type = opened.content_type
         self.length = opened.length
 
+    def close(self) -> None:
+        """Drop the connection without reading the body (fileinfo needs only the headers)."""
+        self._opened.close()
+
     def chunks(self) -> Iterator[bytes]:
         try:
             yield from self._opened.chunks()

@@ -49,7 +49,38 @@ def _choose_algorithm(data: dict, service: dict) -> tuple[Algorithm | None, dict
     return None, _algorithm_meta(data["algorithmMeta"])
 
 
+def start_request_flat(data: dict) -> dict:
+    """Ocean's v4 body ({dataset: {...}, algorithm: {meta} | {documentId}}) in 002's flat fields.
+
+    The v4 client signs consumerAddress + dataset.documentId + nonce, which is the flat message
+    once dataset.documentId stands in documentId; a flat body is returned as it came.
+    """
+    if "dataset" not in data and not isinstance(data.get("algorithm"), dict):
+        return data
+    dataset = data.get("dataset")
+    if isinstance(dataset, str):
+        try:
+            dataset = json.loads(dataset)
+        except ValueError:
+            dataset = None
+    if not isinstance(dataset, dict) or not dataset.get("documentId"):
+        raise DomainError("dataset must be an object with documentId, serviceId and transferTxId", field="dataset")
+    algorithm = data.get("algorithm") or {}
+    if not isinstance(algorithm, dict):
+        raise DomainError("algorithm must be an object: {meta: {rawcode, container}} or {documentId}", field="algorithm")
+    flat = {key: value for key, value in data.items() if key not in ("dataset", "algorithm", "documentId", "algorithmDid", "algorithmMeta")}
+    flat.update(documentId=dataset["documentId"], serviceId=dataset.get("serviceId"), transferTxId=dataset.get("transferTxId"))
+    if algorithm.get("documentId"):
+        flat["algorithmDid"] = algorithm["documentId"]
+    elif algorithm.get("meta") is not None:
+        flat["algorithmMeta"] = algorithm["meta"]
+    return flat
+
+
+@transaction.atomic
 def compute_start(*, data: dict) -> ComputeJob:
+    """Start a job; any refusal rolls the whole request back, the signer's nonce included."""
+    data = start_request_flat(data)
     consumer = signed_request_verify("compute_start", data)
     dataset = dataset_by_did(data.get("documentId"))
     service_type = data.get("serviceType") or ServiceType.COMPUTE
@@ -150,7 +181,7 @@ def job_result_open(*, data: dict):
     index = str(data.get("index", ""))
     if job.removed_at:
         raise NotFound("the job's results were deleted")
-    if index == "log":
+    if index == "log" or (job.log_path and index == str(len(job.results))):  # the log is last in ``results``
         if not job.log_path:
             raise NotFound("the job has no algorithm log yet")
         return default_storage.open(job.log_path, "rb"), "algorithm.log"

@@ -54,6 +54,11 @@ def provider_address() -> str:
     return Account.from_key(bytes.fromhex(_private_key_hex())).address
 
 
+def provider_private_key() -> bytes:
+    """The key itself, for signing provider fees in-process; never logged, stored elsewhere or returned."""
+    return bytes.fromhex(_private_key_hex())
+
+
 def provider_public_key_hex() -> str:
     return Account.from_key(bytes.fromhex(_private_key_hex()))._key_obj.public_key.to_hex()
 

@@ -17,8 +17,9 @@ from eth_utils import keccak, to_checksum_address
 from compute import conf
 from compute.datasets import dataset_by_did, dataset_service
 from compute.keys import provider_address
-from compute.models import Dataset, Order
-from compute.signatures import checksum, nonce_current
+from compute.models import Dataset, Order, ServiceType
+from compute.provider import provider_fee
+from compute.signatures import checksum, nonce_current, signed_request_verify
 from kernel.errors import DomainError
 
 TRANSFER_TOPIC = "0x" + keccak(text="Transfer(address,address,uint256)").hex()
@@ -59,6 +60,7 @@ def order_initialize(*, data: dict) -> dict:
     token = data.get("dataToken")
     if token and checksum(token, field="dataToken") != dataset.datatoken_address:
         raise DomainError("dataToken is not this dataset's datatoken", field="dataToken")
+    valid_until = _valid_until(data.get("validUntil"))
     order = order_quote(dataset=dataset, service=service, consumer=consumer)
     return {
         "from": consumer,
@@ -66,7 +68,52 @@ def order_initialize(*, data: dict) -> dict:
         "numTokens": token_amount_number(order.num_tokens),
         "dataToken": order.datatoken_address,
         "nonce": int(nonce_current(consumer)),
+        # Ocean v4's names: the order to pay (a consumer passes its transaction as transferTxId) and the fee.
+        "orderId": order.pk,
+        "datatoken": order.datatoken_address,
+        "providerFee": provider_fee(
+            datatoken=order.datatoken_address,
+            service_id=service["index"],
+            compute=service["type"] == ServiceType.COMPUTE,
+            valid_until=valid_until,
+        ),
     }
+
+
+def _valid_until(raw) -> int | None:
+    """initialize's optional validUntil (a Unix time): when a compute fee stops being valid."""
+    if raw in (None, ""):
+        return None
+    text = str(raw).strip()
+    if not text.isdigit() or len(text) > 12:
+        raise DomainError("validUntil must be a Unix time in seconds", field="validUntil")
+    return int(text)
+
+
+def order_document(order: Order) -> dict:
+    """One order as its consumer sees it through the API."""
+    return {
+        "orderId": order.pk,
+        "documentId": order.dataset.did,
+        "serviceId": order.service_index,
+        "serviceType": order.service_type,
+        "from": order.consumer_address,
+        "to": order.provider_address,
+        "dataToken": order.datatoken_address,
+        "numTokens": token_amount_number(order.num_tokens),
+        "paid": order.paid,
+        "transferTxId": order.tx_id or "",
+        "created": order.created_at.isoformat(),
+    }
+
+
+def orders_of(*, data: dict) -> list[dict]:
+    """The signer's own orders, newest first, optionally for one documentId (signed: consumerAddress + nonce)."""
+    consumer = signed_request_verify("orders", data)
+    found = Order.objects.filter(consumer_address=consumer).select_related("dataset").order_by("-created_at")
+    if data.get("documentId"):
+        found = found.filter(dataset__did=str(data["documentId"]))
+    return [order_document(order) for order in found[:500]]
 
 
 def order_mark_paid(*, order: Order, tx_id: str, verified_by: str = "ledger") -> Order:

@@ -15,6 +15,7 @@ from eth_account.messages import encode_defunct
 from eth_keys.exceptions import BadSignature
 from eth_utils import is_hex_address, keccak, to_checksum_address
 
+from compute import conf
 from compute.models import Nonce
 from kernel.errors import DomainError
 
@@ -25,6 +26,7 @@ MESSAGES = {
     "compute_start": ("consumerAddress", "documentId"),
     "compute_status": ("consumerAddress", "jobId", "documentId"),
     "compute_result": ("consumerAddress", "jobId", "index"),
+    "orders": ("consumerAddress",),
 }
 MAX_NONCE_DIGITS = 40
 
@@ -84,7 +86,8 @@ def refuse_nul(value, field: str = "") -> None:
             refuse_nul(item, field)
 
 
-def recover_signer(message: str, signature) -> str:
+def recover_signer(message: str, signature, *, hashed: bool = True) -> str:
+    """The address that signed ``message`` (its keccak-256 when ``hashed``, else its text, as 0.8.x signs)."""
     if not isinstance(signature, str):
         raise DomainError("signature must be a hex string", field="signature")
     raw = signature.strip().removeprefix("0x")
@@ -97,7 +100,8 @@ def recover_signer(message: str, signature) -> str:
     if data[64] < 27:  # some wallets give v as 0/1
         data[64] += 27
     try:
-        return Account.recover_message(encode_defunct(primitive=message_hash(message)), signature=bytes(data))
+        signable = encode_defunct(primitive=message_hash(message)) if hashed else encode_defunct(text=message)
+        return Account.recover_message(signable, signature=bytes(data))
     except (ValueError, TypeError, BadSignature):
         raise SignatureRejected("invalid signature: no signer can be recovered") from None
 
@@ -124,12 +128,41 @@ def nonce_accept(address: str, nonce: Decimal) -> None:
     raise SignatureRejected(f"nonce {nonce} was already used: it must be greater than {last}")
 
 
+def is_legacy(data: dict) -> bool:
+    """A request in ocean-lib 0.8.x's form (no nonce sent), accepted only with D2D_COMPUTE_LEGACY_SIGNATURES on."""
+    return conf.legacy_signatures() and str(data.get("nonce") or "").strip() == "" and bool(data.get("signature"))
+
+
+def legacy_request_verify(endpoint: str, data: dict, address: str, address_field: str) -> str:
+    """ocean-lib 0.8.x: EIP-191 over the raw text plus the stored nonce; success advances the stored nonce.
+
+    Weaker than the default form: the client does not choose the nonce, so a signed request that never
+    reached d2d stays valid until the address makes another call (docs/compute.md).
+    """
+    current = nonce_current(address)
+    message = message_for(endpoint, data, int(current))
+    signer = recover_signer(message, data["signature"], hashed=False)
+    if signer != address:
+        raise SignatureRejected(f"signature does not match {address_field}: the message was signed by another key")
+    advanced = Nonce.objects.filter(address=address, value=current).update(value=current + 1)
+    if not advanced:
+        try:
+            with transaction.atomic():
+                Nonce.objects.create(address=address, value=current + 1)
+        except IntegrityError:  # another call of this address won the same nonce
+            raise SignatureRejected(f"nonce {int(current)} was already used: ask for the nonce again") from None
+    refuse_nul(data)
+    return address
+
+
 def signed_request_verify(endpoint: str, data: dict, *, address_field: str = "consumerAddress") -> str:
     """Check the signature and nonce of one request; returns the signer's checksummed address."""
     address = checksum(data.get(address_field, ""), field=address_field)
     signature = data.get("signature")
     if not signature:
         raise DomainError("signature is required", field="signature")
+    if is_legacy(data):
+        return legacy_request_verify(endpoint, data, address, address_field)
     nonce = parse_nonce(data.get("nonce"))
     fields = {**data, address_field: data.get(address_field)}
     signer = recover_signer(message_for(endpoint, fields, data.get("nonce")), signature)

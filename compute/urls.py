@@ -2,12 +2,15 @@
 
 from django.urls import path
 
-from compute.api import views
+from compute.api import provider_views, views
 
 urlpatterns = [
     path("api/v1/services/nonce", views.NonceView.as_view(), name="compute-nonce"),
     path("api/v1/services/encrypt", views.EncryptView.as_view(), name="compute-encrypt"),
     path("api/v1/services/initialize", views.InitializeView.as_view(), name="compute-initialize"),
+    path("api/v1/services/fileinfo", provider_views.FileinfoView.as_view(), name="compute-fileinfo"),
+    path("api/v1/services/computeEnvironments", provider_views.ComputeEnvironmentsView.as_view(), name="compute-environments"),
+    path("api/v1/services/orders", provider_views.OrdersView.as_view(), name="compute-orders"),
     path("api/v1/services/download", views.DownloadView.as_view(), name="compute-download"),
     path("api/v1/services/compute", views.ComputeView.as_view(), name="compute-jobs"),
     path("api/v1/services/computeResult", views.ComputeResultView.as_view(), name="compute-result"),

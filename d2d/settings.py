@@ -315,6 +315,11 @@ D2D_CONVERSIONS_ZIP_MAX_BYTES = env_int("D2D_CONVERSIONS_ZIP_MAX_BYTES", 1024 * 
 D2D_CONVERSIONS_ZIP_MAX_RATIO = env_int("D2D_CONVERSIONS_ZIP_MAX_RATIO", 100, minimum=1)
 D2D_CONVERSIONS_WS_POLL_MS = env_int("D2D_CONVERSIONS_WS_POLL_MS", 250, minimum=20, maximum=10000)
 
+# --- Compute (Ocean Provider) -------------------------------------------------
+# ocean-lib 0.8.x signs the raw text plus the provider's stored nonce and sends no nonce; the server
+# advances it. Weaker than the default (docs/compute.md, "Legacy signatures"): off unless asked for.
+D2D_COMPUTE_LEGACY_SIGNATURES = env_bool("D2D_COMPUTE_LEGACY_SIGNATURES", False)
+
 # --- REST framework and schema ---------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

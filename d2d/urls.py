@@ -5,8 +5,10 @@ from django.urls import include, path
 
 from accounts.api import urls as accounts_urls
 from accounts.api.views import LoginView
+from compute.api.provider_views import root_view
 from kernel.api.docs import DATA2DATA_SERVICES, service_doc_urls, whole_api_doc_urls
 from kernel.api.handlers import handler404_view, handler500_view
+from pipelines import olake_ui
 from pipelines.olake_ui import page_on_get
 from pipelines.platform_urls import platform_urlpatterns, ui_urlpatterns
 
@@ -32,6 +34,8 @@ urlpatterns = [
     path("login", page_on_get(LoginView.as_view()), name="olake-ui-login"),
     path("", include(accounts_urls.root_urlpatterns)),
     path("api/v1/", include(api_docs)),
+    # "/": Ocean's provider document for API clients; a browser gets the page it always got (the OLake UI, or 404).
+    path("", root_view(olake_ui.page), name="root"),
     # The OLake UI (when D2D_OLAKE_UI_DIR is set): its page on its client-side routes, so last.
     path("", include(ui_urlpatterns)),
 ]

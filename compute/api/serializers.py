@@ -54,6 +54,9 @@ def status_object(job: ComputeJob, request) -> dict:
         "algorithmLogUrl": f"{base}?{owner_query}&index=log" if job.log_path else "",
         "resultsUrls": [f"{base}?{owner_query}&index={item['index']}" for item in job.results],
         "resultsDid": "",
+        # Ocean v4 clients fetch results[i] as computeResult index=i: the outputs, then the log.
+        "results": [{"filename": item["filename"], "type": "output", "index": item["index"]} for item in job.results]
+        + ([{"filename": "algorithm.log", "type": "algorithmLog", "index": len(job.results)}] if job.log_path else []),
     }
 
 
@@ -125,6 +128,11 @@ class QuoteSerializer(serializers.Serializer):
     numTokens = serializers.FloatField(help_text="datatokens to transfer; an integer when whole")
     dataToken = serializers.CharField()
     nonce = serializers.IntegerField()
+    orderId = serializers.IntegerField(help_text="the order this quote recorded: pay it, then pass the transaction as transferTxId")
+    datatoken = serializers.CharField(help_text="Ocean v4's name for dataToken")
+    providerFee = serializers.DictField(
+        help_text="{providerFeeAddress, providerFeeToken, providerFeeAmount, providerData, v, r, s, validUntil}, signed by the provider"
+    )
 
 
 QuoteSerializer._declared_fields["from"] = serializers.CharField()
@@ -188,6 +196,9 @@ class ComputeStatusSerializer(serializers.Serializer):
     algorithmLogUrl = serializers.CharField()
     resultsUrls = serializers.ListField(child=serializers.CharField())
     resultsDid = serializers.CharField()
+    results = serializers.ListField(
+        child=serializers.DictField(), help_text="[{filename, type (output or algorithmLog), index}]: computeResult index=i gives results[i]"
+    )
 
 
 class DdoSerializer(serializers.Serializer):

@@ -1,6 +1,6 @@
 """002's Ocean Provider endpoints (signed by Ethereum keys, not d2d accounts) and the staff publishing API."""
 
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.http import content_disposition_header
 from drf_spectacular.utils import extend_schema
@@ -14,7 +14,7 @@ from compute import datasets, downloads, jobs, orders
 from compute.api import serializers as s
 from compute.keys import provider_address
 from compute.models import Algorithm, Dataset, Order
-from compute.signatures import checksum, nonce_current, refuse_nul
+from compute.signatures import checksum, is_legacy, nonce_current, refuse_nul
 from kernel.api.contracts import BARE
 from kernel.api.views import ContractView
 
@@ -93,11 +93,16 @@ ENCRYPT_DESCRIPTION = (
 
 class EncryptView(OceanView):
     @extend_schema(
-        tags=["ocean"], request=s.EncryptBodySerializer, responses={200: s.EncryptResponseSerializer, **ERRORS},
-        description=ENCRYPT_DESCRIPTION,
+        tags=["ocean"], request=s.EncryptBodySerializer, responses={200: s.EncryptResponseSerializer, 201: str, **ERRORS},
+        description=ENCRYPT_DESCRIPTION + " Ocean v4's form: the bytes themselves as application/octet-stream, "
+        "not signed (anyone may encrypt for the provider); the answer is 201 with the hex as text/plain.",
     )
     def post(self, request):
-        return self.ok({"encryptedDocument": datasets.document_encrypt(data=request_fields(request))})
+        if request.content_type.split(";")[0].strip() == "application/octet-stream":
+            return HttpResponse(datasets.bytes_encrypt(request.body), status=201, content_type="text/plain")
+        fields = request_fields(request)
+        status = 201 if is_legacy(fields) else 200  # ocean-lib 0.8.x expects the old provider's 201
+        return self.ok({"encryptedDocument": datasets.document_encrypt(data=fields)}, status=status)
 
     @extend_schema(
         tags=["ocean"], parameters=[s.EncryptRequestSerializer], responses={200: s.EncryptResponseSerializer, **ERRORS},

@@ -28,10 +28,12 @@ def paid_order(api, dataset, account, tx="0xabc1"):
 def test_it_quotes_the_price_to_the_provider(api, dataset, consumer):
     response = quote(api, dataset, consumer)
     assert response.status_code == 200, response.content
-    assert response.json() == {
-        "from": consumer.address, "to": provider_address(), "numTokens": 1, "dataToken": DATATOKEN, "nonce": 0,
-    }
-    assert Order.objects.get().paid is False
+    answer = response.json()
+    quote_002 = {key: answer[key] for key in ("from", "to", "numTokens", "dataToken", "nonce")}
+    assert quote_002 == {"from": consumer.address, "to": provider_address(), "numTokens": 1, "dataToken": DATATOKEN, "nonce": 0}
+    order = Order.objects.get()
+    assert order.paid is False
+    assert answer["orderId"] == order.pk  # the order a client pays, learnt from the API
 
 
 def test_it_streams_the_file_of_a_paid_order_without_showing_its_url(api, dataset, consumer, allow_file_server):
