@@ -8,6 +8,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django_q.brokers import get_broker
+from django_q.signing import SignedPackage
+from django_q.status import Stat, Status
 
 from compute.models import ComputeJob, Dataset
 from conversions.models import ConversionTask
@@ -139,3 +142,14 @@ def test_it_hides_sections_a_staff_user_may_not_view(client, make_user, job):
     client.force_login(clerk)
     html = client.get("/admin/").content.decode()
     assert "Pipeline runs" not in html and "Conversions</h2>" not in html
+
+
+def test_it_shows_the_workers_the_clusters_report(staff_client):
+    """A cluster reports itself through its broker every few seconds; the dashboard reads those reports."""
+    broker = get_broker()
+    report = Status(pid=4242, cluster_id="c0ffee00-0000-0000-0000-000000000000")
+    report.status, report.workers, report.host = "Idle", [4243, 4244], "worker-host-1"
+    broker.set_stat(Stat.get_key(report.cluster_id), SignedPackage.dumps(report, True), 30)
+    workers = section_of(staff_client.get("/admin/").content.decode(), "Workers")
+    assert figure(workers, "clusters alive")[0] == "1" and figure(workers, "workers alive")[0] == "2"
+    assert "<td>worker-host-1</td><td>c0ffee00</td><td>Idle</td><td>2</td>" in workers
