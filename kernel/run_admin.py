@@ -100,6 +100,8 @@ class TrackedTaskAdmin(admin.ModelAdmin):
 
     def run_context(self, request, obj) -> dict:
         page = task_log_page(obj, limit=LOG_PAGE_LINES)
+        for line in page["lines"]:
+            line["shown_time"] = line["time"][:19].replace("T", " ")  # as the page's script shows the lines it adds
         return {
             "task": obj,
             "snapshot": task_snapshot(obj),
