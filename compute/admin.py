@@ -151,7 +151,7 @@ class ComputeJobAdmin(TrackedTaskAdmin):
         *TrackedTaskAdmin.readonly_fields,
         "job_id", "stage", "log_path", "algorithm_log", "stop_reason", "sandbox_pid", "removed_at",
     ]
-    exclude = ["results", "output"]
+    exclude = ["results"]  # shown as a table with download links (run_tables)
     actions = ["stop_selected", "delete_results_selected"]
 
     def get_urls(self):
