@@ -128,7 +128,7 @@ class StartConversionForm(forms.Form):
 
 @admin.register(ConversionTask)
 class ConversionTaskAdmin(TrackedTaskAdmin):
-    list_display = ["__str__", "service", "project", "owner", "status", "stage", "progress_bar", "attempts", "created_at", "finished_at", "deleted_at"]
+    list_display = ["__str__", "service", "project", "owner", "status_badge", "stage", "progress_bar", "attempts", "created_at", "finished_at", "deleted_at"]
     list_filter = [DeletedFilter, "status", "service", "stage", "created_at"]
     search_fields = [*TrackedTaskAdmin.search_fields, "id", "service"]
     inlines = [InputAssetInline, ResultFileInline]
@@ -174,10 +174,6 @@ class ConversionTaskAdmin(TrackedTaskAdmin):
                 return HttpResponseRedirect(reverse("admin:conversions_conversiontask_change", args=[task.pk]))
         context = {**self.admin_site.each_context(request), "opts": self.opts, "form": form, "title": "Start a conversion"}
         return TemplateResponse(request, "admin/conversions/conversiontask/start.html", context)
-
-    @admin.display(description="progress", ordering="progress")
-    def progress_bar(self, obj):
-        return format_html('<progress value="{}" max="100" title="{}%"></progress> {}%', obj.progress, obj.progress, obj.progress)
 
     @admin.display(description="result")
     def download(self, obj):
