@@ -94,6 +94,8 @@ def test_it_counts_runs_and_links_each_figure_to_the_runs_it_counts(staff_client
     for count, url in by_label["Succeeded"] + by_label["Failed"]:
         assert listed(staff_client, url) == count, url
     assert "3,000" in pipelines and "6.0\xa0KB" in pipelines  # rows and bytes moved today
+    today = re.search(r'<a href="([^"]*finished_at__date=[^"]*)">3,000</a>', pipelines)
+    assert today and listed(staff_client, unescape(today.group(1))) == 5  # the syncs that finished today: 3 succeeded, 2 failed
 
 
 def test_it_shows_each_kind_of_run(staff_client, project_a, job):
