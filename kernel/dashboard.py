@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
+from django.contrib import admin
+from django.contrib.admin.exceptions import NotRegistered
 from django.db.models import Count, Min, Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -97,6 +99,18 @@ def change_url(obj) -> str | None:
         return None
 
 
+def admin_rows(request, model):
+    """The live rows the model's admin shows this user (its get_queryset, so any project scoping of
+    the admin applies here too), so a figure never counts what its link would not list."""
+    try:
+        rows = admin.site.get_model_admin(model).get_queryset(request)
+    except NotRegistered:
+        rows = model._default_manager.all()
+    if any(field.name == "deleted_at" for field in model._meta.concrete_fields):
+        rows = rows.filter(deleted_at__isnull=True)
+    return rows.order_by()
+
+
 def can_view(request, model) -> bool:
     return request.user.has_perm(f"{model._meta.app_label}.view_{model._meta.model_name}")
 
@@ -120,7 +134,7 @@ def tracked_task_section(
     what runs, running runs with their progress, the last failures, runs whose lease expired."""
     if not can_view(request, model):
         return None
-    runs = (queryset if queryset is not None else model._default_manager.all()).order_by()
+    runs = (queryset if queryset is not None else admin_rows(request, model)).order_by()
     day, week = now - timedelta(days=1), now - timedelta(days=7)
     by_status = {
         row["status"]: row

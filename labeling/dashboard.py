@@ -4,14 +4,14 @@ from datetime import datetime
 
 from django.db.models import Count
 
-from kernel.dashboard import Figure, Section, can_view, changelist_url, dashboard_register
+from kernel.dashboard import Figure, Section, admin_rows, can_view, changelist_url, dashboard_register
 from labeling.models import Commit, CommitStatus
 
 
 def commits_section(request, now: datetime) -> Section | None:
     if not can_view(request, Commit):
         return None
-    counts = dict(Commit.objects.order_by().values_list("status").annotate(count=Count("pk")))
+    counts = dict(admin_rows(request, Commit).values_list("status").annotate(count=Count("pk")))
     order = [CommitStatus.UPLOADED, CommitStatus.OPEN, CommitStatus.ACCEPTED, CommitStatus.REJECTED, CommitStatus.EXPIRED]
     labels = {CommitStatus.UPLOADED: "to review", CommitStatus.OPEN: "open"}
     return Section(

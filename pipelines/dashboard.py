@@ -8,7 +8,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.html import format_html
 
-from kernel.dashboard import Bar, Chart, Section, can_view, change_url, changelist_url, dashboard_register, tracked_task_section
+from kernel.dashboard import Bar, Chart, Section, admin_rows, can_view, change_url, changelist_url, dashboard_register, tracked_task_section
 from kernel.run_admin import RunTable
 from kernel.run_history import duration_text
 from pipelines.models import ChangeCapture, JobTask
@@ -21,19 +21,19 @@ def runs_section(request, now: datetime) -> Section | None:
     section = tracked_task_section(request, now, model=JobTask, title="Pipeline runs", select_related=("job",))
     if section is None:
         return None
-    section.charts += moved_per_day_charts(now)
+    section.charts += moved_per_day_charts(request, now)
     section.tables.append(captures_table(request, now))
     return section
 
 
-def moved_per_day_charts(now: datetime) -> list[Chart]:
+def moved_per_day_charts(request, now: datetime) -> list[Chart]:
     """Rows and bytes the syncs that finished on each of the last seven days moved (one query)."""
     today = timezone.localdate(now)
     first = today - timedelta(days=DAYS - 1)
     start = timezone.make_aware(datetime.combine(first, datetime.min.time()))
     moved = {
         row["day"]: row
-        for row in JobTask.objects.order_by()
+        for row in admin_rows(request, JobTask)
         .filter(kind=JobTask.Kind.SYNC, finished_at__gte=start)
         .annotate(day=TruncDate("finished_at"))
         .values("day")
@@ -57,7 +57,7 @@ def captures_table(request, now: datetime) -> RunTable:
     table = RunTable("CDC captures", ["job", "slot", "published through", "lag", "last published", "slot size", "measured"], empty="no CDC job")
     if not can_view(request, ChangeCapture):
         return table
-    captures = ChangeCapture.objects.select_related("job").order_by(F("lag_bytes").desc(nulls_last=True), "job_id")[:CAPTURES_SHOWN]
+    captures = admin_rows(request, ChangeCapture).select_related("job").order_by(F("lag_bytes").desc(nulls_last=True), "job_id")[:CAPTURES_SHOWN]
     for capture in captures:
         url = change_url(capture)
         table.rows.append([

@@ -101,6 +101,7 @@ def test_it_counts_runs_and_links_each_figure_to_the_runs_it_counts(staff_client
 def test_it_shows_each_kind_of_run(staff_client, project_a, job):
     dataset = Dataset.objects.create(project=project_a, did="did:op:dash", name="d", services=[])
     ConversionTask.objects.create(project=project_a, service="tabular", status=S.FAILED, error="bad csv", finished_at=timezone.now())
+    ConversionTask.objects.create(project=project_a, service="tabular", status=S.FAILED, finished_at=timezone.now()).delete()  # hidden
     ComputeJob.objects.create(project=project_a, dataset=dataset, owner_address="0x" + "1" * 40, status=S.QUEUED, queued_at=timezone.now() - timedelta(minutes=3))
     PlatformTask.objects.create(status=S.RUNNING, progress=70, started_at=timezone.now())
     html = staff_client.get("/admin/").content.decode()
