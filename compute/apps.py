@@ -5,3 +5,8 @@ from django.apps import AppConfig
 
 class ComputeConfig(AppConfig):
     name = "compute"
+
+    def ready(self):
+        from compute import dashboard
+
+        dashboard.register()

@@ -178,7 +178,11 @@ def job_result_open(*, data: dict):
     job = ComputeJob.objects.filter(job_id=str(data.get("jobId") or ""), owner_address=owner).first()
     if job is None:
         raise NotFound("no compute job of this owner with this jobId")
-    index = str(data.get("index", ""))
+    return job_result_file(job=job, index=str(data.get("index", "")))
+
+
+def job_result_file(*, job: ComputeJob, index: str):
+    """A job's result file (index 0..n) or algorithm log ("log"), opened from storage: (file, name)."""
     if job.removed_at:
         raise NotFound("the job's results were deleted")
     if index == "log" or (job.log_path and index == str(len(job.results))):  # the log is last in ``results``

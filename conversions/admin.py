@@ -1,19 +1,24 @@
-"""Admin for conversion tasks (inputs and results inline, progress, the log, cancel/retry/delete/restore),
-and for input assets and result files on their own (find one across tasks, download it, retry failed downloads)."""
+"""Admin for conversion tasks (start one from an upload; inputs and results inline, progress, the log,
+cancel/retry/delete/restore), and for input assets and result files on their own (download, retry failed downloads)."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import ActionLocation
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
 from django.utils.html import format_html
 
 from conversions import lifecycle
+from accounts.models import Project
 from conversions.api.responses import stored_file_response
+from conversions.converters import all_services
 from conversions.models import ConversionTask, InputAsset, ResultFile, Stage
 from kernel.admin import DeletedFilter, TrackedTaskAdmin
-from kernel.errors import TaskAlreadyQueued
+from kernel.errors import DomainError, TaskAlreadyQueued
 from kernel.models import ACTIVE_STATUSES
 from kernel.runner import task_enqueue
 
@@ -107,9 +112,23 @@ class ResultFileInline(admin.TabularInline):
         return _download_link(obj, "resultfile") if obj.pk else ""
 
 
+class StartConversionForm(forms.Form):
+    """What a conversion needs from staff: a project, a service, its parameters and the file to convert."""
+
+    project = forms.ModelChoiceField(queryset=Project.objects.none(), help_text="The task belongs to this project.")
+    service = forms.ChoiceField()
+    params = forms.JSONField(required=False, initial=dict, help_text="The service's parameters as JSON, e.g. {\"to\": \"parquet\"}.")
+    file = forms.FileField(help_text="Converted as if uploaded through the API; a ZIP of several files is expanded.")
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["project"].queryset = Project.objects.for_user(user).order_by("pk")
+        self.fields["service"].choices = [(name, name) for name in sorted(all_services())]
+
+
 @admin.register(ConversionTask)
 class ConversionTaskAdmin(TrackedTaskAdmin):
-    list_display = ["__str__", "service", "project", "owner", "status", "stage", "progress_bar", "attempts", "created_at", "finished_at", "deleted_at"]
+    list_display = ["__str__", "service", "project", "owner", "status_badge", "stage", "progress_bar", "attempts", "created_at", "finished_at", "deleted_at"]
     list_filter = [DeletedFilter, "status", "service", "stage", "created_at"]
     search_fields = [*TrackedTaskAdmin.search_fields, "id", "service"]
     inlines = [InputAssetInline, ResultFileInline]
@@ -125,12 +144,36 @@ class ConversionTaskAdmin(TrackedTaskAdmin):
         actions.pop("delete_selected", None)  # Django's bulk delete would skip the storage purge
         return actions
 
-    def has_add_permission(self, request):
-        return False  # tasks come from the APIs and manage.py convert
+    change_list_template = "admin/conversions/conversiontask/change_list.html"
 
-    @admin.display(description="progress", ordering="progress")
-    def progress_bar(self, obj):
-        return format_html('<progress value="{}" max="100" title="{}%"></progress> {}%', obj.progress, obj.progress, obj.progress)
+    def has_add_permission(self, request):
+        return False  # Django's add form would skip the service: the start page below goes through it
+
+    def get_urls(self):
+        start = path("start/", self.admin_site.admin_view(self.start_view), name="conversions_conversiontask_start")
+        return [start, *super().get_urls()]
+
+    def start_view(self, request):
+        """Register, upload and submit through the conversions service, as the API's three steps do."""
+        if not request.user.has_perm("conversions.add_conversiontask"):
+            raise PermissionDenied
+        form = StartConversionForm(request.POST or None, request.FILES or None, user=request.user)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                with transaction.atomic():
+                    task = lifecycle.task_register(
+                        user=request.user, service=data["service"], params=data["params"] or {}, project_id=data["project"].pk
+                    )
+                    lifecycle.files_upload(task=task, uploads=[data["file"]])
+                    lifecycle.task_submit(task=task)
+            except DomainError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            else:
+                self.message_user(request, f"Conversion {task} started.", messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:conversions_conversiontask_change", args=[task.pk]))
+        context = {**self.admin_site.each_context(request), "opts": self.opts, "form": form, "title": "Start a conversion"}
+        return TemplateResponse(request, "admin/conversions/conversiontask/start.html", context)
 
     @admin.display(description="result")
     def download(self, obj):

@@ -1,17 +1,15 @@
-"""Admin building blocks: soft-delete restore, tracked tasks as an operations console, task logs."""
+"""Admin building blocks: soft-delete restore, task logs and transitions, platform tasks (run pages: kernel.run_admin)."""
 
 from django.contrib import admin, messages
 from django.contrib.admin.options import ActionLocation
-from django.contrib.contenttypes.models import ContentType
 from django.core.paginator import Paginator
-from django.db import transaction
-from django.urls import reverse
 from django.utils.functional import cached_property
-from django.utils.html import format_html, format_html_join
 
-from kernel.errors import TaskAlreadyQueued
-from kernel.models import PlatformTask, TaskLogLine
-from kernel.runner import task_cancel, task_enqueue
+from kernel.models import PlatformTask, TaskLogLine, TaskTransition
+from kernel.run_admin import RunTable, TrackedTaskAdmin
+from kernel.runner import task_enqueue
+
+__all__ = ["DeletedFilter", "NoCountPaginator", "RunTable", "SoftDeleteAdmin", "TrackedTaskAdmin"]
 
 
 class DeletedFilter(admin.SimpleListFilter):
@@ -85,68 +83,6 @@ class NoCountPaginator(Paginator):
         return 10**9
 
 
-def render_log_tail(task, limit: int = 300) -> str:
-    lines = list(task.log_lines().order_by("-id")[:limit])[::-1]
-    if not lines:
-        return "(no log lines yet)"
-    rows = format_html_join(
-        "\n", "{} {:<7} {}", ((line.at.strftime("%Y-%m-%d %H:%M:%S"), line.level.upper(), line.message) for line in lines)
-    )
-    content_type = ContentType.objects.get_for_model(task)
-    full = reverse("admin:kernel_tasklogline_changelist") + f"?content_type__id__exact={content_type.id}&task_id={task.pk}"
-    return format_html(
-        '<pre style="max-height:30em;overflow:auto;white-space:pre-wrap">{}</pre><a href="{}">Whole log</a>', rows, full
-    )
-
-
-class TrackedTaskAdmin(admin.ModelAdmin):
-    """Runs are read-only records with cancel and run-again actions and their log on the page."""
-
-    list_display = ["__str__", "project", "owner", "status", "progress", "attempts", "created_at", "finished_at"]
-    list_filter = ["status", "created_at"]
-    list_select_related = ["project", "owner"]
-    raw_id_fields = ["project", "owner"]
-    search_fields = ["status_text", "error", "owner__username", "project__id"]
-    date_hierarchy = "created_at"
-    actions = ["cancel_selected", "run_again_selected"]
-    readonly_fields = [
-        "status",
-        "progress",
-        "status_text",
-        "created_at",
-        "queued_at",
-        "started_at",
-        "finished_at",
-        "attempts",
-        "error",
-        "cancel_requested",
-        "lease_expires_at",
-        "log",
-    ]
-
-    @admin.display(description="log")
-    def log(self, obj):
-        return render_log_tail(obj) if obj.pk else ""
-
-    @admin.action(description="Cancel selected")
-    def cancel_selected(self, request, queryset):
-        for task in queryset:
-            task_cancel(task, reason=f"cancelled by {request.user.username} in the admin")
-        self.message_user(request, "Cancel requested; running tasks stop at their next check.", messages.SUCCESS)
-
-    @admin.action(description="Run selected again")
-    def run_again_selected(self, request, queryset):
-        queued, refused = 0, 0
-        for task in queryset:
-            try:
-                with transaction.atomic():
-                    task_enqueue(task, message=f"queued again by {request.user.username}")
-                queued += 1
-            except TaskAlreadyQueued:
-                refused += 1
-        self.message_user(request, f"Queued {queued}; {refused} were already queued or running.", messages.INFO)
-
-
 @admin.register(TaskLogLine)
 class TaskLogLineAdmin(admin.ModelAdmin):
     list_display = ["at", "level", "content_type", "task_id", "message"]
@@ -164,9 +100,27 @@ class TaskLogLineAdmin(admin.ModelAdmin):
         return False
 
 
+@admin.register(TaskTransition)
+class TaskTransitionAdmin(admin.ModelAdmin):
+    """Every status change of every run: what the run pages' timelines are built from."""
+
+    list_display = ["at", "status", "attempt", "content_type", "task_id", "message"]
+    list_filter = ["status", "content_type"]
+    search_fields = ["task_id", "message"]
+    paginator = NoCountPaginator
+    show_full_result_count = False
+    list_per_page = 200
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(PlatformTask)
 class PlatformTaskAdmin(TrackedTaskAdmin):
-    list_display = ["__str__", "kind", "status", "progress", "attempts", "created_at", "finished_at"]
+    list_display = ["__str__", "kind", "status_badge", "progress_bar", "attempts", "created_at", "finished_at"]
     list_filter = ["kind", "status", "created_at"]
     fields = ["kind", "params", *TrackedTaskAdmin.readonly_fields, "result"]
     readonly_fields = [*TrackedTaskAdmin.readonly_fields, "result"]

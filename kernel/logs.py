@@ -1,4 +1,4 @@
-"""Per-task logs: append a line, read lines after a cursor, keep each log bounded."""
+"""Per-task logs: append a line, read lines after a cursor, keep each log bounded; the status transitions beside them."""
 
 import logging
 
@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
-from kernel.models import TaskLogLine
+from kernel.models import TaskLogLine, TaskTransition
 
 logger = logging.getLogger("d2d.tasks")
 
@@ -28,6 +28,14 @@ def task_log_append(task, message: str, *, level: str = TaskLogLine.Level.INFO) 
     return line
 
 
+def task_transition_record(task, status: str, *, attempt: int, message: str, at) -> TaskTransition:
+    """Keep one status change (called by kernel.runner.task_transition inside its transaction)."""
+    content_type = ContentType.objects.get_for_model(task, for_concrete_model=True)
+    return TaskTransition.objects.create(
+        content_type=content_type, task_id=str(task.pk), at=at, status=status, attempt=attempt or 0, message=message[:500]
+    )
+
+
 def _prune(content_type, task_id: str) -> None:
     """Keep only the newest D2D_TASK_LOG_MAX_LINES lines of one task."""
     limit = settings.D2D_TASK_LOG_MAX_LINES
@@ -38,7 +46,19 @@ def _prune(content_type, task_id: str) -> None:
         lines.filter(id__lte=boundary_id).delete()
 
 
-def task_log_page(task, *, after: int | None = None, before: int | None = None, limit: int = 200) -> dict:
+LEVEL_ORDER = [TaskLogLine.Level.DEBUG, TaskLogLine.Level.INFO, TaskLogLine.Level.WARNING, TaskLogLine.Level.ERROR]
+
+
+def levels_from(minimum: str | None) -> list[str] | None:
+    """The levels at or above ``minimum`` (None or an unknown name: every level)."""
+    if minimum not in LEVEL_ORDER:
+        return None
+    return [str(level) for level in LEVEL_ORDER[LEVEL_ORDER.index(minimum) :]]
+
+
+def task_log_page(
+    task, *, after: int | None = None, before: int | None = None, limit: int = 200, levels: list[str] | None = None
+) -> dict:
     """A page of a task's log by id cursor: newest lines when no cursor is given.
 
     Returns {"lines": [...], "older_cursor", "newer_cursor", "has_more_older", "has_more_newer"},
@@ -46,6 +66,8 @@ def task_log_page(task, *, after: int | None = None, before: int | None = None, 
     """
     limit = max(1, min(limit, 1000))
     lines = TaskLogLine.objects.for_task(task)
+    if levels is not None:
+        lines = lines.filter(level__in=levels)
     if after is not None:
         page = list(lines.filter(id__gt=after).order_by("id")[: limit + 1])
         has_more_newer = len(page) > limit
@@ -69,10 +91,12 @@ def task_log_page(task, *, after: int | None = None, before: int | None = None, 
     }
 
 
-def task_log_text_chunks(task, *, batch: int = 2000):
+def task_log_text_chunks(task, *, batch: int = 2000, levels: list[str] | None = None):
     """The whole log as text lines, streamed in batches (for downloads)."""
     last_id = 0
     lines = TaskLogLine.objects.for_task(task)
+    if levels is not None:
+        lines = lines.filter(level__in=levels)
     while True:
         chunk = list(lines.filter(id__gt=last_id).order_by("id")[:batch])
         if not chunk:

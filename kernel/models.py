@@ -165,6 +165,9 @@ class TrackedTask(models.Model):
     def log_lines(self):
         return TaskLogLine.objects.for_task(self)
 
+    def transitions(self):
+        return TaskTransition.objects.for_task(self)
+
 
 class TaskLogLineQuerySet(models.QuerySet):
     def for_task(self, task):
@@ -200,6 +203,37 @@ class TaskLogLine(models.Model):
 
     def as_text(self) -> str:
         return f"{self.at.isoformat()} {self.level.upper():7} {self.message}"
+
+
+class TaskTransitionQuerySet(models.QuerySet):
+    def for_task(self, task):
+        content_type = ContentType.objects.get_for_model(task, for_concrete_model=True)
+        return self.filter(content_type=content_type, task_id=str(task.pk))
+
+
+class TaskTransition(models.Model):
+    """One status change of a tracked task, kept apart from its log so a run's history outlives log pruning.
+
+    Written by kernel.runner.task_transition, the one place a status changes; the admin builds a run's
+    timeline (queued, each attempt started and ended, finished) from these rows.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
+    task_id = models.CharField(max_length=64)
+    at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=16, choices=TaskStatus.choices)
+    attempt = models.PositiveIntegerField(default=0)
+    message = models.CharField(max_length=500, blank=True)
+
+    objects = TaskTransitionQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["content_type", "task_id", "id"], name="tasktransition_task")]
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.status}"
 
 
 class PlatformTask(TrackedTask):

@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from kernel.errors import LeaseLost, TaskAlreadyQueued, TaskCancelled, TaskFailed
 from kernel.handlers import handler_for
-from kernel.logs import task_log_append
+from kernel.logs import task_log_append, task_transition_record
 from kernel.models import ACTIVE_STATUSES, FINISHED_STATUSES, TaskLogLine, TaskStatus, TrackedTask
 from kernel.notify import notify_task_changed
 
@@ -73,7 +73,9 @@ def task_transition(
     with transaction.atomic():
         if not rows.update(**fields):
             return False
-        task_log_append(task, message or f"status: {status}", level=level)
+        text = message or f"status: {status}"
+        task_log_append(task, text, level=level)
+        task_transition_record(task, status, attempt=fields.get("attempts", task.attempts), message=text, at=now)
     for name, value in fields.items():
         setattr(task, name, value)
     notify_task_changed(task)

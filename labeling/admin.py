@@ -1,13 +1,14 @@
-"""Admin: publish tasks, review commits (accept / reject), export annotations, inspect holds."""
+"""Admin: publish tasks (with their pictures as thumbnails), review commits (accept / reject), export annotations, inspect holds."""
 
 import json
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count
-from django.http import HttpResponse
-from django.utils.html import format_html
+from django.db.models import Count, Q
+from django.http import FileResponse, Http404, HttpResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 
 from kernel.admin import SoftDeleteAdmin
 from kernel.errors import DomainError
@@ -15,7 +16,25 @@ from labeling import export, selectors, services
 from labeling.api.representations import base_url
 from labeling.formatter import description_clean, formatter_clean
 from labeling.models import Annotation, Commit, CommitStatus, LabelingTask, Picture, PictureHold
-from labeling.pictures import picture_prepare, picture_url
+from labeling.pictures import picture_prepare
+
+GALLERY_PICTURES = 60
+
+
+def picture_src(picture) -> str:
+    """The admin's own URL of a picture's file: staff see it whether or not they belong to its project."""
+    return reverse("admin:labeling_picture_file", args=[picture.pk])
+
+
+def thumbnails(pictures) -> str:
+    return format_html_join(
+        "",
+        '<a href="{}" title="{}"><img src="{}" alt="{}" loading="lazy" style="height:72px;max-width:120px;margin:2px;object-fit:cover"></a>',
+        (
+            (reverse("admin:labeling_picture_change", args=[picture.pk]), picture.original_name, picture_src(picture), picture.original_name)
+            for picture in pictures
+        ),
+    )
 
 
 class LabelingTaskForm(forms.ModelForm):
@@ -49,8 +68,18 @@ class LabelingTaskAdmin(SoftDeleteAdmin):
     search_fields = ["name", "description", "project__id", "publisher__username"]
     raw_id_fields = ["project", "publisher"]
     date_hierarchy = "created_at"
-    readonly_fields = ["progress", "created_at", "updated_at", "created_by", "updated_by", "deleted_at", "deleted_by"]
+    readonly_fields = ["progress", "gallery", "created_at", "updated_at", "created_by", "updated_by", "deleted_at", "deleted_by"]
     actions = [*SoftDeleteAdmin.actions, "export_json", "export_coco", "expire_due_commits"]
+
+    @admin.display(description="pictures")
+    def gallery(self, obj):
+        if not obj.pk:
+            return ""
+        pictures = list(obj.pictures.order_by("id")[:GALLERY_PICTURES])
+        if not pictures:
+            return "(no picture yet)"
+        every = reverse("admin:labeling_picture_changelist") + f"?task__id__exact={obj.pk}"
+        return format_html('<div>{}</div><a href="{}">every picture of the task</a>', thumbnails(pictures), every)
 
     def get_queryset(self, request):
         # Progress as subqueries of the list's one query (two queries per row before).
@@ -155,15 +184,27 @@ class PictureAdmin(admin.ModelAdmin):
         count = services.holds_release(holds=PictureHold.objects.filter(picture__in=queryset))
         self.message_user(request, f"Released {count} hold(s).", messages.SUCCESS)
 
+    def get_urls(self):
+        file = path("<path:object_id>/file/", self.admin_site.admin_view(self.file_view), name="labeling_picture_file")
+        return [file, *super().get_urls()]
+
+    def file_view(self, request, object_id):
+        picture = self.get_object(request, object_id)
+        if picture is None or not self.has_view_permission(request, picture) or not picture.file:
+            raise Http404("no such picture")
+        response = FileResponse(picture.file.open("rb"), content_type=picture.content_type or "application/octet-stream")
+        response["X-Content-Type-Options"] = "nosniff"  # only the raster types picture_prepare accepts are served inline
+        return response
+
     @admin.display(description="")
     def thumbnail(self, obj):
-        return format_html('<img src="{}" style="max-height:48px;max-width:96px">', picture_url(obj, base=""))
+        return format_html('<img src="{}" loading="lazy" style="max-height:48px;max-width:96px">', picture_src(obj))
 
     @admin.display(description="preview")
     def preview(self, obj):
         if not obj.pk:
             return ""
-        return format_html('<img src="{}" style="max-width:640px">', picture_url(obj, base=""))
+        return format_html('<img src="{}" style="max-width:640px">', picture_src(obj))
 
 
 class AnnotationInline(admin.TabularInline):
@@ -198,9 +239,17 @@ class CommitAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     # status changes only through the actions (services): an edited status would skip the holds and the
     # one-open-commit rule.
-    readonly_fields = ["task", "user", "status", "size", "created_at", "uploaded_at", "reviewed_at", "reviewed_by"]
+    readonly_fields = ["task", "user", "status", "size", "work", "created_at", "uploaded_at", "reviewed_at", "reviewed_by"]
     inlines = [AnnotationInline, PictureHoldInline]
     actions = ["accept_selected", "reject_selected", "expire_due"]
+
+    @admin.display(description="pictures to review")
+    def work(self, obj):
+        """The pictures the commit annotated or collected, so a reviewer sees the work before accepting it."""
+        if not obj.pk:
+            return ""
+        pictures = Picture.objects.filter(Q(commit=obj) | Q(annotations__commit=obj)).distinct().order_by("id")[:GALLERY_PICTURES]
+        return thumbnails(pictures) or "(none)"
 
     def _review(self, request, queryset, *, accept: bool):
         done, refused = 0, 0

@@ -5,3 +5,8 @@ from django.apps import AppConfig
 
 class LabelingConfig(AppConfig):
     name = "labeling"
+
+    def ready(self):
+        from labeling import dashboard
+
+        dashboard.register()

@@ -22,6 +22,7 @@ import time
 from collections import defaultdict
 
 import pyarrow as pa
+from django.utils import timezone
 
 from kernel.models import TaskLogLine
 from pipelines.connectors.base import CDC_COLUMNS, CDC_OPERATION, CDC_POSITION, CheckFailed, Stream
@@ -33,6 +34,7 @@ from pipelines.reporting import RunReporter, copy_batches
 Level = TaskLogLine.Level
 LOADED = {"cdc": "loaded"}  # a CDC stream's state once its initial load is published
 POLL_SECONDS = 0.2
+MEASURE_SECONDS = 5  # a streaming run measures its slot's lag and size at most this often
 
 
 def change_stream(stream: Stream) -> Stream:
@@ -90,12 +92,27 @@ def _capture(job, streams, source, destination, reporter, first_index, stats, ca
         capture.position = end
         capture.save(update_fields=["position", "updated_at"])
         reader.advance(end)  # only now may the server forget these changes
+        _measure(capture, reader, every_seconds=MEASURE_SECONDS)
         reporter.save_counts()
         reporter.tick()
         if not full and time.monotonic() - started >= run_seconds:
             break  # caught up with what was there: a source that never rests must not keep one run going
+    _measure(capture, reader)
     reporter.log(f"cdc: published through {capture.position_lsn}")
     return stats
+
+
+def _measure(capture: ChangeCapture, reader, *, every_seconds: float = 0) -> None:
+    """Record the slot's lag and size for the dashboard; a source that cannot say leaves them empty."""
+    measure = getattr(reader, "measure", None)
+    if measure is None:
+        return
+    if every_seconds and capture.measured_at and (timezone.now() - capture.measured_at).total_seconds() < every_seconds:
+        return
+    capture.lag_bytes, capture.slot_bytes = measure(capture.position)
+    capture.measured_at = timezone.now()
+    # Not updated_at: it says when the position last moved, which is the lag in time.
+    capture.save(update_fields=["lag_bytes", "slot_bytes", "measured_at"])
 
 
 def _start(job, streams, source, destination, reporter, reader, stats, first_index, capture: ChangeCapture) -> None:

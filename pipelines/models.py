@@ -146,6 +146,11 @@ class ChangeCapture(models.Model):
     position = models.BigIntegerField(
         null=True, blank=True, help_text="commit LSN published through, as an integer; empty until the initial load is published"
     )
+    # Measured on the source at each published batch (PostgreSQL; None where the source cannot say):
+    # how far the source's log has moved past ``position``, and how much log the slot keeps there.
+    lag_bytes = models.BigIntegerField(null=True, blank=True, editable=False)
+    slot_bytes = models.BigIntegerField(null=True, blank=True, editable=False)
+    measured_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

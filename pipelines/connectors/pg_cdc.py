@@ -157,6 +157,18 @@ class PostgresChangeReader:
         if row and row[0] and lsn_to_int(row[0]) < position:
             self.advance(position)
 
+    def measure(self, position: int | None) -> tuple[int | None, int | None]:
+        """(bytes of WAL past ``position``, bytes of WAL the slot holds on the server), for the dashboard."""
+        row = self._session().execute(
+            "SELECT pg_current_wal_lsn()::text, pg_current_wal_lsn() - restart_lsn FROM pg_replication_slots WHERE slot_name = %s",
+            [self.slot],
+        ).fetchone()
+        if row is None:
+            return None, None
+        current, held = lsn_to_int(row[0]), row[1]
+        lag = max(0, current - position) if position is not None else None
+        return lag, int(held) if held is not None else None
+
     def advance(self, lsn: int) -> None:
         """Let the server forget the changes up to ``lsn``: call only once they are published and saved."""
         self._session().execute(

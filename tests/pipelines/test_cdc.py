@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from kernel.models import TaskStatus
 from kernel.runner import execute
+from pipelines.connectors import job_source
 from pipelines.connectors.pg_cdc import lsn_to_int
 from pipelines.models import ChangeCapture, Job, JobTask
 from pipelines.services import job_delete, job_sync_start, job_update
@@ -313,3 +314,24 @@ def test_a_table_whose_deletes_the_slot_cannot_see_is_refused_before_any_slot(pr
     assert task.status != TaskStatus.SUCCEEDED
     assert f"CDC cannot see deletes of {schema}.orders: REPLICA IDENTITY is NOTHING" in task.error
     assert conn.execute("SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE %s", [f"d2d_{job.pk}_%"]).fetchone()[0] == 0
+
+
+def test_a_run_measures_its_slots_lag_and_size_for_the_dashboard(project_a, alice, pg, folder):
+    config, conn, schema = pg
+    conn.execute(TABLE)
+    job = make_job(project_a, alice, "postgres", config, "parquet", {"path": folder}, cdc_streams(schema, "orders"))
+    assert run_sync(job).status == TaskStatus.SUCCEEDED
+    capture = ChangeCapture.objects.get(job=job)
+    assert capture.measured_at is not None and capture.lag_bytes is not None and capture.slot_bytes is not None
+    assert 0 <= capture.lag_bytes < 1024 * 1024, "just published: the source's log is barely past the position"
+    conn.execute("CREATE TABLE filler AS SELECT g, repeat('x', 200) AS pad FROM generate_series(1, 20000) g")
+    reader = job_source(job).change_reader(capture.slot_name)
+    try:
+        lag, held = reader.measure(capture.position)
+    finally:
+        reader.close()
+    assert lag > capture.lag_bytes + 4 * 1024 * 1024, "the filler's WAL lies past the position"
+    assert held >= lag
+    assert run_sync(job).status == TaskStatus.SUCCEEDED
+    later = ChangeCapture.objects.get(job=job)
+    assert later.measured_at > capture.measured_at and later.lag_bytes < lag, "caught up: the stored lag shrinks again"
