@@ -43,8 +43,13 @@ def shop_db():
     with psycopg.connect(host="127.0.0.1", user="postgres", dbname=name, autocommit=True) as conn:
         conn.execute("CREATE TABLE customers (id int PRIMARY KEY, name text)")
         conn.execute("INSERT INTO customers SELECT g, 'customer ' || g FROM generate_series(1, 25) g")
-        conn.execute("CREATE TABLE orders (id int PRIMARY KEY, customer_id int, total numeric(10, 2))")
-        conn.execute("INSERT INTO orders SELECT g, 1 + g % 25, g * 1.5 FROM generate_series(1, 60) g")
+        # orders is a view that yields a row every ~80 ms (about 5 s in all), so the run page is watched while it runs;
+        # its rows live in a schema the source does not read.
+        conn.execute("CREATE SCHEMA raw")
+        conn.execute("CREATE TABLE raw.orders (id int PRIMARY KEY, customer_id int, total numeric(10, 2))")
+        conn.execute("INSERT INTO raw.orders SELECT g, 1 + g % 25, g * 1.5 FROM generate_series(1, 60) g")
+        conn.execute("CREATE FUNCTION raw.slow(n int) RETURNS int LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.08); RETURN n; END $$")
+        conn.execute("CREATE VIEW orders AS SELECT raw.slow(id) AS id, customer_id, total FROM raw.orders")
         conn.execute("CREATE TABLE audit (at timestamptz DEFAULT now(), note text)")
     yield name
     with psycopg.connect(host="127.0.0.1", user="postgres", dbname="postgres", autocommit=True) as admin:
@@ -199,10 +204,39 @@ def test_a_staff_user_runs_a_pipeline_from_the_admin(console, shop_db, django_us
         page.click("#job-sync")
         expect(page.locator(".messagelist")).to_contain_text("Sync queued as run")
         shot("job-sync-queued")
+
+        # The run's page while it runs: the progress bar and the log tail move, with no reload.
+        run = JobTask.objects.get(job=job, kind=JobTask.Kind.SYNC)
+        page.goto(f"/admin/pipelines/jobtask/{run.pk}/change/")
+        page.evaluate("window.d2dSamePage = true")
+        log_lines = page.locator("#d2d-log > span[data-level]")
+        seen = []  # (progress, log lines) as the page shows them, every quarter second
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            seen.append((int(page.locator("#d2d-run-progress").get_attribute("value")), log_lines.count()))
+            if len(seen) == 2:
+                shot("run-page-running")
+            if seen[-1][0] == 100 and page.locator("#d2d-log-live").inner_text() == "":
+                break
+            time.sleep(0.25)
+        assert page.evaluate("window.d2dSamePage") is True, "the page was not reloaded"
+        assert seen[0][0] < 100 and seen[-1][0] == 100, f"the progress bar moved to 100: {seen}"
+        assert seen[-1][1] > seen[0][1], f"log lines arrived while the page was open: {seen}"
+        expect(page.locator("#d2d-run-badge")).to_contain_text("Succeeded")
+        shot("run-page-finished")
         run = wait_for(lambda: JobTask.objects.filter(job=job, status__in=[TaskStatus.SUCCEEDED, TaskStatus.FAILED]).first(), "the sync")
         assert run.status == TaskStatus.SUCCEEDED, run.error
+
+        # The dashboard counts it, and its figure links to the run.
+        page.goto("/admin/")
+        pipelines = page.locator(".d2d-section").filter(has=page.locator("h2", has_text="Pipeline runs"))
+        succeeded = pipelines.locator(".d2d-chart").first.locator(".d2d-figure").filter(has_text="Succeeded").locator("a")
+        expect(succeeded).to_have_text("1")
+        shot("dashboard")
+        succeeded.click()
+        expect(page.locator("#result_list tbody tr")).to_have_count(1)
         assert run.rows_synced == 85
-        page.reload()
+        page.goto(f"/admin/pipelines/job/{job.pk}/change/")
         expect(page.locator("#tasks-group")).to_contain_text("Succeeded")
         shot("job-synced")
         page.goto("/admin/pipelines/job/")
