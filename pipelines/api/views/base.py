@@ -33,12 +33,19 @@ class PipelinesView(ContractView):
         return payload.validated_data
 
 
+def latest_run() -> Prefetch:
+    """Each job's newest run as ``latest_runs`` (what a listing shows of its history): one query with
+    a window function (a sliced prefetch), not every run the job ever had, which grew every listing
+    with the job's age."""
+    return Prefetch("tasks", queryset=JobTask.objects.order_by("-created_at")[:1], to_attr="latest_runs")
+
+
 def job_queryset(request, project):
     return (
         Job.objects.for_user(request.user)
         .filter(project=project)
         .select_related("source", "destination", "created_by", "updated_by")
-        .prefetch_related(Prefetch("tasks", queryset=JobTask.objects.order_by("-created_at"), to_attr="latest_runs"))
+        .prefetch_related(latest_run())
     )
 
 
