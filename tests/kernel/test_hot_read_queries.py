@@ -24,9 +24,9 @@ QUERIES = {
     "000 task list": 2,  # the count, the page
     "001 status": 1,  # the task with its asset counts
     "003 task list": 3,  # the page, its previews (a window function), their progress
-    "004 sources": 4,  # membership with its project, the sources, their jobs, each job's newest run
-    "004 jobs": 3,  # membership with its project, the jobs, each job's newest run
-    "004 job tasks": 4,  # membership with its project, the job, its newest run, the page of runs
+    "004 sources": 4,  # membership with its project, the sources, their jobs (newest run ids), those runs
+    "004 jobs": 3,  # membership with its project, the jobs (newest run ids), those runs
+    "004 job tasks": 3,  # membership with its project, the job, the page of runs
 }
 
 

@@ -1,6 +1,6 @@
 """What every OLake view shares: the envelope, project scoping (aliases included), the dialect, bodies."""
 
-from django.db.models import Prefetch
+from django.db.models import OuterRef, Subquery
 from django.shortcuts import get_object_or_404
 
 from accounts.scoping import project_for_user, role_for_method
@@ -33,11 +33,24 @@ class PipelinesView(ContractView):
         return payload.validated_data
 
 
-def latest_run() -> Prefetch:
-    """Each job's newest run as ``latest_runs`` (what a listing shows of its history): one query with
-    a window function (a sliced prefetch), not every run the job ever had, which grew every listing
-    with the job's age."""
-    return Prefetch("tasks", queryset=JobTask.objects.order_by("-created_at")[:1], to_attr="latest_runs")
+def newest_run_id() -> Subquery:
+    """The id of a job's newest run, for ``annotate`` on a job listing (see with_latest_runs)."""
+    return Subquery(JobTask.objects.filter(job=OuterRef("pk")).order_by("-created_at").values("pk")[:1])
+
+
+def with_latest_runs(jobs) -> list:
+    """Each job of a listing annotated with newest_run_id gets ``latest_runs``, [its newest run] or [].
+
+    A listing shows only the newest run of each job: one query by primary key for all of them,
+    not every run each job ever had (a prefetch of ``tasks`` loaded the whole history on every
+    listing, growing with the job's age), nor a sliced prefetch (a window function that cost the
+    ORM more to build than the listing's other queries together; docs/load.md).
+    """
+    jobs = list(jobs)
+    runs = JobTask.objects.in_bulk([job.newest_run_id for job in jobs if job.newest_run_id is not None])
+    for job in jobs:
+        job.latest_runs = [runs[job.newest_run_id]] if job.newest_run_id in runs else []
+    return jobs
 
 
 def job_queryset(request, project):
@@ -45,7 +58,6 @@ def job_queryset(request, project):
         Job.objects.for_user(request.user)
         .filter(project=project)
         .select_related("source", "destination", "created_by", "updated_by")
-        .prefetch_related(latest_run())
     )
 
 
