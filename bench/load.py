@@ -2,6 +2,7 @@
 
 Usage: .venv/bin/python bench/load.py [--seconds 20] [--pollers 4] [--uploaders 2] [--listeners 4]
                                       [--sync-jobs 1] [--workers 2] [--database-url postgres://...] [--keep]
+                                      [--reads-only]
 
 Everything runs on 127.0.0.1 and is started (and stopped, also on Ctrl-C) by this script:
 
@@ -12,10 +13,12 @@ Everything runs on 127.0.0.1 and is started (and stopped, also on Ctrl-C) by thi
    baseline: a minimal Django project with one JsonResponse view (bench/load_baseline.py),
    each a subprocess on a free loopback port, and two references: the same project through
    d2d's ASGI handler, and the same view under d2d's settings and middleware;
-3. ratio phase: the same keep-alive clients poll, in alternating slices, the baseline and
-   d2d's GET /api/v1/task?id= (a finished task with one input), so both rates are measured
-   in the same run on the same machine load; d2d's GET /api/v1/tasks/<id> and /healthz (d2d's
-   middleware and one database query, no authentication) are measured beside them;
+3. ratio phase: the same keep-alive clients poll, in alternating slices, the baseline, the
+   references, d2d's /healthz (middleware and one query, no authentication) and every
+   contract's hot read (bench/load_reads.py: 000 task detail and list, 001 status, 002 compute
+   status, 003 task list, 004 sources, jobs and a job's run history), so all rates are measured
+   in the same run on the same machine load; issue 26's target is each hot read at 0.25 of the
+   minimal view through d2d's own handler, p99 under 50 ms (--reads-only stops after this);
 4. mixed phase, --seconds long, all together: pollers (closed loop, 001 status and 000 detail
    of random accepted tasks), uploaders (000: register a tabular task, upload a small CSV,
    submit), websocket listeners following every accepted upload to its final frame, one
@@ -25,8 +28,9 @@ Everything runs on 127.0.0.1 and is started (and stopped, also on Ctrl-C) by thi
    checks each through the API and the database.
 
 It prints a table per activity (requests, req/s, p50/p99 latency, errors), the tasks
-(accepted, finished, failed, lost), the ratio of status polling to the baseline, PASS/FAIL
-per target (zero errors, zero lost tasks, ratio >= 0.7), and a JSON line. It exits 1 when a
+(accepted, finished, failed, lost), the ratio phase against both minimal views, PASS/FAIL
+per target (zero errors, zero lost tasks, status polling >= 0.7, each hot read >= 0.25 of the
+minimal view through d2d's handler with p99 < 50 ms), and a JSON line. It exits 1 when a
 target fails, 2 when the run itself could not be made.
 """
 
