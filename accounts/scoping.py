@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404
 from accounts.models import ROLE_RANK, Membership, Project, Role
 from kernel.errors import PermissionDenied
 from kernel.models import SoftDeleteQuerySet
+from kernel.statements import Statement
 
 
 def _role_filter(prefix: str, user, role: str | None) -> models.Q:
@@ -46,6 +47,18 @@ def membership_of(user, project: Project) -> Membership | None:
     return Membership.objects.filter(user=user, project=project).order_by().first()
 
 
+# The membership with its live project (one per project and user: membership_unique_user),
+# compiled once (kernel/statements.py): every project-scoped request starts with it.
+_MEMBERSHIP = Statement(
+    Membership,
+    lambda shape, user_id, project_id: Membership.objects.select_related("project")
+    .filter(user_id=user_id, project_id=project_id, project__deleted_at__isnull=True)
+    .order_by(),
+    user_id=int,
+    project_id=str,
+)
+
+
 def project_for_user(user, project_id: str, *, role: str = Role.VIEWER) -> Project:
     """The project if the user is a member (else 404), and has ``role`` or better (else 403).
 
@@ -56,12 +69,10 @@ def project_for_user(user, project_id: str, *, role: str = Role.VIEWER) -> Proje
         return get_object_or_404(Project.objects.all(), pk=project_id)
     if not user or not user.is_authenticated:
         raise Http404(f"project {project_id} not found")
-    membership = (
-        Membership.objects.select_related("project")
-        .filter(user=user, project_id=project_id, project__deleted_at__isnull=True)
-        .order_by()
-        .first()
-    )
+    try:
+        membership = _MEMBERSHIP.first(user_id=user.pk, project_id=project_id)
+    except ValueError:
+        membership = None
     if membership is None:
         raise Http404(f"project {project_id} not found")
     if not membership.allows(role):

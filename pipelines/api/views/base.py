@@ -1,14 +1,18 @@
 """What every OLake view shares: the envelope, project scoping (aliases included), the dialect, bodies."""
 
+from django.contrib.auth import get_user_model
 from django.db.models import OuterRef, Subquery
-from django.shortcuts import get_object_or_404
+from django.http import Http404
 
 from accounts.scoping import project_for_user, role_for_method
 from kernel.api.contracts import ENVELOPE
 from kernel.api.serializers import EnvelopeSerializer
 from kernel.api.views import ContractView
 from pipelines.api import compat
+from kernel.statements import Statement
 from pipelines.models import Job, JobTask
+
+User = get_user_model()
 
 ENVELOPE_RESPONSES = {code: EnvelopeSerializer for code in (200, 400, 401, 403, 404, 409)}
 
@@ -61,9 +65,26 @@ def job_queryset(request, project):
     )
 
 
+# job_queryset(...).filter(pk=...) compiled once per database and kind of user (kernel/statements.py):
+# every path under a job (detail, run history, sync, logs, ...) starts with it.
+_JOB = Statement(
+    Job,
+    lambda superuser, user_id, project_id, job_id: Job.objects.for_user(User(pk=user_id, is_superuser=superuser))
+    .filter(project_id=project_id, pk=job_id)
+    .select_related("source", "destination", "created_by", "updated_by"),
+    user_id=int,
+    project_id=str,
+    job_id=int,
+)
+
+
 class JobView(PipelinesView):
     def get_job(self, request, projectid: str, pk: int, role: str | None = None) -> Job:
         project = self.project(request, projectid, role)
-        return get_object_or_404(job_queryset(request, project), pk=pk)
+        user = request.user
+        job = _JOB.first(shape=bool(user.is_superuser), user_id=user.pk, project_id=project.pk, job_id=pk)
+        if job is None:
+            raise Http404(f"job {pk} not found")
+        return job
 
 
