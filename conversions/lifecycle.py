@@ -14,11 +14,11 @@ from accounts.scoping import project_for_user
 from conversions import files
 from conversions.converters import service_get
 from conversions.converters.base import extension_of
-from conversions.models import ConversionTask, InputAsset, Stage
+from conversions.models import ConversionTask, InputAsset, ResultFile, Stage
 from kernel.errors import Conflict, DomainError, NotFound, PermissionDenied
 from kernel.models import ACTIVE_STATUSES
 from kernel.runner import task_cancel, task_enqueue, task_transition
-from kernel.statements import Statement
+from kernel.statements import Statement, attach
 
 User = get_user_model()
 
@@ -64,6 +64,18 @@ def visible_task(user, task_id, statement: Statement = _VISIBLE_TASK):
         return statement.first(shape=bool(user.is_superuser), user_id=user.pk, task_id=task_id)
     except ValueError:
         return None
+
+
+_INPUTS = Statement(InputAsset, lambda shape, task_id: InputAsset.objects.filter(task_id=task_id), task_id=uuid.UUID)
+_RESULTS = Statement(ResultFile, lambda shape, task_id: ResultFile.objects.filter(task_id=task_id), task_id=uuid.UUID)
+
+
+def with_files(task: ConversionTask) -> ConversionTask:
+    """The task with its inputs and results read by compiled statements (kernel/statements.py),
+    as ``task.inputs.all()`` and ``task.results.all()`` answer them: what every 000 task answer shows."""
+    attach(task, "inputs", _INPUTS.all(task_id=task.pk))
+    attach(task, "results", _RESULTS.all(task_id=task.pk))
+    return task
 
 
 def task_for_user(user, task_id, *, role: str = Role.VIEWER, shape=None) -> ConversionTask:

@@ -153,3 +153,16 @@ def _form(kind, index: int, which: int, form: int):
 
 
 _NOT_A_FORM = object()
+
+
+def attach(instance, relation: str, rows: list) -> None:
+    """Give ``instance`` the ``rows`` a statement read as its prefetched reverse foreign key
+    ``relation``, as ``prefetch_related`` does: ``instance.<relation>.all()`` then answers them
+    without a query."""
+    manager = getattr(instance, relation)
+    queryset = manager.get_queryset()
+    queryset._result_cache = list(rows)
+    queryset._prefetch_done = True
+    if not hasattr(instance, "_prefetched_objects_cache"):
+        instance._prefetched_objects_cache = {}
+    instance._prefetched_objects_cache[manager.field.remote_field.cache_name] = queryset

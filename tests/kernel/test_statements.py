@@ -74,3 +74,16 @@ def test_each_shape_is_compiled_on_its_own(alice, project_a, project_b):
     assert [p.pk for p in statement.all(shape=False, user_id=alice.pk)] == ["alpha"]
     everyone = sorted(p.pk for p in statement.all(shape=True, user_id=alice.pk))
     assert "beta" in everyone and everyone == sorted(Project.objects.values_list("pk", flat=True))
+
+
+def test_attached_rows_answer_the_relation_without_a_query(alice, project_a):
+    from kernel.statements import attach
+
+    task = ConversionTask.objects.create(project=project_a, owner=alice, service="tabular", params={})
+    for name in ("b.csv", "a.csv"):
+        InputAsset.objects.create(task=task, file_name=name)
+    inputs = Statement(InputAsset, lambda shape, task_id: InputAsset.objects.filter(task_id=task_id), task_id=uuid.UUID)
+    attach(task, "inputs", inputs.all(task_id=task.pk))
+    with CaptureQueriesContext(connection) as queries:
+        names = [asset.file_name for asset in task.inputs.all()]
+    assert len(queries) == 0 and names == [asset.file_name for asset in InputAsset.objects.filter(task=task)]
