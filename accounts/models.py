@@ -37,7 +37,7 @@ class ProjectQuerySet(SoftDeleteQuerySet):
             return self.none()
         if user.is_superuser:
             return self
-        return self.filter(memberships__user=user).distinct()
+        return self.filter(memberships__user=user)  # one membership per project and user: no DISTINCT
 
 
 class LiveProjectManager(models.Manager.from_queryset(ProjectQuerySet)):

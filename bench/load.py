@@ -2,6 +2,7 @@
 
 Usage: .venv/bin/python bench/load.py [--seconds 20] [--pollers 4] [--uploaders 2] [--listeners 4]
                                       [--sync-jobs 1] [--workers 2] [--database-url postgres://...] [--keep]
+                                      [--reads-only]
 
 Everything runs on 127.0.0.1 and is started (and stopped, also on Ctrl-C) by this script:
 
@@ -12,10 +13,12 @@ Everything runs on 127.0.0.1 and is started (and stopped, also on Ctrl-C) by thi
    baseline: a minimal Django project with one JsonResponse view (bench/load_baseline.py),
    each a subprocess on a free loopback port, and two references: the same project through
    d2d's ASGI handler, and the same view under d2d's settings and middleware;
-3. ratio phase: the same keep-alive clients poll, in alternating slices, the baseline and
-   d2d's GET /api/v1/task?id= (a finished task with one input), so both rates are measured
-   in the same run on the same machine load; d2d's GET /api/v1/tasks/<id> and /healthz (d2d's
-   middleware and one database query, no authentication) are measured beside them;
+3. ratio phase: the same keep-alive clients poll, in alternating slices, the baseline, the
+   references, d2d's /healthz (middleware and one query, no authentication) and every
+   contract's hot read (bench/load_reads.py: 000 task detail and list, 001 status, 002 compute
+   status, 003 task list, 004 sources, jobs and a job's run history), so all rates are measured
+   in the same run on the same machine load; issue 26's target is each hot read at 0.25 of the
+   minimal view through d2d's own handler, p99 under 50 ms (--reads-only stops after this);
 4. mixed phase, --seconds long, all together: pollers (closed loop, 001 status and 000 detail
    of random accepted tasks), uploaders (000: register a tabular task, upload a small CSV,
    submit), websocket listeners following every accepted upload to its final frame, one
@@ -25,8 +28,9 @@ Everything runs on 127.0.0.1 and is started (and stopped, also on Ctrl-C) by thi
    checks each through the API and the database.
 
 It prints a table per activity (requests, req/s, p50/p99 latency, errors), the tasks
-(accepted, finished, failed, lost), the ratio of status polling to the baseline, PASS/FAIL
-per target (zero errors, zero lost tasks, ratio >= 0.7), and a JSON line. It exits 1 when a
+(accepted, finished, failed, lost), the ratio phase against both minimal views, PASS/FAIL
+per target (zero errors, zero lost tasks, status polling >= 0.7, each hot read >= 0.25 of the
+minimal view through d2d's handler with p99 < 50 ms), and a JSON line. It exits 1 when a
 target fails, 2 when the run itself could not be made.
 """
 
@@ -52,6 +56,7 @@ ROOT = Path(__file__).resolve().parent.parent
 HERE = ROOT / "bench"
 PYTHON = sys.executable
 sys.path.insert(0, str(ROOT))  # d2d's packages, for django.setup() in this process
+from load_reads import READ_P99_MS, READ_TARGET, READS, ComputeStatusPaths, read_targets, seed_reads  # noqa: E402 (bench/)
 HOST = "127.0.0.1"  # every request of this script goes here
 RATIO_TARGET = 0.7
 INHERITED_NOT_USED = ("DATABASE_URL", "REDIS_URL", "D2D_BROKER", "MEDIA_ROOT", "D2D_STORAGE")  # scratch, embedded defaults
@@ -274,8 +279,9 @@ def drop_database(base_url: str, name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def prepare(env: dict) -> str:
-    """Migrate and create the bench user, project and token in this process (django.setup() on ``env``)."""
+def prepare(env: dict, clients: int) -> tuple[str, dict]:
+    """Migrate and create the bench user, project and token, and the hot reads' data, in this process
+    (django.setup() on ``env``): (the token, what bench/load_reads.py's clients need)."""
     for key in INHERITED_NOT_USED:
         if key not in env:
             os.environ.pop(key, None)  # this process must use the scratch database, as the children do
@@ -295,7 +301,7 @@ def prepare(env: dict) -> str:
     membership_set(project=project, user=user, role=Role.OWNER)
     _, raw = token_issue(user=user, name="load bench")
     connections.close_all()
-    return raw
+    return raw, seed_reads(username="loadbench", project_id="load", clients=clients)
 
 
 def write_pipeline_source(media: Path) -> int:
@@ -497,39 +503,46 @@ def syncer(shared: Shared, job_id: str) -> None:
     client.close()
 
 
-def ratio_phase(args, d2d_port: int, base_port: int, handler_port: int, stack_port: int, token: str, task_id: str) -> dict:
-    """Alternating slices of the same closed-loop clients on the baseline and on d2d's status endpoints."""
+def ratio_phase(args, d2d_port: int, base_port: int, handler_port: int, stack_port: int, token: str, task_id: str,
+                job_id: str, seed: dict) -> dict:
+    """Alternating slices of the same closed-loop clients on the baseline, the references and every hot read."""
     targets = {
         "baseline": (base_port, "", "/api/v1/task?id=" + task_id),
         "baseline_d2d_handler": (handler_port, "", "/api/v1/task?id=" + task_id),
         "d2d_stack": (stack_port, "", "/api/v1/task?id=" + task_id),
         "d2d_healthz": (d2d_port, "", "/healthz"),
-        "d2d_common": (d2d_port, token, "/api/v1/task?id=" + task_id),
-        "d2d_detail": (d2d_port, token, f"/api/v1/tasks/{task_id}"),
+        **read_targets(port=d2d_port, token=token, task_id=task_id, project="load", job_id=job_id),
     }
-    totals = {name: {"requests": 0, "errors": 0, "seconds": 0.0, "latencies": []} for name in targets}
+    # 002 status is signed with a nonce above the last one: each client its own key, signed ahead.
+    per_client = int((1 + args.ratio_rounds * args.ratio_slice) * 1000 / args.ratio_clients) + 50
+    compute_paths = [ComputeStatusPaths(seed["signers"][index], per_client) for index in range(args.ratio_clients)]
+    totals = {name: {"requests": 0, "errors": 0, "seconds": 0.0, "latencies": [], "samples": []} for name in targets}
 
     def slice_(name: str, seconds: float, record: bool) -> None:
-        port, auth, target = targets[name]
+        port, auth, fixed = targets[name]
         stop_at = time.monotonic() + seconds
-        results = [(0, 0, []) for _ in range(args.ratio_clients)]
+        results = [(0, 0, [], []) for _ in range(args.ratio_clients)]
 
         def one(index: int) -> None:
             client = Client(port, auth)
-            done, errors, latencies = 0, 0, []
+            path_of = compute_paths[index] if fixed is None else (lambda: fixed)
+            done, errors, latencies, samples = 0, 0, [], []
             while time.monotonic() < stop_at:
+                target = path_of()
                 started = time.perf_counter()
                 try:
-                    status, _ = client.request("GET", target)
-                except (OSError, http.client.HTTPException):
-                    status = None
+                    status, body = client.request("GET", target)
+                except (OSError, http.client.HTTPException) as exc:
+                    status, body = None, repr(exc).encode()
                 latencies.append(time.perf_counter() - started)
                 if status == 200:
                     done += 1
                 else:
                     errors += 1
+                    if len(samples) < 2:
+                        samples.append(f"HTTP {status}: {body[:200]!r}")
             client.close()
-            results[index] = (done, errors, latencies)
+            results[index] = (done, errors, latencies, samples)
 
         began = time.perf_counter()
         threads = [threading.Thread(target=one, args=(index,), daemon=True) for index in range(args.ratio_clients)]
@@ -540,10 +553,11 @@ def ratio_phase(args, d2d_port: int, base_port: int, handler_port: int, stack_po
         if record:
             total = totals[name]
             total["seconds"] += time.perf_counter() - began
-            for done, errors, latencies in results:
+            for done, errors, latencies, samples in results:
                 total["requests"] += done
                 total["errors"] += errors
                 total["latencies"] += latencies
+                total["samples"] = (total["samples"] + samples)[:3]
 
     for name in targets:  # warm-up: connections, imports, caches
         slice_(name, 1, record=False)
@@ -553,6 +567,24 @@ def ratio_phase(args, d2d_port: int, base_port: int, handler_port: int, stack_po
     for total in totals.values():
         total["rps"] = total["requests"] / total["seconds"] if total["seconds"] else 0.0
     return totals
+
+
+def first_run(client: Client, project: str, job_id: str, timeout: float) -> None:
+    """Sync ``job_id`` once and wait for its run to succeed, so 004's run history has a run to list."""
+    status, body = client.json("POST", f"/api/v1/project/{project}/jobs/{job_id}/sync")
+    run_id = run_id_of(body.get("message", "")) if status == 200 else None
+    if run_id is None:
+        raise RuntimeError(f"warm-up sync of job {job_id}: HTTP {status} {body}")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status, body = client.json("GET", f"/api/v1/project/{project}/jobs/{job_id}/tasks")
+        run = next((item for item in body.get("data") or [] if item["id"] == run_id), None) if status == 200 else None
+        if run and run["status"] in FINAL_RUN:
+            if run["status"] != "succeeded":
+                raise RuntimeError(f"warm-up run {run_id} ended {run['status']}: {run.get('error')}")
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"warm-up run {run_id} did not finish in {timeout}s")
 
 
 def create_jobs(client: Client, project: str, count: int) -> tuple[list[str], str | None]:
@@ -652,7 +684,8 @@ def fmt_ms(seconds: float) -> str:
 
 def report(args, shared: Shared, mixed_seconds: float, ratio: dict, final: dict, db: dict, dead: list[str], env_label: str) -> int:
     print()
-    print(f"d2d load benchmark, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {env_label}")
+    print(f"d2d load benchmark, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {env_label}; "
+          f"load average {' '.join(f'{value:.2f}' for value in os.getloadavg())}")
     print(f"mixed phase {mixed_seconds:.1f} s: {args.pollers} pollers, {args.uploaders} uploaders, {args.listeners} websocket "
           f"listeners, {args.sync_jobs} manual sync job(s) + 1 scheduled job; worker processes {args.workers}")
     ws_missing = [task_id for task_id in final["uploads"] if task_id not in shared.ws_done]
@@ -701,17 +734,8 @@ def report(args, shared: Shared, mixed_seconds: float, ratio: dict, final: dict,
     if dead:
         print(f"processes that died during the run: {', '.join(dead)}")
 
-    print()
-    print(f"{'status polling vs baseline (alternating slices)':52} {'requests':>8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} {'ratio':>6}")
+    read_checks = ratio_table(ratio)
     base_rps = ratio["baseline"]["rps"]
-    labels = {"baseline": "minimal Django JsonResponse (bench/load_baseline.py)",
-              "baseline_d2d_handler": "same project, d2d's ASGI handler (reference)",
-              "d2d_stack": "same view, d2d settings+middleware, no query", "d2d_common": "d2d GET /api/v1/task?id= (001 status)",
-              "d2d_detail": "d2d GET /api/v1/tasks/<id> (000 detail)", "d2d_healthz": "d2d GET /healthz (no auth, SELECT 1)"}
-    for name, total in ratio.items():
-        share = total["rps"] / base_rps if base_rps else 0
-        print(f"{labels[name]:52} {total['requests']:>8} {total['rps']:>8.1f} {fmt_ms(percentile(total['latencies'], 0.5)):>8} "
-              f"{fmt_ms(percentile(total['latencies'], 0.99)):>8} {total['errors']:>6} {share:>6.2f}")
     polls = shared.acts.get("poll GET /api/v1/task?id=")
     poll_mixed = polls.count / mixed_seconds if polls and mixed_seconds else 0
     status_ratio = ratio["d2d_common"]["rps"] / base_rps if base_rps else 0
@@ -726,6 +750,7 @@ def report(args, shared: Shared, mixed_seconds: float, ratio: dict, final: dict,
         ("zero lost tasks (every accepted task finished)", lost == 0 and not dead, f"{lost} lost" + (f"; dead: {dead}" if dead else "")),
         (f"status polling >= {RATIO_TARGET} of the baseline", status_ratio >= RATIO_TARGET,
          f"{ratio['d2d_common']['rps']:.1f} / {base_rps:.1f} = {status_ratio:.2f}"),
+        *read_checks,
     ]
     print()
     for name, passed, detail in targets:
@@ -738,10 +763,61 @@ def report(args, shared: Shared, mixed_seconds: float, ratio: dict, final: dict,
                   "detail_rps": round(ratio["d2d_detail"]["rps"], 1), "healthz_rps": round(ratio["d2d_healthz"]["rps"], 1),
                   "stack_rps": round(ratio["d2d_stack"]["rps"], 1),
                   "baseline_d2d_handler_rps": round(ratio["baseline_d2d_handler"]["rps"], 1),
-                  "status_ratio": round(status_ratio, 3)},
+                  "status_ratio": round(status_ratio, 3), "reads": ratio_json(ratio)},
         "pass": all(passed for _, passed, _ in targets),
     }))
     return 0 if all(passed for _, passed, _ in targets) else 1
+
+
+LABELS = {"baseline": "minimal Django JsonResponse (bench/load_baseline.py)",
+          "baseline_d2d_handler": "same project, d2d's ASGI handler (reference)",
+          "d2d_stack": "same view, d2d settings+middleware, no query",
+          "d2d_healthz": "d2d GET /healthz (no auth, SELECT 1)", **READS}
+
+
+def ratio_table(ratio: dict) -> list[tuple[str, bool, str]]:
+    """Print the ratio phase, each row against the minimal view under Django's handler and under d2d's;
+    return issue 26's check of every hot read (share of d2d's handler's rate, p99)."""
+    base_rps, handler_rps = ratio["baseline"]["rps"], ratio["baseline_d2d_handler"]["rps"]
+    print()
+    print(f"{'ratio phase (alternating slices, same clients)':52} {'requests':>8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+          f"{'errors':>6} {'ratio':>6} {'vs d2d handler':>14}")
+    for name, total in ratio.items():
+        share = total["rps"] / base_rps if base_rps else 0
+        handler_share = total["rps"] / handler_rps if handler_rps else 0
+        print(f"{LABELS[name]:52} {total['requests']:>8} {total['rps']:>8.1f} {fmt_ms(percentile(total['latencies'], 0.5)):>8} "
+              f"{fmt_ms(percentile(total['latencies'], 0.99)):>8} {total['errors']:>6} {share:>6.2f} {handler_share:>14.2f}")
+        for sample in total["samples"]:
+            print(f"  error in {name}: {sample}")
+    checks = []
+    for name in READS:
+        total = ratio[name]
+        share = total["rps"] / handler_rps if handler_rps else 0
+        p99 = percentile(total["latencies"], 0.99) * 1000
+        checks.append((f"{READS[name]}: >= {READ_TARGET} of the minimal view through d2d's handler, p99 < {READ_P99_MS} ms",
+                       share >= READ_TARGET and p99 < READ_P99_MS and not total["errors"],
+                       f"{total['rps']:.1f} / {handler_rps:.1f} = {share:.2f}, p99 {p99:.0f} ms, {total['errors']} errors"))
+    return checks
+
+
+def ratio_json(ratio: dict) -> dict:
+    return {name: {"rps": round(total["rps"], 1), "p50_ms": round(percentile(total["latencies"], 0.5) * 1000, 1),
+                   "p99_ms": round(percentile(total["latencies"], 0.99) * 1000, 1), "errors": total["errors"]}
+            for name, total in ratio.items()}
+
+
+def report_reads(ratio: dict, env_label: str) -> int:
+    """--reads-only: the ratio phase's table and the hot reads' checks."""
+    print()
+    print(f"d2d load benchmark (hot reads only), {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {env_label}; "
+          f"load average {' '.join(f'{value:.2f}' for value in os.getloadavg())}")
+    checks = ratio_table(ratio)
+    print()
+    for name, passed, detail in checks:
+        print(f"{'PASS' if passed else 'FAIL'}  {name}: {detail}")
+    passed = all(passed for _, passed, _ in checks)
+    print(json.dumps({"database": env_label, "reads": ratio_json(ratio), "pass": passed}))
+    return 0 if passed else 1
 
 
 # --- main ---------------------------------------------------------------------------------
@@ -763,13 +839,14 @@ def main() -> int:
     parser.add_argument("--drain", type=float, default=120, help="at most this long to wait for accepted tasks after the mixed phase")
     parser.add_argument("--task-timeout", type=float, default=120, help="a listener or syncer gives up on one task after this")
     parser.add_argument("--database-url", help="a PostgreSQL server (postgres://user:pass@127.0.0.1:5432/db): a scratch database is made on it")
+    parser.add_argument("--reads-only", action="store_true", help="the ratio phase of the hot reads only, no mixed phase")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder (server and worker logs under logs/)")
     args = parser.parse_args()
     if args.clients:
         args.pollers = args.ratio_clients = args.clients
     bounded = (args.seconds, args.drain, args.task_timeout, args.ratio_slice * args.ratio_rounds)
-    if not all(0 < value <= 3600 for value in bounded) or min(args.pollers, args.ratio_clients, args.workers) < 1:
-        parser.error("durations must be in (0, 3600] and pollers, ratio clients and workers at least 1")
+    if not all(0 < value <= 3600 for value in bounded) or min(args.pollers, args.ratio_clients, args.workers, args.sync_jobs) < 1:
+        parser.error("durations must be in (0, 3600] and pollers, ratio clients, workers and sync jobs at least 1")
     if args.database_url and urlsplit_host(args.database_url) not in ("127.0.0.1", "localhost", "::1"):
         parser.error("--database-url must point at a server on loopback (this benchmark sends traffic only to 127.0.0.1)")
 
@@ -796,7 +873,7 @@ def main() -> int:
             env["DATABASE_URL"] = url
             env_label = f"PostgreSQL {database_name} (scratch), ORM broker, local files"
         print(f"scratch folder {scratch}; migrating ...", flush=True)
-        token = prepare(env)
+        token, seed = prepare(env, args.ratio_clients)
         write_pipeline_source(scratch / "data" / "media")
 
         d2d_port, base_port, stack_port, handler_port = free_port(), free_port(), free_port(), free_port()
@@ -822,9 +899,14 @@ def main() -> int:
         csv_bytes = small_csv(200)
         warm_task = warm_up(setup, "load", csv_bytes, timeout=120)
         manual_jobs, scheduled_job = create_jobs(setup, "load", args.sync_jobs)
+        first_run(setup, "load", manual_jobs[0], timeout=120)
 
         print(f"ratio phase: {args.ratio_rounds} x {args.ratio_slice:g} s per server, {args.ratio_clients} clients ...", flush=True)
-        ratio = ratio_phase(args, d2d_port, base_port, handler_port, stack_port, token, warm_task)
+        ratio = ratio_phase(args, d2d_port, base_port, handler_port, stack_port, token, warm_task, manual_jobs[0], seed)
+        if args.reads_only:
+            setup.close()
+            code = report_reads(ratio, env_label)
+            return code
 
         shared = Shared(args, d2d_port, token, "load")
         shared.poll_ids.append(warm_task)

@@ -1,6 +1,9 @@
 """What clients do to conversion tasks: register, add assets, upload, submit, cancel, delete."""
 
+import uuid
+
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
@@ -11,10 +14,13 @@ from accounts.scoping import project_for_user
 from conversions import files
 from conversions.converters import service_get
 from conversions.converters.base import extension_of
-from conversions.models import ConversionTask, InputAsset, Stage
+from conversions.models import ConversionTask, InputAsset, ResultFile, Stage
 from kernel.errors import Conflict, DomainError, NotFound, PermissionDenied
 from kernel.models import ACTIVE_STATUSES
 from kernel.runner import task_cancel, task_enqueue, task_transition
+from kernel.statements import Statement, attach
+
+User = get_user_model()
 
 
 def visible_tasks(user):
@@ -28,19 +34,65 @@ def visible_tasks(user):
     return tasks.filter(project__memberships__user=user)
 
 
+def visible_task_statement(shape=None) -> Statement:
+    """visible_tasks(user).filter(pk=task_id), shaped by ``shape`` (a function of a queryset),
+    compiled once per database and kind of user (kernel/statements.py): per-task requests all
+    start with it. Its shape is whether the user is a superuser, all visible_tasks reads of the
+    user besides the id."""
+    return Statement(
+        ConversionTask,
+        lambda superuser, user_id, task_id: (shape or _same)(
+            visible_tasks(User(pk=user_id, is_superuser=superuser))
+        ).filter(pk=task_id),
+        user_id=int,
+        task_id=uuid.UUID,
+    )
+
+
+def _same(tasks):
+    return tasks
+
+
+_VISIBLE_TASK = visible_task_statement()
+
+
+def visible_task(user, task_id, statement: Statement = _VISIBLE_TASK):
+    """The task if the user may see it, else None (also for a malformed id): one compiled query."""
+    if not user or not user.is_authenticated:
+        return None
+    try:
+        return statement.first(shape=bool(user.is_superuser), user_id=user.pk, task_id=task_id)
+    except ValueError:
+        return None
+
+
+_INPUTS = Statement(InputAsset, lambda shape, task_id: InputAsset.objects.filter(task_id=task_id), task_id=uuid.UUID)
+_RESULTS = Statement(ResultFile, lambda shape, task_id: ResultFile.objects.filter(task_id=task_id), task_id=uuid.UUID)
+
+
+def with_files(task: ConversionTask) -> ConversionTask:
+    """The task with its inputs and results read by compiled statements (kernel/statements.py),
+    as ``task.inputs.all()`` and ``task.results.all()`` answer them: what every 000 task answer shows."""
+    attach(task, "inputs", _INPUTS.all(task_id=task.pk))
+    attach(task, "results", _RESULTS.all(task_id=task.pk))
+    return task
+
+
 def task_for_user(user, task_id, *, role: str = Role.VIEWER, shape=None) -> ConversionTask:
     """The task if the user may see it (404 otherwise, also for a malformed id); 403 if the role is too low.
 
     ``shape`` (a function of a queryset) may annotate or narrow the columns of the one query, e.g.
     the status's asset counts; it is applied to the tasks the user may see.
     """
-    visible = visible_tasks(user)
-    if shape is not None:
-        visible = shape(visible)
-    try:
-        task = visible.get(pk=task_id)
-    except (ConversionTask.DoesNotExist, ValueError, ValidationError):
-        raise NotFound(f"task {task_id} not found") from None
+    if shape is None:
+        task = visible_task(user, task_id)
+    else:
+        try:
+            task = shape(visible_tasks(user)).get(pk=task_id)
+        except (ConversionTask.DoesNotExist, ValueError, ValidationError):
+            task = None
+    if task is None:
+        raise NotFound(f"task {task_id} not found")
     if role != Role.VIEWER:
         project_for_user(user, task.project_id, role=role)
     return task

@@ -139,18 +139,22 @@ def database_from_url(url: str) -> dict:
 
 
 def sqlite_database(path: Path) -> dict:
-    # WAL and a busy timeout let the web server and the worker share one file. Django's SQLite
-    # backend with idle connections reused across threads (d2d/dbpool/sqlite3/base.py): under
-    # ASGI each request would otherwise open one. D2D_SQLITE_POOL=0 uses Django's own.
-    engine = "d2d.dbpool.sqlite3" if env_bool("D2D_SQLITE_POOL", True) else "django.db.backends.sqlite3"
+    # WAL and a busy timeout let the web server and the worker share one file. Opening a SQLite
+    # connection costs about 1 ms (Django's functions and pragmas, the schema's parse on the first
+    # query), so a request thread keeps its own: d2d's HTTP handler runs requests on a bounded set
+    # of reused threads (kernel/asgi_http.py), so there are at most that many, and Django's
+    # persistent connections serve as well as the per-process pool that stood here when every
+    # request ran on a new thread (docs/load.md). The health check drops one that broke.
     return {
-        "ENGINE": engine,
+        "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(path),
         "OPTIONS": {
             "timeout": 20,
             "transaction_mode": "IMMEDIATE",
             "init_command": "PRAGMA synchronous=NORMAL;",  # WAL: kernel/sqlite.py, once per process
         },
+        "CONN_MAX_AGE": None,
+        "CONN_HEALTH_CHECKS": True,
         "TEST": {"NAME": str(path.with_name(f"test_{path.name}"))},
     }
 

@@ -1,10 +1,5 @@
 """The Common application API (001): /api/v1/task, /api/v1/assets, /api/v1/result, /api/v1/status."""
 
-import uuid
-from dataclasses import dataclass
-
-from django.contrib.auth import get_user_model
-from django.db import connections, router
 from django.db.models import Count, Q
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -22,14 +17,12 @@ from conversions.models import ConversionTask, InputAsset, ResultType, Stage
 from kernel.api.contracts import ENVELOPE
 from kernel.api.serializers import EnvelopeErrorSerializer, envelope_of
 from kernel.api.views import ContractView
-from kernel.db import planned_cursor
 from kernel.errors import Conflict, DomainError, NotFound
 
 # A malformed id is answered like an unknown one (404); a missing or empty one is a 400.
 ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.QUERY, required=True, description="the task id (UUID)")
 ERRORS = {400: EnvelopeErrorSerializer, 401: EnvelopeErrorSerializer, 404: EnvelopeErrorSerializer}
 TAGS = ["common application API (001)"]
-User = get_user_model()
 
 
 def _task_id(request) -> str:
@@ -53,99 +46,17 @@ def with_asset_counts(tasks):
     )
 
 
-class _Slot:
-    def __init__(self, name: str):
-        self.name = name
-
-    def __repr__(self):
-        return f"<{self.name}>"
-
-
-_USER_SLOT, _TASK_SLOT = _Slot("user id"), _Slot("task id")
-_STAND_IN_USER_ID = 7_654_321_987_654_321  # values no real parameter has, to find the slots
-_STAND_IN_TASK_ID = uuid.UUID("5ea7ed00-0000-4000-8000-00000000f00d")
-
-
-@dataclass(frozen=True)
-class _StatusStatement:
-    """The status query, compiled: its SQL, where the ids go, and how a row becomes a task."""
-
-    sql: str
-    template: tuple  # the parameters, with _USER_SLOT and _TASK_SLOT where the request's ids go
-    converters: tuple  # (position, converters, expression) from the compiler: database values to Python ones
-    model_columns: slice  # the task's own columns in a row, the rest are the annotations
-    field_names: tuple
-    annotation_names: tuple
-
-
-_status_statements: dict = {}
-
-
-def _status_statement(user, using: str) -> _StatusStatement:
-    """with_asset_counts(visible_tasks(user)).filter(pk=...), compiled once per database and kind
-    of user, with the slots where the user's and the task's ids go.
-
-    Building and compiling that queryset cost about 1 to 1.5 ms a request (most of the endpoint's
-    own time), and a RawQuerySet maps its columns to fields again on every run (0.2 ms); its shape
-    depends only on what visible_tasks reads of the user (authenticated, superuser), which is the
-    key. The ORM writes the SQL and converts the values, so it stays the one source of the
-    visibility rule and of the columns' types; tests/conversions/test_status_fast.py checks both
-    paths agree.
-    """
-    key = (using, bool(user.is_superuser))
-    statement = _status_statements.get(key)
-    if statement is None:
-        stand_in = User.from_db(using, ["id", "is_superuser"], [_STAND_IN_USER_ID, bool(user.is_superuser)])
-        tasks = with_asset_counts(lifecycle.visible_tasks(stand_in)).filter(pk=_STAND_IN_TASK_ID)
-        compiler = tasks.query.get_compiler(using)
-        sql, params = compiler.as_sql()
-        task_param = ConversionTask._meta.pk.get_db_prep_value(_STAND_IN_TASK_ID, connections[using])
-        template = tuple(_USER_SLOT if value == _STAND_IN_USER_ID else _TASK_SLOT if value == task_param else value
-                         for value in params)
-        if _TASK_SLOT not in template or (_USER_SLOT not in template and not user.is_superuser):
-            raise RuntimeError("the status query no longer takes the task's and user's ids where it did")
-        fields = compiler.klass_info["select_fields"]  # what ModelIterable reads of a compiled query
-        model_columns = slice(fields[0], fields[-1] + 1)
-        annotations = sorted(compiler.annotation_col_map.items(), key=lambda item: item[1])
-        if [index for _, index in annotations] != list(range(model_columns.stop, len(compiler.select))):
-            raise RuntimeError("the status query's annotations no longer follow the task's columns")
-        statement = _status_statements[key] = _StatusStatement(
-            sql=sql,
-            template=template,
-            converters=tuple((position, functions, expression) for position, (functions, expression)
-                             in compiler.get_converters([column for column, _, _ in compiler.select]).items()),
-            model_columns=model_columns,
-            field_names=tuple(column.target.attname for column, _, _ in compiler.select[model_columns]),
-            annotation_names=tuple(name for name, _ in annotations),
-        )
-    return statement
+# The status query: the visible task with its asset counts, compiled once per database and kind of
+# user (kernel/statements.py). Through the ORM it cost 0.63 ms a request, compiled 0.04 ms
+# (docs/load.md): most of the endpoint's own time.
+_STATUS = lifecycle.visible_task_statement(with_asset_counts)
 
 
 def status_task(user, task_id) -> ConversionTask:
-    """The task for 001 status, with its asset counts, in one precompiled query; 404 like task_for_user."""
-    try:
-        wanted = uuid.UUID(str(task_id))
-    except ValueError:
-        raise NotFound(f"task {task_id} not found") from None
-    if user is None or not user.is_authenticated:
+    """The task for 001 status, with its asset counts, in one compiled query; 404 like task_for_user."""
+    task = lifecycle.visible_task(user, task_id, _STATUS)
+    if task is None:
         raise NotFound(f"task {task_id} not found")
-    using = router.db_for_read(ConversionTask)
-    statement = _status_statement(user, using)
-    task_param = ConversionTask._meta.pk.get_db_prep_value(wanted, connections[using])
-    params = [user.pk if value is _USER_SLOT else task_param if value is _TASK_SLOT else value for value in statement.template]
-    connection = connections[using]
-    with planned_cursor(connection) as cursor:
-        cursor.execute(statement.sql, params)
-        found = cursor.fetchone()
-    if found is None:
-        raise NotFound(f"task {task_id} not found")
-    row = list(found)
-    for position, functions, expression in statement.converters:  # as SQLCompiler.apply_converters
-        for convert in functions:
-            row[position] = convert(row[position], expression, connection)
-    task = ConversionTask.from_db(using, statement.field_names, row[statement.model_columns])
-    for name, value in zip(statement.annotation_names, row[statement.model_columns.stop:]):
-        setattr(task, name, value)
     return task
 
 

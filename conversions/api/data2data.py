@@ -24,7 +24,7 @@ class PayloadTooLarge(DomainError):
 
 
 def _detail(request, task) -> dict:
-    return s.TaskDetailSerializer(task, context={"request": request}).data
+    return s.TaskDetailSerializer(lifecycle.with_files(task), context={"request": request}).data
 
 
 def _register(request, service: str | None) -> dict:

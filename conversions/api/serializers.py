@@ -11,6 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from conversions.models import STATUS_FILTERS, ConversionTask, Data2DataStatus, InputAsset, ResultFile, ResultType, Stage
+from kernel.api.serializers import ModelSerializer
 
 HTTP_URL = re.compile(r"^[Hh][Tt][Tt][Pp][Ss]?:")
 # ECMA and Python regex alike: no NUL anywhere (DRF refuses it; PostgreSQL cannot store it).
@@ -192,7 +193,7 @@ class TaskFilterSerializer(serializers.Serializer):
     offset = serializers.IntegerField(required=False, min_value=0, max_value=10**9, default=0)  # PostgreSQL OFFSET is a bigint
 
 
-class InputAssetSerializer(serializers.ModelSerializer):
+class InputAssetSerializer(ModelSerializer):
     # What the client sent (http or https, checked again when it is fetched), not necessarily a well-formed URI.
     download_url = serializers.CharField(max_length=2000, allow_blank=True, help_text="blank for an uploaded file")
 
@@ -201,7 +202,7 @@ class InputAssetSerializer(serializers.ModelSerializer):
         fields = ["id", "file_name", "attributes", "download_url", "status", "failure_reason", "size"]
 
 
-class ResultFileSerializer(serializers.ModelSerializer):
+class ResultFileSerializer(ModelSerializer):
     url = serializers.SerializerMethodField()
 
     class Meta:
@@ -214,7 +215,7 @@ class ResultFileSerializer(serializers.ModelSerializer):
         return request.build_absolute_uri(path) if request else path
 
 
-class TaskDetailSerializer(serializers.ModelSerializer):
+class TaskDetailSerializer(ModelSerializer):
     status = serializers.ChoiceField(
         source="data2data_status",
         choices=Data2DataStatus.choices,

@@ -80,3 +80,33 @@ def test_it_puts_the_embedded_database_in_wal_mode(db):
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA journal_mode")
         assert cursor.fetchone()[0] == "wal"
+
+
+@pytest.mark.sqlite
+def test_a_request_thread_keeps_its_sqlite_connection_from_request_to_request(transactional_db):
+    """The HTTP handler reuses its threads; each keeps its SQLite connection (opening one costs about
+    1 ms), as the per-process pool did before it (docs/load.md)."""
+    import threading
+
+    from django.core.signals import request_finished, request_started
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite only: the embedded default")
+    seen = []
+
+    def two_requests():
+        try:
+            for _ in range(2):
+                request_started.send(sender=None)
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT 1")
+                seen.append(connection.connection)
+                request_finished.send(sender=None)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=two_requests)
+    thread.start()
+    thread.join(30)
+    assert len(seen) == 2 and seen[0] is not None and seen[0] is seen[1]

@@ -1,14 +1,18 @@
 """What every OLake view shares: the envelope, project scoping (aliases included), the dialect, bodies."""
 
-from django.db.models import Prefetch
-from django.shortcuts import get_object_or_404
+from django.contrib.auth import get_user_model
+from django.db.models import OuterRef, Subquery
+from django.http import Http404
 
 from accounts.scoping import project_for_user, role_for_method
 from kernel.api.contracts import ENVELOPE
 from kernel.api.serializers import EnvelopeSerializer
 from kernel.api.views import ContractView
 from pipelines.api import compat
+from kernel.statements import Statement
 from pipelines.models import Job, JobTask
+
+User = get_user_model()
 
 ENVELOPE_RESPONSES = {code: EnvelopeSerializer for code in (200, 400, 401, 403, 404, 409)}
 
@@ -33,18 +37,54 @@ class PipelinesView(ContractView):
         return payload.validated_data
 
 
+def newest_run_id() -> Subquery:
+    """The id of a job's newest run, for ``annotate`` on a job listing (see with_latest_runs)."""
+    return Subquery(JobTask.objects.filter(job=OuterRef("pk")).order_by("-created_at").values("pk")[:1])
+
+
+def with_latest_runs(jobs) -> list:
+    """Each job of a listing annotated with newest_run_id gets ``latest_runs``, [its newest run] or [].
+
+    A listing shows only the newest run of each job: one query by primary key for all of them,
+    not every run each job ever had (a prefetch of ``tasks`` loaded the whole history on every
+    listing, growing with the job's age), nor a sliced prefetch (a window function that cost the
+    ORM more to build than the listing's other queries together; docs/load.md).
+    """
+    jobs = list(jobs)
+    runs = JobTask.objects.in_bulk([job.newest_run_id for job in jobs if job.newest_run_id is not None])
+    for job in jobs:
+        job.latest_runs = [runs[job.newest_run_id]] if job.newest_run_id in runs else []
+    return jobs
+
+
 def job_queryset(request, project):
     return (
         Job.objects.for_user(request.user)
         .filter(project=project)
         .select_related("source", "destination", "created_by", "updated_by")
-        .prefetch_related(Prefetch("tasks", queryset=JobTask.objects.order_by("-created_at"), to_attr="latest_runs"))
     )
+
+
+# job_queryset(...).filter(pk=...) compiled once per database and kind of user (kernel/statements.py):
+# every path under a job (detail, run history, sync, logs, ...) starts with it.
+_JOB = Statement(
+    Job,
+    lambda superuser, user_id, project_id, job_id: Job.objects.for_user(User(pk=user_id, is_superuser=superuser))
+    .filter(project_id=project_id, pk=job_id)
+    .select_related("source", "destination", "created_by", "updated_by"),
+    user_id=int,
+    project_id=str,
+    job_id=int,
+)
 
 
 class JobView(PipelinesView):
     def get_job(self, request, projectid: str, pk: int, role: str | None = None) -> Job:
         project = self.project(request, projectid, role)
-        return get_object_or_404(job_queryset(request, project), pk=pk)
+        user = request.user
+        job = _JOB.first(shape=bool(user.is_superuser), user_id=user.pk, project_id=project.pk, job_id=pk)
+        if job is None:
+            raise Http404(f"job {pk} not found")
+        return job
 
 

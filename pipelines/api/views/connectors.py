@@ -9,8 +9,8 @@ from accounts.models import Role
 from pipelines import catalog, services
 from pipelines.api import compat
 from pipelines.api import serializers as s
-from pipelines.api.views.base import ENVELOPE_RESPONSES, PipelinesView
-from pipelines.models import Destination, Job, JobTask, Source
+from pipelines.api.views.base import ENVELOPE_RESPONSES, PipelinesView, newest_run_id, with_latest_runs
+from pipelines.models import Destination, Job, Source
 from pipelines.secrets import mask_config
 
 
@@ -86,9 +86,7 @@ class ConnectorListView(PipelinesView):
     @extend_schema(tags=["olake"], responses=ENVELOPE_RESPONSES)
     def get(self, request, projectid: str):
         project = self.project(request, projectid)
-        jobs = Job.objects.select_related("source", "destination").prefetch_related(
-            Prefetch("tasks", queryset=JobTask.objects.order_by("-created_at"), to_attr="latest_runs")
-        )
+        jobs = Job.objects.select_related("source", "destination").annotate(newest_run_id=newest_run_id())
         rows = (
             self.model.objects.for_user(request.user)
             .filter(project=project)
@@ -96,6 +94,7 @@ class ConnectorListView(PipelinesView):
             .prefetch_related(Prefetch("jobs", queryset=jobs, to_attr="live_jobs"))
         )
         dialect = self.dialect(request)
+        with_latest_runs(job for obj in rows for job in obj.live_jobs)
         return self.ok([s.connector_listing(obj, obj.live_jobs, dialect) for obj in rows], message=f"{len(rows)} found")
 
     @extend_schema(tags=["olake"], request=s.ConnectorSerializer, responses=ENVELOPE_RESPONSES)

@@ -1,1 +1,0 @@
-"""Database backends of d2d (see d2d/dbpool/sqlite3/base.py)."""
