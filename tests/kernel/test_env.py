@@ -83,6 +83,7 @@ def test_it_puts_the_embedded_database_in_wal_mode(db):
 
 
 @pytest.mark.sqlite
+@pytest.mark.sqlite_only
 def test_a_request_thread_keeps_its_sqlite_connection_from_request_to_request(transactional_db):
     """The HTTP handler reuses its threads; each keeps its SQLite connection (opening one costs about
     1 ms), as the per-process pool did before it (docs/load.md)."""
@@ -91,8 +92,6 @@ def test_a_request_thread_keeps_its_sqlite_connection_from_request_to_request(tr
     from django.core.signals import request_finished, request_started
     from django.db import connection
 
-    if connection.vendor != "sqlite":
-        pytest.skip("SQLite only: the embedded default")
     seen = []
 
     def two_requests():
