@@ -81,3 +81,11 @@ def test_it_puts_the_embedded_database_in_wal_mode(db):
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA journal_mode")
         assert cursor.fetchone()[0] == "wal"
+
+
+def test_it_reads_trusted_proxy_networks_and_rejects_junk(monkeypatch):
+    monkeypatch.setenv("D2D_TRUSTED_PROXIES", "10.0.0.1, 10.1.2.3/16, fd00::/8")
+    assert env.env_networks("D2D_TRUSTED_PROXIES") == ["10.0.0.1/32", "10.1.0.0/16", "fd00::/8"]
+    monkeypatch.setenv("D2D_TRUSTED_PROXIES", "10.0.0.1, proxy.internal")
+    with pytest.raises(ImproperlyConfigured, match="D2D_TRUSTED_PROXIES: 'proxy.internal'"):
+        env.env_networks("D2D_TRUSTED_PROXIES")
