@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "channels",
     "mozilla_django_oidc",
     "axes",
+    "simple_history",
     "kernel",
     "accounts",
     "pipelines",
@@ -71,9 +72,12 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Axes turns a login form's lock-out into its answer (accounts/throttle.py); above WhiteNoise,
-    # so it runs synchronously, for the reason given above.
+    # Axes turns a login form's lock-out into its answer (accounts/throttle.py); the history
+    # middleware hands the request to the change history, whose user is the request's (the
+    # session's, or the one DRF's authentication set). Above WhiteNoise, so they run
+    # synchronously, for the reason given above.
     "axes.middleware.AxesMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
 ]
 

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import Count, Q, Sum
 from django.urls import reverse
 from django.utils.html import format_html
+from simple_history.admin import SimpleHistoryAdmin
 
 from kernel.admin import SoftDeleteAdmin, TrackedTaskAdmin
 from kernel.errors import DomainError
@@ -72,8 +73,9 @@ class ConnectorForm(forms.ModelForm):
         return super().save(commit=commit)
 
 
-class ConnectorAdmin(SoftDeleteAdmin):
+class ConnectorAdmin(SimpleHistoryAdmin, SoftDeleteAdmin):
     form = ConnectorForm
+    history_list_display = ["config_changes"]  # key names only: the config itself is not in the history
     list_display = ["name", "type", "version", "project", "job_count", "updated_at", "deleted_at"]
     list_filter = ["type", "version"]
     list_select_related = ["project"]
@@ -135,7 +137,7 @@ class JobTaskInline(admin.TabularInline):
 
 
 @admin.register(Job)
-class JobAdmin(SoftDeleteAdmin):
+class JobAdmin(SimpleHistoryAdmin, SoftDeleteAdmin):
     list_display = ["name", "project", "source", "destination", "frequency", "activate", "last_run", "deleted_at"]
     list_filter = ["activate", "source__type", "destination__type"]
     list_select_related = ["project", "source", "destination"]

@@ -7,6 +7,7 @@ class PipelinesConfig(AppConfig):
     name = "pipelines"
 
     def ready(self):
-        from pipelines import webhooks
+        from pipelines import history, webhooks
 
         webhooks.connect()
+        history.connect()
