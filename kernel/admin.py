@@ -166,6 +166,7 @@ class TaskLogLineAdmin(admin.ModelAdmin):
 
 @admin.register(PlatformTask)
 class PlatformTaskAdmin(TrackedTaskAdmin):
+    project_path = None  # the platform's own operations: superusers only (accounts/admin_scoping.py)
     list_display = ["__str__", "kind", "status", "progress", "attempts", "created_at", "finished_at"]
     list_filter = ["kind", "status", "created_at"]
     fields = ["kind", "params", *TrackedTaskAdmin.readonly_fields, "result"]
