@@ -2,11 +2,11 @@
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.models import ApiToken, Membership, OidcIdentity, Project, User
 from accounts.services import token_issue, token_revoke
 from kernel.admin import SoftDeleteAdmin
+from kernel.history import HistoryAdmin
 
 
 class MembershipInline(admin.TabularInline):
@@ -34,7 +34,7 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(Project)
-class ProjectAdmin(SimpleHistoryAdmin, SoftDeleteAdmin):
+class ProjectAdmin(HistoryAdmin, SoftDeleteAdmin):
     list_display = ["id", "name", "member_count", "created_at", "deleted_at"]
     search_fields = ["id", "name", "memberships__user__username"]
     inlines = [MembershipInline]
@@ -56,7 +56,7 @@ class ProjectAdmin(SimpleHistoryAdmin, SoftDeleteAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(SimpleHistoryAdmin):
+class MembershipAdmin(HistoryAdmin):
     list_display = ["user", "project", "role", "created_at"]
     list_filter = ["role", "project"]
     list_select_related = ["user", "project"]

@@ -203,6 +203,8 @@ AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "accounts.throttle.client_ip"
 AXES_LOCKOUT_CALLABLE = "accounts.throttle.lockout_response"
 AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "csrfmiddlewaretoken"]
+# The change history is for reading: changes go through the services (kernel/history.py, HistoryAdmin).
+SIMPLE_HISTORY_REVERT_DISABLED = True
 D2D_TOKEN_TTL_DAYS = env_int("D2D_TOKEN_TTL_DAYS", 90, minimum=0)
 
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)

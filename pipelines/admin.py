@@ -8,10 +8,10 @@ from django.db import transaction
 from django.db.models import Count, Q, Sum
 from django.urls import reverse
 from django.utils.html import format_html
-from simple_history.admin import SimpleHistoryAdmin
 
 from kernel.admin import SoftDeleteAdmin, TrackedTaskAdmin
 from kernel.errors import DomainError
+from kernel.history import HistoryAdmin
 from kernel.runner import task_cancel
 from pipelines import chunked, services
 from pipelines.clearing import job_clear_destination_start
@@ -73,7 +73,7 @@ class ConnectorForm(forms.ModelForm):
         return super().save(commit=commit)
 
 
-class ConnectorAdmin(SimpleHistoryAdmin, SoftDeleteAdmin):
+class ConnectorAdmin(HistoryAdmin, SoftDeleteAdmin):
     form = ConnectorForm
     history_list_display = ["config_changes"]  # key names only: the config itself is not in the history
     list_display = ["name", "type", "version", "project", "job_count", "updated_at", "deleted_at"]
@@ -137,7 +137,7 @@ class JobTaskInline(admin.TabularInline):
 
 
 @admin.register(Job)
-class JobAdmin(SimpleHistoryAdmin, SoftDeleteAdmin):
+class JobAdmin(HistoryAdmin, SoftDeleteAdmin):
     list_display = ["name", "project", "source", "destination", "frequency", "activate", "last_run", "deleted_at"]
     list_filter = ["activate", "source__type", "destination__type"]
     list_select_related = ["project", "source", "destination"]

@@ -33,3 +33,14 @@ def test_an_admin_change_of_a_project_is_in_its_history_with_the_staff_user(proj
 
     page = admin_client.get("/admin/accounts/project/alpha/history/").content.decode()
     assert "Alpha renamed" in page and admin_user.username in page
+
+
+def test_a_past_version_is_shown_but_not_saved_back(project_a, admin_client):
+    first = Project.history.filter(id="alpha").earliest()
+    Project.objects.filter(pk="alpha").update(name="Alpha now")
+    url = f"/admin/accounts/project/alpha/history/{first.history_id}/"
+    page = admin_client.get(url)
+    assert page.status_code == 200 and "Alpha" in page.content.decode() and "Revert" not in page.content.decode()
+    response = admin_client.post(url, {"id": "alpha", "name": "Alpha", "description": ""})
+    assert response.status_code == 403
+    assert Project.objects.get(pk="alpha").name == "Alpha now"
