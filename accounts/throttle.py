@@ -10,6 +10,7 @@ import functools
 import ipaddress
 
 from axes.backends import AxesStandaloneBackend
+from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
 from django.contrib import admin
 from django.http import JsonResponse
@@ -74,6 +75,15 @@ class LoginThrottleBackend(AxesStandaloneBackend):
         if request is None:
             return None
         return super().authenticate(request, username=username, password=password, **kwargs)
+
+
+def clear_failures(request, username: str) -> None:
+    """A password accepted without a session login (the token endpoint) clears the count, as a login does.
+
+    Axes clears it on Django's user_logged_in signal, which only a session login sends.
+    """
+    AxesProxyHandler.update_request(request)
+    AxesProxyHandler.get_implementation().reset_user_attempts(request, {"username": username})
 
 
 def lockout_message() -> str:

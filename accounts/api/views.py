@@ -11,7 +11,7 @@ from accounts import services
 from accounts.api import serializers as s
 from accounts.models import ApiToken, Membership, Project, Role
 from accounts.scoping import project_for_user
-from accounts.throttle import is_locked_out, lockout_message
+from accounts.throttle import clear_failures, is_locked_out, lockout_message
 from kernel.api.contracts import ENVELOPE
 from kernel.api.serializers import EnvelopeErrorSerializer, envelope_of
 from kernel.api.views import ContractView
@@ -122,6 +122,7 @@ class TokenView(CredentialsCheckingView):
         payload = s.TokenRequestSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         user = check_credentials(request, payload.validated_data["username"], payload.validated_data["password"])
+        clear_failures(request, payload.validated_data["username"])  # no session login here to clear them
         token, plain = services.token_issue(user=user, name=payload.validated_data["name"] or "api")
         return self.ok(
             {"access_token": plain, "token_type": "bearer", "token_id": token.id, "expires_at": token.expires_at},

@@ -59,6 +59,18 @@ def test_a_success_before_the_limit_clears_the_count(root):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("path", ["/login", "/api/v1/auth/token"])
+def test_an_api_success_before_the_limit_clears_the_count(alice, path):
+    client = APIClient()
+    for _ in range(4):
+        assert api_login(client, path, WRONG).status_code == 401
+    assert api_login(client, path, PASSWORD).status_code in (200, 201)
+    for _ in range(4):
+        assert api_login(client, path, WRONG).status_code == 401
+    assert api_login(client, path, PASSWORD).status_code in (200, 201)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/login", "/api/v1/auth/token"])
 def test_five_wrong_api_passwords_lock_the_sixth_try_in_the_contracts_format(alice, path):
     client = APIClient()
     for _ in range(4):
