@@ -133,7 +133,8 @@ class ProjectScopedAdminMixin:
         return self.project_path != "" and self._allows(request, None, self.project_write_role)
 
     def _choices(self, db_field, request, queryset):
-        """A relation's choices: rows of the projects the user may write to, when its model has a project."""
+        """A relation's choices: rows of the projects where the user may write this admin's rows (an
+        editor of a project cannot choose it for a membership, which needs its owner)."""
         if self._unscoped(request):
             return queryset
         path = project_path(db_field.related_model)
@@ -141,7 +142,7 @@ class ProjectScopedAdminMixin:
             return queryset
         if queryset is None:
             queryset = db_field.related_model._default_manager.all()
-        return restrict(queryset, path, project_ids(request, Role.EDITOR))
+        return restrict(queryset, path, project_ids(request, self.project_write_role))
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         queryset = kwargs.get("queryset")

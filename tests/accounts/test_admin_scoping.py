@@ -149,3 +149,14 @@ def test_every_registered_admin_is_scoped():
 def test_a_superuser_sees_every_project(world, admin_client):
     response = admin_client.get("/admin/pipelines/source/")
     assert {row.pk for row in response.context["cl"].result_list} == {world["alpha"]["source"].pk, world["beta"]["source"].pk}
+
+
+def test_an_editor_cannot_choose_a_project_for_a_membership_only_its_owner_can(world, alice, project_b):
+    from accounts.services import membership_set
+
+    membership_set(project=project_b, user=alice, role="editor")
+    client = client_of(alice)
+    form = client.get("/admin/accounts/membership/add/").context["adminform"].form
+    assert {p.pk for p in form.fields["project"].queryset} == {"alpha"}
+    form = client.get("/admin/pipelines/source/add/").context["adminform"].form
+    assert {p.pk for p in form.fields["project"].queryset} == {"alpha", "beta"}
