@@ -157,5 +157,5 @@ def test_an_editor_cannot_choose_a_project_for_a_membership_only_its_owner_can(w
     client = client_of(alice)
     form = client.get("/admin/accounts/membership/add/").context["adminform"].form
     assert {p.pk for p in form.fields["project"].queryset} == {"alpha"}
-    form = client.get("/admin/pipelines/source/add/").context["adminform"].form
+    form = client.get("/admin/pipelines/job/add/").context["adminform"].form
     assert {p.pk for p in form.fields["project"].queryset} == {"alpha", "beta"}
