@@ -1,4 +1,4 @@
-"""Admin for users, projects with their members, and API tokens (hashes never shown)."""
+"""Admin for users, projects with their members (both with their change history), and API tokens (hashes never shown)."""
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -6,6 +6,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from accounts.models import ApiToken, Membership, OidcIdentity, Project, User
 from accounts.services import token_issue, token_revoke
 from kernel.admin import SoftDeleteAdmin
+from kernel.history import HistoryAdmin
 
 
 class MembershipInline(admin.TabularInline):
@@ -33,7 +34,7 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(Project)
-class ProjectAdmin(SoftDeleteAdmin):
+class ProjectAdmin(HistoryAdmin, SoftDeleteAdmin):
     list_display = ["id", "name", "member_count", "created_at", "deleted_at"]
     search_fields = ["id", "name", "memberships__user__username"]
     inlines = [MembershipInline]
@@ -55,7 +56,7 @@ class ProjectAdmin(SoftDeleteAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(HistoryAdmin):
     list_display = ["user", "project", "role", "created_at"]
     list_filter = ["role", "project"]
     list_select_related = ["user", "project"]

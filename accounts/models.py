@@ -8,7 +8,9 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
+from kernel.history import history_user
 from kernel.models import AuditedModel, SoftDeleteModel, SoftDeleteQuerySet
 
 
@@ -57,6 +59,7 @@ class Project(SoftDeleteModel, AuditedModel):
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="projects")
 
     objects = LiveProjectManager()
+    history = HistoricalRecords(get_user=history_user)
 
     class Meta:
         ordering = ["id"]
@@ -70,6 +73,8 @@ class Membership(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    history = HistoricalRecords(get_user=history_user)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["project", "user"], name="membership_unique_user")]

@@ -1,4 +1,4 @@
-"""Account workflows: signup, tokens, projects and memberships, login throttling."""
+"""Account workflows: signup, tokens, projects and memberships (login throttling: accounts/throttle.py)."""
 
 import hmac
 import secrets
@@ -6,7 +6,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -168,25 +167,3 @@ def _refuse_removing_last_owner(membership: Membership, *, new_role: str | None)
         owners = Membership.objects.filter(project=membership.project, role=Role.OWNER).count()
         if owners <= 1:
             raise Conflict("a project keeps at least one owner")
-
-
-def _failure_key(username: str, ip: str) -> str:
-    return f"d2d:login-failures:{username.lower()}:{ip}"
-
-
-def login_is_locked(*, username: str, ip: str) -> bool:
-    return cache.get(_failure_key(username, ip), 0) >= settings.D2D_LOGIN_MAX_FAILURES
-
-
-def login_record_failure(*, username: str, ip: str) -> None:
-    key = _failure_key(username, ip)
-    if cache.add(key, 1, timeout=settings.D2D_LOGIN_LOCKOUT_SECONDS):
-        return
-    try:
-        cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=settings.D2D_LOGIN_LOCKOUT_SECONDS)
-
-
-def login_clear_failures(*, username: str, ip: str) -> None:
-    cache.delete(_failure_key(username, ip))

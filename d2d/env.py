@@ -5,6 +5,7 @@ stops the process at start-up with a message naming the variable, rather than
 running with a silently wrong value.
 """
 
+import ipaddress
 import os
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -63,6 +64,17 @@ def env_map(name: str, default: list[str] | None = None) -> dict[str, str]:
             raise ImproperlyConfigured(f"{name} must be key=value pairs separated by commas, got {item!r}")
         pairs[key.strip()] = value.strip()
     return pairs
+
+
+def env_networks(name: str, default: list[str] | None = None) -> list[str]:
+    """A comma-separated list of addresses or networks (10.0.0.1, 10.0.0.0/8, fd00::/8), normalised."""
+    networks = []
+    for item in env_list(name, default):
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {item!r} is not an IP address or network") from None
+    return networks
 
 
 def env_choice(name: str, default: str, choices: set[str]) -> str:

@@ -4,6 +4,7 @@ With nothing set, d2d runs embedded: SQLite and media under var/, the django-q2
 ORM broker, a secret key generated once under var/, DEBUG off.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 from d2d.env import (
@@ -13,6 +14,7 @@ from d2d.env import (
     env_int,
     env_list,
     env_map,
+    env_networks,
     env_origins,
     env_secret,
     env_str,
@@ -45,6 +47,8 @@ INSTALLED_APPS = [
     "channels",
     "mozilla_django_oidc",
     "django_jsonform",  # the admin's generated connector forms; its JS and CSS are served from the package
+    "axes",
+    "simple_history",
     "kernel",
     "accounts",
     "pipelines",
@@ -69,6 +73,12 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Axes turns a login form's lock-out into its answer (accounts/throttle.py); the history
+    # middleware hands the request to the change history, whose user is the request's (the
+    # session's, or the one DRF's authentication set). Above WhiteNoise, so they run
+    # synchronously, for the reason given above.
+    "axes.middleware.AxesMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
 ]
 
@@ -164,7 +174,8 @@ else:
 AUTH_USER_MODEL = "accounts.User"
 # What a tracked task belongs to; a setting, like the user model, so the kernel names no app.
 D2D_PROJECT_MODEL = "accounts.Project"
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+# Axes' backend first: a locked-out client is refused before any password is compared.
+AUTHENTICATION_BACKENDS = ["accounts.throttle.LoginThrottleBackend", "django.contrib.auth.backends.ModelBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
@@ -178,6 +189,23 @@ D2D_OPEN_SIGNUP = env_bool("D2D_OPEN_SIGNUP", EMBEDDED)
 D2D_SIGNUP_PROJECTS = env_list("D2D_SIGNUP_PROJECTS", ["olake:editor"])
 D2D_LOGIN_MAX_FAILURES = env_int("D2D_LOGIN_MAX_FAILURES", 5, minimum=1)
 D2D_LOGIN_LOCKOUT_SECONDS = env_int("D2D_LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
+# Addresses or networks of the reverse proxies in front of d2d: only from these is X-Forwarded-For
+# believed, so clients behind a proxy are counted apart and nobody else can fake an address.
+D2D_TRUSTED_PROXIES = env_networks("D2D_TRUSTED_PROXIES", [])
+# Login throttling (django-axes) on every login path: D2D_LOGIN_MAX_FAILURES failures of one
+# username from one address lock that pair for D2D_LOGIN_LOCKOUT_SECONDS (each failure while
+# locked starts the wait again); a success clears the count. Counted in the database, which every
+# process and host shares with or without Redis, and where staff see and delete locks in the admin.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = D2D_LOGIN_MAX_FAILURES
+AXES_COOLOFF_TIME = timedelta(seconds=D2D_LOGIN_LOCKOUT_SECONDS)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]  # a guesser cannot lock a user out from elsewhere
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "accounts.throttle.client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts.throttle.lockout_response"
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "csrfmiddlewaretoken"]
+# The change history is for reading: changes go through the services (kernel/history.py, HistoryAdmin).
+SIMPLE_HISTORY_REVERT_DISABLED = True
 D2D_TOKEN_TTL_DAYS = env_int("D2D_TOKEN_TTL_DAYS", 90, minimum=0)
 
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)

@@ -120,6 +120,7 @@ class TaskTransitionAdmin(admin.ModelAdmin):
 
 @admin.register(PlatformTask)
 class PlatformTaskAdmin(TrackedTaskAdmin):
+    project_path = None  # the platform's own operations: superusers only (accounts/admin_scoping.py)
     list_display = ["__str__", "kind", "status_badge", "progress_bar", "attempts", "created_at", "finished_at"]
     list_filter = ["kind", "status", "created_at"]
     fields = ["kind", "params", *TrackedTaskAdmin.readonly_fields, "result"]

@@ -10,7 +10,16 @@ from django.utils import timezone
 
 class SoftDeleteQuerySet(models.QuerySet):
     def delete(self, *, by=None):
-        """Soft-delete every row; returns the count like QuerySet.update."""
+        """Soft-delete every row; returns the count like QuerySet.update.
+
+        Models that keep a change history (django-simple-history) are deleted row by row, since
+        an UPDATE of many rows at once would leave no record of who deleted them.
+        """
+        if getattr(self.model._meta, "simple_history_manager_attribute", None):
+            rows = list(self)
+            for row in rows:
+                row.delete(by=by)
+            return len(rows)
         return self.update(deleted_at=timezone.now(), deleted_by=by)
 
     def hard_delete(self):

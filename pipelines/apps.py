@@ -7,7 +7,8 @@ class PipelinesConfig(AppConfig):
     name = "pipelines"
 
     def ready(self):
-        from pipelines import dashboard, webhooks
+        from pipelines import dashboard, history, webhooks
 
         webhooks.connect()
+        history.connect()
         dashboard.register()

@@ -2,11 +2,14 @@
 
 from django.conf import settings
 from django.db import models
+from simple_history.models import HistoricalRecords
 
 from accounts.scoping import ProjectScopedQuerySet, ScopedQuerySet
 from kernel.models import AllObjectsManager, AuditedModel, LiveManager, SoftDeleteModel, TrackedTask, live_unique
 from pipelines.connectors.changes import position_text
+from kernel.history import history_user
 from pipelines.crypto import decrypt_json, encrypt_json
+from pipelines.history import ConfigChangeRecord
 
 # Live rows only / every row, each with ``for_user`` scoping.
 LiveScopedManager = LiveManager.from_queryset(ProjectScopedQuerySet)
@@ -24,6 +27,10 @@ class ConnectorConfigModel(SoftDeleteModel, AuditedModel):
 
     objects = LiveScopedManager()
     all_objects = AllScopedManager()
+    # Each concrete connector gets its own history table; the config's keys, not its values (pipelines/history.py).
+    history = HistoricalRecords(
+        inherit=True, excluded_fields=["config_encrypted"], bases=[ConfigChangeRecord], get_user=history_user
+    )
 
     class Meta:
         abstract = True
@@ -31,6 +38,13 @@ class ConnectorConfigModel(SoftDeleteModel, AuditedModel):
 
     def __str__(self):
         return f"{self.name} ({self.type})"
+
+    @classmethod
+    def from_db(cls, db, field_names, values, **kwargs):
+        instance = super().from_db(db, field_names, values, **kwargs)
+        # What the history compares the next save's config with (pipelines/history.py).
+        instance._stored_config_encrypted = instance.__dict__.get("config_encrypted", "")
+        return instance
 
     @property
     def config(self) -> dict:
@@ -64,6 +78,7 @@ class Job(SoftDeleteModel, AuditedModel):
 
     objects = LiveScopedManager()
     all_objects = AllScopedManager()
+    history = HistoricalRecords(get_user=history_user)
 
     class Meta:
         ordering = ["name"]

@@ -1,14 +1,17 @@
 """004's /signup, /login, /auth, /logout; 000's auth service; projects and their members."""
 
+from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model, login, logout
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions, status
+from rest_framework.exceptions import AuthenticationFailed, Throttled
 
 from accounts import services
 from accounts.api import serializers as s
 from accounts.models import ApiToken, Membership, Project, Role
 from accounts.scoping import project_for_user
+from accounts.throttle import clear_failures, is_locked_out, lockout_message
 from kernel.api.contracts import ENVELOPE
 from kernel.api.serializers import EnvelopeErrorSerializer, envelope_of
 from kernel.api.views import ContractView
@@ -17,24 +20,17 @@ from kernel.errors import DomainError
 User = get_user_model()
 
 
-def client_ip(request) -> str:
-    return request.META.get("REMOTE_ADDR", "")
-
-
 def check_credentials(request, username: str, password: str):
-    """Authenticate, with a lock-out after repeated failures for one username and address."""
-    ip = client_ip(request)
-    if services.login_is_locked(username=username, ip=ip):
-        from rest_framework.exceptions import Throttled
+    """Authenticate; a client locked out by the login throttle (accounts/throttle.py) gets a 429.
 
-        raise Throttled(detail="too many failed logins; try again later")
+    The throttle refuses a locked client before its password is compared, so a right password
+    after too many wrong ones is refused as well, until the lock lapses or staff lift it.
+    """
     user = authenticate(request, username=username, password=password)
     if user is None:
-        services.login_record_failure(username=username, ip=ip)
-        from rest_framework.exceptions import AuthenticationFailed
-
+        if is_locked_out(request):
+            raise Throttled(detail=lockout_message(), wait=settings.D2D_LOGIN_LOCKOUT_SECONDS)
         raise AuthenticationFailed("Invalid username or password")
-    services.login_clear_failures(username=username, ip=ip)
     return user
 
 
@@ -76,7 +72,8 @@ class LoginView(CredentialsCheckingView):
         tags=["auth"],
         request=s.CredentialsSerializer,
         responses={200: envelope_of("LoginResponse", s.UsernameSerializer), **ENVELOPE_ERRORS},
-        description="Log in (004); sets the session cookie. Repeated failures lock the username for a while (429).",
+        description="Log in (004); sets the session cookie. Repeated failures of one username from one address "
+        "lock that pair for a while (429), even for the right password.",
     )
     def post(self, request):
         payload = s.CredentialsSerializer(data=request.data)
@@ -125,6 +122,7 @@ class TokenView(CredentialsCheckingView):
         payload = s.TokenRequestSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         user = check_credentials(request, payload.validated_data["username"], payload.validated_data["password"])
+        clear_failures(request, payload.validated_data["username"])  # no session login here to clear them
         token, plain = services.token_issue(user=user, name=payload.validated_data["name"] or "api")
         return self.ok(
             {"access_token": plain, "token_type": "bearer", "token_id": token.id, "expires_at": token.expires_at},

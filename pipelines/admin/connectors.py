@@ -9,6 +9,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from kernel.admin import SoftDeleteAdmin
+from kernel.history import HistoryAdmin
 from kernel.errors import DomainError
 from pipelines import catalog, services
 from pipelines.admin.connector_forms import ConnectorForm, kind_of, type_choices
@@ -18,7 +19,8 @@ from pipelines.models import Destination, Source
 SHOWN_STREAMS = 500  # a discovery's table on the page; the count says how many more there are
 
 
-class ConnectorAdmin(SoftDeleteAdmin):
+class ConnectorAdmin(HistoryAdmin, SoftDeleteAdmin):
+    history_list_display = ["config_changes"]  # key names only: the config itself is not in the history
     form = ConnectorForm
     change_form_template = "admin/pipelines/connector_change_form.html"
     list_display = ["name", "type", "version", "project", "job_count", "updated_at", "deleted_at"]

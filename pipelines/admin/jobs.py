@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from kernel.admin import SoftDeleteAdmin
+from kernel.history import HistoryAdmin
 from kernel.errors import DomainError
 from kernel.models import TaskStatus
 from pipelines import selectors, services
@@ -62,7 +63,7 @@ class JobTaskInline(admin.TabularInline):
 
 
 @admin.register(Job)
-class JobAdmin(SoftDeleteAdmin):
+class JobAdmin(HistoryAdmin, SoftDeleteAdmin):
     form = JobForm
     change_form_template = "admin/pipelines/job_change_form.html"
     list_display = ["name", "project", "source", "destination", "schedule_short", "activate", "last_run", "next_run",

@@ -389,10 +389,14 @@ def _multipart(client, body) -> dict:
 
 
 def shown(payload, key: str, value) -> bool:
-    """Whether any object in the JSON answer has ``key`` equal to ``value``."""
+    """Whether any object in the JSON answer has ``key`` equal to ``value``.
+
+    An object that has ``key`` is judged by it alone: what it nests (a source's jobs) are other
+    tables' rows, whose ids may equal the one sought by chance (ids of different tables overlap).
+    """
     if isinstance(payload, dict):
-        if key in payload and str(payload[key]) == str(value):
-            return True
+        if key in payload:
+            return str(payload[key]) == str(value)
         return any(shown(item, key, value) for item in payload.values())
     if isinstance(payload, list):
         return any(shown(item, key, value) for item in payload)

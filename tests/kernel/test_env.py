@@ -109,3 +109,11 @@ def test_a_request_thread_keeps_its_sqlite_connection_from_request_to_request(tr
     thread.start()
     thread.join(30)
     assert len(seen) == 2 and seen[0] is not None and seen[0] is seen[1]
+
+
+def test_it_reads_trusted_proxy_networks_and_rejects_junk(monkeypatch):
+    monkeypatch.setenv("D2D_TRUSTED_PROXIES", "10.0.0.1, 10.1.2.3/16, fd00::/8")
+    assert env.env_networks("D2D_TRUSTED_PROXIES") == ["10.0.0.1/32", "10.1.0.0/16", "fd00::/8"]
+    monkeypatch.setenv("D2D_TRUSTED_PROXIES", "10.0.0.1, proxy.internal")
+    with pytest.raises(ImproperlyConfigured, match="D2D_TRUSTED_PROXIES: 'proxy.internal'"):
+        env.env_networks("D2D_TRUSTED_PROXIES")

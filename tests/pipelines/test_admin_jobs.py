@@ -6,6 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_q.models import Schedule
 
+from accounts.services import membership_set
 from kernel.models import TaskStatus
 from pipelines.models import Destination, Job, JobTask, Source
 from pipelines.schedules import job_schedule_sync
@@ -226,6 +227,7 @@ def test_the_job_list_shows_run_figures_in_a_fixed_number_of_queries(staff_clien
 def test_staff_who_may_only_view_cannot_press_the_buttons(client, django_user_model, job):
     viewer = django_user_model.objects.create_user("viewer", "viewer@example.com", "pw-123456789", is_staff=True)
     viewer.user_permissions.add(*Permission.objects.filter(codename__in=["view_job", "view_source"]))
+    membership_set(project=job.project, user=viewer, role="viewer")  # staff see only their projects' objects
     client.force_login(viewer)
     assert client.get(f"/admin/pipelines/job/{job.pk}/change/").status_code == 200
     assert client.post(f"/admin/pipelines/job/{job.pk}/do/sync/").status_code == 403
