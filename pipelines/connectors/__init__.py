@@ -31,6 +31,11 @@ def version_key(version: str) -> tuple:
     return tuple(int(part) if part.isdigit() else -1 for part in version.lstrip("v").split("."))
 
 
+def connector_types(kind: str) -> list[str]:
+    """The types registered for a "source" or "destination"."""
+    return sorted(SOURCE_TYPES if kind == "source" else DESTINATION_TYPES)
+
+
 def _load(path: str):
     module, _, name = path.rpartition(".")
     return getattr(import_module(module), name)
