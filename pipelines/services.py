@@ -122,19 +122,51 @@ def connector_test(
     return config
 
 
+# OLake's advanced settings of a job, and the most discovery threads one may ask for.
+ADVANCED_SETTINGS = {"max_discover_threads"}
+MAX_DISCOVER_THREADS = 256
+
+
+def advanced_settings_clean(value) -> dict:
+    """A job's advanced settings as stored: known keys only (a 400 names any other), nulls dropped."""
+    if value in (None, ""):
+        return {}
+    if not isinstance(value, dict):
+        raise DomainError("advanced_settings must be a JSON object", field="advanced_settings")
+    unknown = sorted(set(value) - ADVANCED_SETTINGS)
+    if unknown:
+        raise DomainError(
+            f"advanced_settings: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(ADVANCED_SETTINGS))}",
+            field="advanced_settings",
+        )
+    threads = value.get("max_discover_threads")
+    if threads is None:
+        return {}
+    if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= MAX_DISCOVER_THREADS:
+        raise DomainError(
+            f"advanced_settings.max_discover_threads must be an integer from 1 to {MAX_DISCOVER_THREADS}",
+            field="advanced_settings",
+        )
+    return {"max_discover_threads": threads}
+
+
 def source_discover(
     *, type: str, version: str | None, config: dict, stored: dict | None = None, saved_catalog=None,
-    project_id: str | None = None,
+    project_id: str | None = None, threads: int | None = None,
 ) -> dict:
     """The source's catalog; merged with ``saved_catalog`` so the user's choices survive.
 
-    With ``stored``, secrets sent back masked are taken from it.
+    With ``stored``, secrets sent back masked are taken from it. ``threads`` (a job's
+    max_discover_threads) is how many streams the source may infer at once.
     """
     if stored is not None:
         config = keep_masked_secrets(connector_spec(kind="source", type=type, version=None), config, stored)
     config = connector_config_clean(kind="source", type=type, version=version, config=config)
+    connector = connector_class("source", type, version)(config, root=storage_root(project_id))
+    if threads:
+        connector.discover_threads = int(threads)
     try:
-        streams = connector_class("source", type, version)(config, root=storage_root(project_id)).discover()
+        streams = connector.discover()
     except CheckFailed as exc:
         raise DomainError(f"cannot discover the source: {exc}") from exc
     return catalog.merge(saved_catalog, streams) if saved_catalog else {"streams": streams}
@@ -236,22 +268,24 @@ def _connector_for_job(model, *, project, user, spec: dict | None):
     )
 
 
-def _job_catalog(source: Source, streams_config, *, saved=None) -> dict:
+def _job_catalog(source: Source, streams_config, *, saved=None, threads: int | None = None) -> dict:
     discovered = source_discover(
-        type=source.type, version=source.version, config=source.config, project_id=source.project_id
+        type=source.type, version=source.version, config=source.config, project_id=source.project_id, threads=threads
     )["streams"]
     return catalog.validate(streams_config if streams_config not in (None, "", {}) else saved, discovered)
 
 
 @transaction.atomic
 def job_create(
-    *, project, user, name: str, source: dict, destination: dict, frequency: str = "", streams_config=None, activate=True
+    *, project, user, name: str, source: dict, destination: dict, frequency: str = "", streams_config=None, activate=True,
+    advanced_settings=None,
 ) -> Job:
     if not name:
         raise DomainError("name is required", field="name")
     _unique_name(Job, project, name)
     if frequency:
         frequency_to_cron(frequency)
+    advanced_settings = advanced_settings_clean(advanced_settings)
     source_obj = _connector_for_job(Source, project=project, user=user, spec=source)
     destination_obj = _connector_for_job(Destination, project=project, user=user, spec=destination)
     job = Job(
@@ -261,7 +295,8 @@ def job_create(
         destination=destination_obj,
         frequency=frequency or "",
         activate=bool(activate),
-        streams_config=_job_catalog(source_obj, streams_config),
+        advanced_settings=advanced_settings,
+        streams_config=_job_catalog(source_obj, streams_config, threads=advanced_settings.get("max_discover_threads")),
         created_by=user,
         updated_by=user,
     )
@@ -275,7 +310,12 @@ def job_create(
 
 
 @transaction.atomic
-def job_update(*, job: Job, user, name=None, source=None, destination=None, frequency=None, streams_config=None, activate=None) -> Job:
+def job_update(
+    *, job: Job, user, name=None, source=None, destination=None, frequency=None, streams_config=None, activate=None,
+    advanced_settings=None,
+) -> Job:
+    if advanced_settings is not None:
+        job.advanced_settings = advanced_settings_clean(advanced_settings)
     if name is not None and name != job.name:
         _unique_name(Job, job.project, name, exclude=job)
         job.name = name
@@ -293,7 +333,9 @@ def job_update(*, job: Job, user, name=None, source=None, destination=None, freq
             frequency_to_cron(frequency)
         job.frequency = frequency
     if streams_config is not None or source_changed:
-        job.streams_config = _job_catalog(job.source, streams_config, saved=None if source_changed else job.streams_config)
+        job.streams_config = _job_catalog(
+            job.source, streams_config, saved=None if source_changed else job.streams_config, threads=job.discover_threads
+        )
     if activate is not None:
         job.activate = bool(activate)
     job.updated_by = user

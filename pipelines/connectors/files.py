@@ -9,7 +9,7 @@ import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
-from pipelines.connectors.base import CheckFailed, SourceConnector, Stream, catalog_stream, to_schema
+from pipelines.connectors.base import CheckFailed, SourceConnector, Stream, catalog_stream, each_at_once, to_schema
 from pipelines.connectors.rows import rows_to_batch
 from pipelines.connectors.storage import clean_path, default_storage
 from pipelines.connectors.types import kind_of, type_of_arrow
@@ -78,19 +78,20 @@ class FileSource(SourceConnector):
                 raise CheckFailed(f"{name}: {exc}") from exc
 
     def discover(self) -> list[dict]:
-        streams = []
-        for stream_name, name in self._files().items():
-            if self.config["format"] == "parquet":
-                with default_storage().open(name, "rb") as handle:
-                    schema = pq.read_schema(handle)
-            else:
-                first = next(iter(self._batches(name)), None)
-                schema = first.schema if first is not None else pa.schema([])
-            columns = {field.name: type_of_arrow(field.type) for field in schema}
-            if self.config["format"] == "jsonl":
-                columns.update(self._json_types(name, schema))
-            streams.append(catalog_stream(name=stream_name, namespace="", columns=columns))
-        return streams
+        return each_at_once(self._discover_file, list(self._files().items()), self.discover_threads)
+
+    def _discover_file(self, item: tuple[str, str]) -> dict:
+        stream_name, name = item
+        if self.config["format"] == "parquet":
+            with default_storage().open(name, "rb") as handle:
+                schema = pq.read_schema(handle)
+        else:
+            first = next(iter(self._batches(name)), None)
+            schema = first.schema if first is not None else pa.schema([])
+        columns = {field.name: type_of_arrow(field.type) for field in schema}
+        if self.config["format"] == "jsonl":
+            columns.update(self._json_types(name, schema))
+        return catalog_stream(name=stream_name, namespace="", columns=columns)
 
     def _json_types(self, name: str, schema: pa.Schema) -> dict[str, str]:
         """What Arrow's JSON inference gets wrong: objects are JSON documents, and text it took for
