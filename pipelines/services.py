@@ -41,7 +41,11 @@ def connector_config_clean(*, kind: str, type: str, version: str | None, config)
     error = jsonschema.exceptions.best_match(jsonschema.Draft7Validator(cls.spec).iter_errors(config))
     if error is not None:
         where = ".".join(str(p) for p in error.absolute_path)
-        raise DomainError(f"config{'.' + where if where else ''}: {error.message}", field="config")
+        message = error.message
+        if error.validator == "anyOf" and all("required" in option for option in error.validator_value):
+            # jsonschema's own sentence quotes the whole config, secrets and all.
+            message = "needs one of: " + " or ".join("+".join(option["required"]) for option in error.validator_value)
+        raise DomainError(f"config{'.' + where if where else ''}: {message}", field="config")
     if "path" in cls.spec.get("properties", {}):  # file connectors: a storage path that stays in the project's folder
         try:
             clean_path(config.get("path") or "")
