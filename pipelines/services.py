@@ -13,7 +13,7 @@ from kernel.errors import Conflict, DomainError
 from kernel.models import ACTIVE_STATUSES, TaskStatus
 from kernel.runner import task_cancel, task_enqueue, task_transition
 from pipelines import catalog, cdc
-from pipelines.connectors import connector_class, connector_types, source_connector, storage_root, version_key
+from pipelines.connectors import connector_class, source_connector, storage_root, version_key
 from pipelines.connectors.base import CheckFailed
 from pipelines.connectors.storage import clean_path
 from pipelines.models import ChangeCapture, Destination, Job, JobTask, Source
@@ -57,12 +57,12 @@ def connector_config_clean(*, kind: str, type: str, version: str | None, config)
 # Connector types OLake's UI offers that d2d does not implement (docs/pipelines.md says why):
 # asked for their versions, d2d answers none (the UI says "No versions available") rather than an
 # error toast on page load. A registered type is never listed here (tests/pipelines/test_versions.py).
-OLAKE_ONLY_TYPES = {"source": {"mongodb", "oracle", "kafka", "s3", "db2", "mssql"}, "destination": set()}
+OLAKE_ONLY_TYPES = {"source": {"mongodb", "oracle", "kafka", "db2", "mssql"}, "destination": set()}
 
 
 def connector_versions(*, kind: str, type: str) -> list[str]:
     """The versions a type implements, newest first; "latest" is an alias, so it is not listed."""
-    if type in OLAKE_ONLY_TYPES[kind] and type not in connector_types(kind):
+    if type in OLAKE_ONLY_TYPES[kind]:
         return []
     versions = [v for v in connector_class(kind, type).versions if v != "latest"]
     return sorted(versions, key=version_key, reverse=True)

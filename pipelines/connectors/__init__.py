@@ -12,6 +12,7 @@ SOURCE_TYPES = {
     "mariadb": "pipelines.connectors.mysql.MariaDBSource",
     "sqlite": "pipelines.connectors.sqlite.SQLiteSource",
     "file": "pipelines.connectors.files.FileSource",
+    "s3": "pipelines.connectors.s3_source.S3Source",
 }
 DESTINATION_TYPES = {
     "parquet": "pipelines.connectors.parquet.ParquetDestination",
