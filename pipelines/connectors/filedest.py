@@ -284,9 +284,9 @@ class _FolderWriter(StreamWriter):
                 with open(os.path.join(self.staging, name), "rb") as handle:
                     names.append(self.storage.save(posixpath.join(folder, f"{stem}-{run}{extension}"), File(handle)))
             manifest = posixpath.join(folder, "_manifest.json")
-            if self.storage.exists(manifest) and not hasattr(self.storage, "bucket"):
-                self.storage.delete(manifest)  # Django's S3 storage would save a second name beside it (a bucket overwrites)
-            self.storage.save(manifest, ContentFile(json.dumps({"files": names}).encode()))
+            if not isinstance(self.storage, BucketStorage) and self.storage.exists(manifest):
+                self.storage.delete(manifest)  # Django's storages save a second name beside it (a bucket overwrites)
+            manifest = self.storage.save(manifest, ContentFile(json.dumps({"files": names}).encode()))
         except BaseException:
             for name in names:
                 self.storage.delete(name)
