@@ -46,6 +46,9 @@ def connector_config_clean(*, kind: str, type: str, version: str | None, config)
             # jsonschema's own sentence quotes the whole config, secrets and all.
             message = "needs one of: " + " or ".join("+".join(option["required"]) for option in error.validator_value)
         raise DomainError(f"config{'.' + where if where else ''}: {message}", field="config")
+    problem = cls.config_problem(config)
+    if problem:
+        raise DomainError(f"config: {problem}", field="config")
     if "path" in cls.spec.get("properties", {}):  # file connectors: a storage path that stays in the project's folder
         try:
             clean_path(config.get("path") or "")

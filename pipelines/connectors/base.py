@@ -80,6 +80,11 @@ class Connector(ABC):
     # sources read their whole catalog in one query and have nothing to spread.
     discover_threads: int = 1
 
+    @classmethod
+    def config_problem(cls, config: dict) -> str | None:
+        """What is wrong with a config past its JSON schema (a 400 says it), or None."""
+        return None
+
     def __init__(self, config: dict, *, root: str = ""):
         # root: the storage folder file paths are relative to (a project's own), "" for all of it
         self.config = config
