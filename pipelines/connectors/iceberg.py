@@ -115,7 +115,7 @@ class IcebergDestination(DestinationConnector):
         return is_olake_form(self.config)
 
     def catalog(self):
-        """The job's catalog; its caller closes it (``opened_catalog``, ``_close``)."""
+        """The job's catalog; its caller closes it (``opened_catalog``, ``close_catalog``)."""
         if self.olake:
             return olake_catalog(self.config)
         location = clean_path(self.config.get("path", "iceberg"), self.root)
@@ -135,7 +135,7 @@ class IcebergDestination(DestinationConnector):
         try:
             yield catalog
         finally:
-            _close(catalog)
+            close_catalog(catalog)
 
     @property
     def namespace(self) -> str:
@@ -261,16 +261,16 @@ class _IcebergWriter(StreamWriter):
             self._flush()
             self.transaction.commit_transaction()
         finally:
-            _close(self.catalog)
+            close_catalog(self.catalog)
 
     def abort(self) -> None:
         # Nothing was committed: readers never see the data files this attempt wrote, and
         # Iceberg's orphan-file maintenance removes them.
         self.pending = []
-        _close(self.catalog)
+        close_catalog(self.catalog)
 
 
-def _close(catalog) -> None:
+def close_catalog(catalog) -> None:
     """Release a catalog's connections: a SQL catalog's pool (each catalog has its own), a REST catalog's session."""
     if hasattr(catalog, "engine"):
         catalog.engine.dispose()

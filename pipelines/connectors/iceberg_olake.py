@@ -123,10 +123,15 @@ def olake_catalog(config: dict):
     if problem:
         raise CheckFailed(problem)
     name = config.get("catalog_name") or "olake_iceberg"
-    properties = {"warehouse": config["iceberg_s3_path"], **file_io_properties(config)}
+    properties = file_io_properties(config)
     if config["catalog_type"] == "jdbc":
-        return SqlCatalog(name, uri=jdbc_sqlalchemy_url(config), **properties)
-    rest = {"uri": config["rest_catalog_url"]}
+        return SqlCatalog(name, uri=jdbc_sqlalchemy_url(config), warehouse=config["iceberg_s3_path"], **properties)
+    # A REST catalog places its tables itself (in its own warehouse); the bucket's keys let the writer reach them.
+    url = urlsplit(config["rest_catalog_url"])
+    if not url.hostname:
+        raise CheckFailed("rest_catalog_url must name a host")
+    database_address(url.hostname, url.port or (443 if url.scheme == "https" else 80))
+    rest = {"uri": config["rest_catalog_url"].rstrip("/")}
     for field, prop in (("token", "token"), ("credential", "credential"), ("oauth2_uri", "oauth2-server-uri"), ("scope", "scope")):
         if config.get(field):
             rest[prop] = config[field]
