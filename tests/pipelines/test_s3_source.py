@@ -217,3 +217,23 @@ def test_it_speaks_the_olake_ui_form(alice, api, s3_server, s3_bucket, exports):
     streams = ui.post("/api/v1/project/123/source/streams", {"type": "s3", "version": "v0.2.7", "config": json.dumps(shown), "job_id": -1}, format="json")
     assert streams.status_code == 200, streams.content
     assert sorted(s["stream"]["name"] for s in streams.json()["data"]["streams"]) == ["exports", "orders", "users"]
+
+
+@pytest.mark.django_db
+def test_it_reads_a_zipped_csv_and_refuses_a_zip_of_many(s3_server, s3_bucket):
+    import zipfile
+
+    def zipped(*members):
+        sink = io.BytesIO()
+        with zipfile.ZipFile(sink, "w") as archive:
+            for name, body in members:
+                archive.writestr(name, body)
+        return sink.getvalue()
+
+    put(s3_server, s3_bucket, "z/t/a.csv.zip", zipped(("a.csv", "id,v\n1,x\n2,y\n")))
+    source = source_connector("s3", s3_config(s3_server, s3_bucket, path_prefix="z", compression="zip"))
+    (stream,) = selected_streams({"streams": source.discover()})
+    assert [row["id"] for batch in source.read(stream) for row in batch.to_pylist()] == [1, 2]
+    put(s3_server, s3_bucket, "z/t/b.csv.zip", zipped(("b.csv", "id,v\n3,z\n"), ("c.csv", "id,v\n4,w\n")))
+    with pytest.raises(Exception, match=r"b\.csv\.zip: a zip must hold exactly one file, it holds 2"):
+        list(source.read(stream))
