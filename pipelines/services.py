@@ -13,9 +13,15 @@ from kernel.errors import Conflict, DomainError
 from kernel.models import ACTIVE_STATUSES, TaskStatus
 from kernel.runner import task_cancel, task_enqueue, task_transition
 from pipelines import catalog, cdc
-from pipelines.connectors import connector_class, source_connector, storage_root, version_key
+from pipelines.connectors import connector_class, source_connector, storage_root
 from pipelines.connectors.base import CheckFailed
 from pipelines.connectors.storage import clean_path
+from pipelines.job_settings import (  # noqa: F401 - part of the services' API
+    MAX_DISCOVER_THREADS,
+    OLAKE_ONLY_TYPES,
+    advanced_settings_clean,
+    connector_versions,
+)
 from pipelines.models import ChangeCapture, Destination, Job, JobTask, Source
 from pipelines.schedules import frequency_to_cron, job_schedule_sync
 from pipelines.secrets import MASK, contains_mask, keep_masked_secrets
@@ -55,20 +61,6 @@ def connector_config_clean(*, kind: str, type: str, version: str | None, config)
         except CheckFailed as exc:
             raise DomainError(f"config.path: {exc}", field="config") from exc
     return config
-
-
-# Connector types OLake's UI offers that d2d does not implement (docs/pipelines.md says why):
-# asked for their versions, d2d answers none (the UI says "No versions available") rather than an
-# error toast on page load. A registered type is never listed here (tests/pipelines/test_versions.py).
-OLAKE_ONLY_TYPES = {"source": {"mongodb", "oracle", "kafka", "db2", "mssql"}, "destination": set()}
-
-
-def connector_versions(*, kind: str, type: str) -> list[str]:
-    """The versions a type implements, newest first; "latest" is an alias, so it is not listed."""
-    if type in OLAKE_ONLY_TYPES[kind]:
-        return []
-    versions = [v for v in connector_class(kind, type).versions if v != "latest"]
-    return sorted(versions, key=version_key, reverse=True)
 
 
 def connector_stored_config(*, model, project, type: str, config, pk: int | None = None) -> dict | None:
@@ -127,34 +119,6 @@ def connector_test(
     except CheckFailed as exc:
         raise DomainError(f"connection test failed: {exc}") from exc
     return config
-
-
-# OLake's advanced settings of a job, and the most discovery threads one may ask for.
-ADVANCED_SETTINGS = {"max_discover_threads"}
-MAX_DISCOVER_THREADS = 256
-
-
-def advanced_settings_clean(value) -> dict:
-    """A job's advanced settings as stored: known keys only (a 400 names any other), nulls dropped."""
-    if value in (None, ""):
-        return {}
-    if not isinstance(value, dict):
-        raise DomainError("advanced_settings must be a JSON object", field="advanced_settings")
-    unknown = sorted(set(value) - ADVANCED_SETTINGS)
-    if unknown:
-        raise DomainError(
-            f"advanced_settings: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(ADVANCED_SETTINGS))}",
-            field="advanced_settings",
-        )
-    threads = value.get("max_discover_threads")
-    if threads is None:
-        return {}
-    if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= MAX_DISCOVER_THREADS:
-        raise DomainError(
-            f"advanced_settings.max_discover_threads must be an integer from 1 to {MAX_DISCOVER_THREADS}",
-            field="advanced_settings",
-        )
-    return {"max_discover_threads": threads}
 
 
 def source_discover(

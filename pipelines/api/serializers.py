@@ -10,7 +10,7 @@ from pipelines.api import compat
 from pipelines.connectors import connector_class
 from pipelines.models import Job, JobTask, Source
 from pipelines.secrets import mask_config
-from pipelines.services import MAX_DISCOVER_THREADS
+from pipelines.job_settings import MAX_DISCOVER_THREADS
 
 
 class JSONish(serializers.JSONField):
