@@ -75,6 +75,9 @@ class Job(SoftDeleteModel, AuditedModel):
     streams_config = models.JSONField(default=dict, blank=True)
     frequency = models.CharField(max_length=100, blank=True)
     activate = models.BooleanField(default=True)
+    advanced_settings = models.JSONField(
+        default=dict, blank=True, help_text="OLake's advanced settings: max_discover_threads (streams inferred at once)"
+    )
 
     objects = LiveScopedManager()
     all_objects = AllScopedManager()
@@ -83,6 +86,10 @@ class Job(SoftDeleteModel, AuditedModel):
     class Meta:
         ordering = ["name"]
         constraints = [live_unique("project", "name", name="pipelines_job_live_name")]
+
+    @property
+    def discover_threads(self) -> int | None:
+        return (self.advanced_settings or {}).get("max_discover_threads")
 
     def __str__(self):
         return self.name

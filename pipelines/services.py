@@ -13,9 +13,15 @@ from kernel.errors import Conflict, DomainError
 from kernel.models import ACTIVE_STATUSES, TaskStatus
 from kernel.runner import task_cancel, task_enqueue, task_transition
 from pipelines import catalog, cdc
-from pipelines.connectors import connector_class, source_connector, storage_root, version_key
+from pipelines.connectors import connector_class, source_connector, storage_root
 from pipelines.connectors.base import CheckFailed
 from pipelines.connectors.storage import clean_path
+from pipelines.job_settings import (  # noqa: F401 - part of the services' API
+    MAX_DISCOVER_THREADS,
+    OLAKE_ONLY_TYPES,
+    advanced_settings_clean,
+    connector_versions,
+)
 from pipelines.models import ChangeCapture, Destination, Job, JobTask, Source
 from pipelines.schedules import frequency_to_cron, job_schedule_sync
 from pipelines.secrets import MASK, contains_mask, keep_masked_secrets
@@ -43,8 +49,12 @@ def connector_config_clean(*, kind: str, type: str, version: str | None, config)
         error = jsonschema.exceptions.best_match(errors)
         where = ".".join(str(p) for p in error.absolute_path)
         raise ConfigInvalid(
-            f"config{'.' + where if where else ''}: {error.message}", errors=[(_error_path(e), e.message) for e in errors]
+            f"config{'.' + where if where else ''}: {_error_message(error)}",
+            errors=[(_error_path(e), _error_message(e)) for e in errors],
         )
+    problem = cls.config_problem(config)
+    if problem:
+        raise DomainError(f"config: {problem}", field="config")
     if "path" in cls.spec.get("properties", {}):  # file connectors: a storage path that stays in the project's folder
         try:
             clean_path(config.get("path") or "")
@@ -61,6 +71,13 @@ class ConfigInvalid(DomainError):
         self.errors = errors
 
 
+def _error_message(error) -> str:
+    """A schema error's sentence, never quoting the config (jsonschema's anyOf sentence quotes it whole, secrets and all)."""
+    if error.validator == "anyOf" and all("required" in option for option in error.validator_value):
+        return "needs one of: " + " or ".join("+".join(option["required"]) for option in error.validator_value)
+    return error.message
+
+
 def _error_path(error) -> tuple:
     """Where a schema error belongs; a missing required property belongs at that property, not at its parent."""
     path = tuple(error.absolute_path)
@@ -68,19 +85,6 @@ def _error_path(error) -> tuple:
         missing = [name for name in error.validator_value if name not in error.instance]
         return (*path, missing[0]) if missing else path
     return path
-
-
-# Connector types OLake's UI offers that d2d does not implement: asked for their versions, d2d
-# answers none (the UI says "No versions available") rather than an error toast on page load.
-OLAKE_ONLY_TYPES = {"source": {"mongodb", "oracle", "kafka", "s3", "db2", "mssql"}, "destination": {"iceberg"}}
-
-
-def connector_versions(*, kind: str, type: str) -> list[str]:
-    """The versions a type implements, newest first; "latest" is an alias, so it is not listed."""
-    if type in OLAKE_ONLY_TYPES[kind]:
-        return []
-    versions = [v for v in connector_class(kind, type).versions if v != "latest"]
-    return sorted(versions, key=version_key, reverse=True)
 
 
 def connector_stored_config(*, model, project, type: str, config, pk: int | None = None) -> dict | None:
@@ -143,17 +147,21 @@ def connector_test(
 
 def source_discover(
     *, type: str, version: str | None, config: dict, stored: dict | None = None, saved_catalog=None,
-    project_id: str | None = None,
+    project_id: str | None = None, threads: int | None = None,
 ) -> dict:
     """The source's catalog; merged with ``saved_catalog`` so the user's choices survive.
 
-    With ``stored``, secrets sent back masked are taken from it.
+    With ``stored``, secrets sent back masked are taken from it. ``threads`` (a job's
+    max_discover_threads) is how many streams the source may infer at once.
     """
     if stored is not None:
         config = keep_masked_secrets(connector_spec(kind="source", type=type, version=None), config, stored)
     config = connector_config_clean(kind="source", type=type, version=version, config=config)
+    connector = connector_class("source", type, version)(config, root=storage_root(project_id))
+    if threads:
+        connector.discover_threads = int(threads)
     try:
-        streams = connector_class("source", type, version)(config, root=storage_root(project_id)).discover()
+        streams = connector.discover()
     except CheckFailed as exc:
         raise DomainError(f"cannot discover the source: {exc}") from exc
     return catalog.merge(saved_catalog, streams) if saved_catalog else {"streams": streams}
@@ -255,22 +263,24 @@ def _connector_for_job(model, *, project, user, spec: dict | None):
     )
 
 
-def _job_catalog(source: Source, streams_config, *, saved=None) -> dict:
+def _job_catalog(source: Source, streams_config, *, saved=None, threads: int | None = None) -> dict:
     discovered = source_discover(
-        type=source.type, version=source.version, config=source.config, project_id=source.project_id
+        type=source.type, version=source.version, config=source.config, project_id=source.project_id, threads=threads
     )["streams"]
     return catalog.validate(streams_config if streams_config not in (None, "", {}) else saved, discovered)
 
 
 @transaction.atomic
 def job_create(
-    *, project, user, name: str, source: dict, destination: dict, frequency: str = "", streams_config=None, activate=True
+    *, project, user, name: str, source: dict, destination: dict, frequency: str = "", streams_config=None, activate=True,
+    advanced_settings=None,
 ) -> Job:
     if not name:
         raise DomainError("name is required", field="name")
     _unique_name(Job, project, name)
     if frequency:
         frequency_to_cron(frequency)
+    advanced_settings = advanced_settings_clean(advanced_settings)
     source_obj = _connector_for_job(Source, project=project, user=user, spec=source)
     destination_obj = _connector_for_job(Destination, project=project, user=user, spec=destination)
     job = Job(
@@ -280,7 +290,8 @@ def job_create(
         destination=destination_obj,
         frequency=frequency or "",
         activate=bool(activate),
-        streams_config=_job_catalog(source_obj, streams_config),
+        advanced_settings=advanced_settings,
+        streams_config=_job_catalog(source_obj, streams_config, threads=advanced_settings.get("max_discover_threads")),
         created_by=user,
         updated_by=user,
     )
@@ -294,7 +305,12 @@ def job_create(
 
 
 @transaction.atomic
-def job_update(*, job: Job, user, name=None, source=None, destination=None, frequency=None, streams_config=None, activate=None) -> Job:
+def job_update(
+    *, job: Job, user, name=None, source=None, destination=None, frequency=None, streams_config=None, activate=None,
+    advanced_settings=None,
+) -> Job:
+    if advanced_settings is not None:
+        job.advanced_settings = advanced_settings_clean(advanced_settings)
     if name is not None and name != job.name:
         _unique_name(Job, job.project, name, exclude=job)
         job.name = name
@@ -312,7 +328,9 @@ def job_update(*, job: Job, user, name=None, source=None, destination=None, freq
             frequency_to_cron(frequency)
         job.frequency = frequency
     if streams_config is not None or source_changed:
-        job.streams_config = _job_catalog(job.source, streams_config, saved=None if source_changed else job.streams_config)
+        job.streams_config = _job_catalog(
+            job.source, streams_config, saved=None if source_changed else job.streams_config, threads=job.discover_threads
+        )
     if activate is not None:
         job.activate = bool(activate)
     job.updated_by = user

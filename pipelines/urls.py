@@ -2,10 +2,12 @@
 
 from django.urls import path
 
-from pipelines.api.views import connectors, jobs, logs
+from pipelines.api.views import connectors, iceberg_rest, jobs, logs
 from pipelines.models import Destination, Source
 
 P = "api/v1/project/<str:projectid>/"
+# The project's Iceberg catalog over the Iceberg REST protocol: a client's URI is P + "iceberg".
+I = P + "iceberg/v1/"
 
 urlpatterns = [
     path(P + "sources/spec", connectors.ConnectorSpecView.as_view(kind="source"), name="olake-source-spec"),
@@ -36,4 +38,10 @@ urlpatterns = [
     path(P + "jobs/<int:pk>/task/<int:task_id>/logs/download", logs.TaskLogsDownloadView.as_view(), name="olake-task-logs-download"),
     path(P + "jobs/<int:pk>/tasks/<int:task_id>/logs/download", logs.TaskLogsDownloadView.as_view()),
     path(P + "jobs/<int:pk>/logs/download", logs.JobLogsArchiveView.as_view(), name="olake-job-logs-download"),
+    path(I + "config", iceberg_rest.ConfigView.as_view(), name="iceberg-config"),
+    path(I + "<str:prefix>/namespaces", iceberg_rest.NamespacesView.as_view(), name="iceberg-namespaces"),
+    path(I + "<str:prefix>/namespaces/<str:namespace>", iceberg_rest.NamespaceView.as_view(), name="iceberg-namespace"),
+    path(I + "<str:prefix>/namespaces/<str:namespace>/tables", iceberg_rest.TablesView.as_view(), name="iceberg-tables"),
+    path(I + "<str:prefix>/namespaces/<str:namespace>/tables/<str:table>", iceberg_rest.TableView.as_view(), name="iceberg-table"),
+    path(I + "<str:prefix>/tables/rename", iceberg_rest.RenameView.as_view(), name="iceberg-rename"),
 ]

@@ -10,6 +10,7 @@ from pipelines.api import compat
 from pipelines.connectors import connector_class
 from pipelines.models import Job, JobTask, Source
 from pipelines.secrets import mask_config
+from pipelines.job_settings import MAX_DISCOVER_THREADS
 
 
 class JSONish(serializers.JSONField):
@@ -63,6 +64,7 @@ class JobSerializer(serializers.Serializer):
     frequency = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     streams_config = JSONish(required=False, allow_null=True)
     activate = serializers.BooleanField(required=False, default=True)
+    advanced_settings = JSONish(required=False, allow_null=True, help_text="{max_discover_threads}")
 
 
 class JobUpdateSerializer(serializers.Serializer):
@@ -76,6 +78,7 @@ class JobUpdateSerializer(serializers.Serializer):
     frequency = serializers.CharField(max_length=100, required=False, allow_blank=True)
     streams_config = JSONish(required=False, allow_null=True)
     activate = serializers.BooleanField(required=False)
+    advanced_settings = JSONish(required=False, allow_null=True, help_text="{max_discover_threads}; null clears them")
 
 
 class ActivateSerializer(serializers.Serializer):
@@ -100,6 +103,10 @@ class CheckUniqueSerializer(serializers.Serializer):
 class StreamsSerializer(ConnectorTestSerializer):
     job_id = serializers.IntegerField(
         required=False, help_text="merge with this job's saved streams_config; 0 or less is no job (OLake's UI sends -1)"
+    )
+    max_discover_threads = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=MAX_DISCOVER_THREADS,
+        help_text="streams inferred at once (the job form's advanced settings); else the job's own",
     )
 
 
@@ -200,6 +207,8 @@ def job_body(job: Job, dialect: str = compat.CONTRACT) -> dict:
         "frequency": job.frequency,
         "streams_config": compat.json_field(streams, dialect),
         "activate": job.activate,
+        # An object in both dialects: OLake's server takes and gives it so (not a string of JSON).
+        "advanced_settings": dict(job.advanced_settings or {}),
     }
 
 

@@ -12,6 +12,7 @@ SOURCE_TYPES = {
     "mariadb": "pipelines.connectors.mysql.MariaDBSource",
     "sqlite": "pipelines.connectors.sqlite.SQLiteSource",
     "file": "pipelines.connectors.files.FileSource",
+    "s3": "pipelines.connectors.s3_source.S3Source",
 }
 DESTINATION_TYPES = {
     "parquet": "pipelines.connectors.parquet.ParquetDestination",
@@ -29,6 +30,11 @@ OLAKE_VERSION = re.compile(r"^v\d{1,3}\.\d{1,3}\.\d{1,4}$")
 def version_key(version: str) -> tuple:
     """Sort key of a version tag: v1.10.0 after v1.9.0."""
     return tuple(int(part) if part.isdigit() else -1 for part in version.lstrip("v").split("."))
+
+
+def connector_types(kind: str) -> list[str]:
+    """The types registered for a "source" or "destination"."""
+    return sorted(SOURCE_TYPES if kind == "source" else DESTINATION_TYPES)
 
 
 def _load(path: str):

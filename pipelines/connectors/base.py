@@ -2,6 +2,7 @@
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -74,6 +75,15 @@ class Connector(ABC):
     title: str = ""
     versions: tuple[str, ...] = ("latest", "v1.0.0")
     spec: dict = {}
+    # How many streams discover() may infer at once (a job's max_discover_threads). Sources whose
+    # discovery reads every stream's data (files) spread that over this many threads; database
+    # sources read their whole catalog in one query and have nothing to spread.
+    discover_threads: int = 1
+
+    @classmethod
+    def config_problem(cls, config: dict) -> str | None:
+        """What is wrong with a config past its JSON schema (a 400 says it), or None."""
+        return None
 
     def __init__(self, config: dict, *, root: str = ""):
         # root: the storage folder file paths are relative to (a project's own), "" for all of it
@@ -83,6 +93,21 @@ class Connector(ABC):
     @abstractmethod
     def check(self) -> None:
         """Raise CheckFailed with the cause when the config cannot be used."""
+
+
+def each_at_once(function: Callable, items: list, threads: int) -> list:
+    """``function`` over ``items``, up to ``threads`` calls at a time; results in the items' order.
+
+    The first error (in the items' order) is raised once every call has ended, so no thread is
+    left reading after discovery answers.
+    """
+    threads = max(1, min(int(threads or 1), len(items)))
+    if threads == 1:
+        return [function(item) for item in items]
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="d2d-discover") as pool:
+        futures = [pool.submit(function, item) for item in items]
+        wait(futures)
+    return [future.result() for future in futures]
 
 
 class SourceConnector(Connector):

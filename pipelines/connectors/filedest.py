@@ -23,6 +23,7 @@ from abc import ABC, abstractmethod
 import pyarrow as pa
 
 from pipelines.connectors.base import CheckFailed, DestinationConnector, Stream, StreamWriter
+from pipelines.connectors.s3 import Bucket, BucketStorage, bucket_check
 from pipelines.connectors.storage import clean_path, default_storage, local_path
 
 _RENAME_EXCHANGE = 2
@@ -67,6 +68,11 @@ def _digest(relative: str) -> str:
     return hashlib.sha256(relative.encode()).hexdigest()[:16]
 
 
+def _relative(folder: str, base: str) -> str:
+    """``folder`` relative to ``base`` ("" is a bucket's root)."""
+    return posixpath.relpath(folder, base) if base else folder
+
+
 def _remove(path: str) -> None:
     if os.path.islink(path) or not os.path.isdir(path):
         os.unlink(path)  # a link goes, never what it points to
@@ -98,7 +104,28 @@ class FileDestination(DestinationConnector):
         "additionalProperties": False,
     }
 
+    def bucket(self) -> Bucket | None:
+        """The user's own bucket when the config names one (OLake's "Amazon S3" fields), else None: d2d's storage."""
+        if not self.config.get("s3_bucket"):
+            return None
+        return Bucket(
+            name=self.config["s3_bucket"], region=self.config.get("s3_region") or "us-east-1",
+            endpoint=self.config.get("s3_endpoint") or "", access_key=self.config.get("s3_access_key") or "",
+            secret_key=self.config.get("s3_secret_key") or "",
+        )
+
+    def storage(self):
+        """Where the files go: the config's bucket, or d2d's default storage (local or S3)."""
+        if not hasattr(self, "_storage"):
+            bucket = self.bucket()
+            self._storage = BucketStorage(bucket) if bucket else default_storage()
+        return self._storage
+
     def base(self) -> str:
+        if self.bucket():
+            # The user's bucket: s3_path is the folder (the bucket's root when empty), path one below it if given.
+            prefix = clean_path(str(self.config.get("s3_path") or "").removeprefix(f"s3://{self.config['s3_bucket']}").strip("/"))
+            return clean_path(self.config.get("path") or "", prefix)
         if not (self.config.get("path") or "").strip(". /"):
             raise CheckFailed("path must name a folder inside the storage")
         base = clean_path(self.config["path"], self.root)
@@ -111,11 +138,15 @@ class FileDestination(DestinationConnector):
         base = self.base()
         name = stream.destination_name or stream.name
         folder = clean_path(name, base)
-        if folder == base or posixpath.relpath(folder, base).split("/")[0].startswith(".d2d-"):
+        if folder == base or _relative(folder, base).split("/")[0].startswith(".d2d-"):
             raise CheckFailed(f"stream {stream.key}: destination name {name!r} must name a folder of its own inside {base}")
         return folder
 
     def check(self) -> None:
+        bucket = self.bucket()
+        if bucket is not None:
+            bucket_check(bucket, write_prefix=self.base())
+            return
         storage = default_storage()
         from django.core.files.base import ContentFile
 
@@ -128,14 +159,14 @@ class FileDestination(DestinationConnector):
     def open_parts(self, stream: Stream, *, key: str) -> "_PartsWriter | None":
         """Durable parts of a chunked full load (pipelines.chunked), private until published; None where
         the storage has no local paths (S3: there a load is written and published in one go)."""
-        if local_path(default_storage(), self.base()) is None:
+        if local_path(self.storage(), self.base()) is None:
             return None
         return _PartsWriter(self, stream, key)
 
     def clear_stream(self, stream: Stream) -> None:
-        storage = default_storage()
+        storage = self.storage()
         base, folder = self.base(), self.stream_folder(stream)
-        relative = posixpath.relpath(folder, base)
+        relative = _relative(folder, base)
         local = local_path(storage, folder)
         if local is None:
             _delete_tree(storage, folder)
@@ -201,13 +232,13 @@ class _RotatingFiles:
 class _FolderWriter(StreamWriter):
     def __init__(self, destination: FileDestination, stream: Stream, mode: str, generation: int):
         self.destination, self.stream, self.mode = destination, stream, mode
-        self.storage = default_storage()
+        self.storage = destination.storage()
         base = destination.base()
         folder = destination.stream_folder(stream)
         self.target = folder if mode == "replace" else posixpath.join(folder, f"inc-{generation:08d}")
         local = local_path(self.storage, base)
         if local is not None:
-            private = staging_name(posixpath.relpath(folder, base))
+            private = staging_name(_relative(folder, base))
             self.staging = local_path(self.storage, posixpath.join(base, STAGING, private))
         else:
             self.staging = tempfile.mkdtemp(prefix="d2d-stage-")
@@ -235,26 +266,35 @@ class _FolderWriter(StreamWriter):
         self._upload()
 
     def _upload(self):
+        """Upload under names no earlier run used, then the manifest naming them, then remove the old files.
+
+        Until the manifest is replaced it names the previous run's files, which are all still
+        there; an upload that fails removes what it had uploaded, so a failed run publishes nothing.
+        """
         from django.core.files import File
+        from django.core.files.base import ContentFile
 
         folder = self.target
         old = set(self._listing(folder))
+        run = uuid.uuid4().hex[:8]
         names = []
-        for name in self.files:
-            storage_name = posixpath.join(folder, name)
-            if self.storage.exists(storage_name):
-                self.storage.delete(storage_name)
-            with open(os.path.join(self.staging, name), "rb") as handle:
-                names.append(self.storage.save(storage_name, File(handle)))
-        manifest = posixpath.join(folder, "_manifest.json")
-        if self.storage.exists(manifest):
-            self.storage.delete(manifest)
-        from django.core.files.base import ContentFile
-
-        self.storage.save(manifest, ContentFile(json.dumps({"files": names}).encode()))
+        try:
+            for name in self.files:
+                stem, extension = os.path.splitext(name)
+                with open(os.path.join(self.staging, name), "rb") as handle:
+                    names.append(self.storage.save(posixpath.join(folder, f"{stem}-{run}{extension}"), File(handle)))
+            manifest = posixpath.join(folder, "_manifest.json")
+            if not isinstance(self.storage, BucketStorage) and self.storage.exists(manifest):
+                self.storage.delete(manifest)  # Django's storages save a second name beside it (a bucket overwrites)
+            manifest = self.storage.save(manifest, ContentFile(json.dumps({"files": names}).encode()))
+        except BaseException:
+            for name in names:
+                self.storage.delete(name)
+            raise
+        finally:
+            shutil.rmtree(self.staging, ignore_errors=True)
         for stale in old - set(names) - {manifest}:
             self.storage.delete(stale)
-        shutil.rmtree(self.staging, ignore_errors=True)
 
     def _listing(self, folder):
         try:
@@ -326,11 +366,11 @@ class _PartsWriter(ChunkParts):
 
     def __init__(self, destination: "FileDestination", stream: Stream, key: str):
         self.destination, self.stream = destination, stream
-        storage = default_storage()
+        storage = destination.storage()
         base = destination.base()
         folder = destination.stream_folder(stream)
         self.target = storage.path(folder)
-        self.folder = local_path(storage, posixpath.join(base, STAGING, f"{key}-{_digest(posixpath.relpath(folder, base))}"))
+        self.folder = local_path(storage, posixpath.join(base, STAGING, f"{key}-{_digest(_relative(folder, base))}"))
         self.schema = stream.arrow_schema
 
     def write_files(self, folder: str, batches) -> tuple[int, int]:

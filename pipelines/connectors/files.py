@@ -1,5 +1,6 @@
 """Files in storage as a source: each CSV, JSON-lines or Parquet file in a folder is a stream."""
 
+import io
 import json
 import posixpath
 
@@ -9,7 +10,7 @@ import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
-from pipelines.connectors.base import CheckFailed, SourceConnector, Stream, catalog_stream, to_schema
+from pipelines.connectors.base import CheckFailed, SourceConnector, Stream, catalog_stream, each_at_once, to_schema
 from pipelines.connectors.rows import rows_to_batch
 from pipelines.connectors.storage import clean_path, default_storage
 from pipelines.connectors.types import kind_of, type_of_arrow
@@ -55,11 +56,22 @@ class FileSource(SourceConnector):
         if not self._files():
             raise CheckFailed(f"no {self.config['format']} files at {self.config['path']!r}")
 
+    @property
+    def file_format(self) -> str:
+        """csv, jsonl or parquet: how the files are parsed."""
+        return self.config["format"]
+
+    def _open(self, name: str):
+        """A binary file object of ``name``, as a context manager."""
+        return default_storage().open(name, "rb")
+
+    def _csv_options(self) -> tuple[pacsv.ReadOptions, pacsv.ParseOptions]:
+        return pacsv.ReadOptions(block_size=int(self.config.get("block_bytes", 4 << 20))), pacsv.ParseOptions()
+
     def _batches(self, name: str, schema: pa.Schema | None = None, block: int | None = None):
-        storage = default_storage()
-        file_format = self.config["format"]
+        file_format = self.file_format
         block = block or int(self.config.get("block_bytes", 4 << 20))
-        with storage.open(name, "rb") as handle:
+        with self._open(name) as handle:
             try:
                 if file_format == "parquet":
                     yield from pq.ParquetFile(handle).iter_batches(batch_size=65536)
@@ -68,7 +80,9 @@ class FileSource(SourceConnector):
                     convert = pacsv.ConvertOptions(
                         column_types=schema, strings_can_be_null=True, quoted_strings_can_be_null=False
                     )
-                    yield from pacsv.open_csv(handle, read_options=pacsv.ReadOptions(block_size=block), convert_options=convert)
+                    read, parse = self._csv_options()
+                    read.block_size = block
+                    yield from pacsv.open_csv(handle, read_options=read, parse_options=parse, convert_options=convert)
                 else:
                     parse = pajson.ParseOptions(explicit_schema=schema) if schema is not None else None
                     yield from pajson.open_json(handle, read_options=pajson.ReadOptions(block_size=block), parse_options=parse)
@@ -78,19 +92,24 @@ class FileSource(SourceConnector):
                 raise CheckFailed(f"{name}: {exc}") from exc
 
     def discover(self) -> list[dict]:
-        streams = []
-        for stream_name, name in self._files().items():
-            if self.config["format"] == "parquet":
-                with default_storage().open(name, "rb") as handle:
-                    schema = pq.read_schema(handle)
-            else:
-                first = next(iter(self._batches(name)), None)
-                schema = first.schema if first is not None else pa.schema([])
-            columns = {field.name: type_of_arrow(field.type) for field in schema}
-            if self.config["format"] == "jsonl":
-                columns.update(self._json_types(name, schema))
-            streams.append(catalog_stream(name=stream_name, namespace="", columns=columns))
-        return streams
+        return each_at_once(self._discover_file, list(self._files().items()), self.discover_threads)
+
+    def _discover_file(self, item: tuple[str, str]) -> dict:
+        stream_name, name = item
+        return catalog_stream(name=stream_name, namespace="", columns=self._file_columns(name))
+
+    def _file_columns(self, name: str) -> dict[str, str]:
+        """The column types of one file, as read from it (Parquet's footer, the first block of text)."""
+        if self.file_format == "parquet":
+            with self._open(name) as handle:
+                schema = pq.read_schema(handle)
+        else:
+            first = next(iter(self._batches(name)), None)
+            schema = first.schema if first is not None else pa.schema([])
+        columns = {field.name: type_of_arrow(field.type) for field in schema}
+        if self.file_format == "jsonl":
+            columns.update(self._json_types(name, schema))
+        return columns
 
     def _json_types(self, name: str, schema: pa.Schema) -> dict[str, str]:
         """What Arrow's JSON inference gets wrong: objects are JSON documents, and text it took for
@@ -114,15 +133,19 @@ class FileSource(SourceConnector):
         files = self._files()
         if stream.name not in files:
             raise CheckFailed(f"file of stream {stream.name} is gone from {self.config['path']!r}")
+        yield from self._read_file(files[stream.name], stream, cursor_after, tick)
+
+    def _read_file(self, name: str, stream: Stream, cursor_after, tick):
+        """One file's rows as batches of the stream's schema (past ``cursor_after`` on the stream's cursor)."""
         schema = stream.arrow_schema
-        if self.config["format"] == "jsonl" and any(kind_of(t) == "json" for t in stream.columns.values()):
-            yield from self._json_documents(files[stream.name], stream, cursor_after, tick)
+        if self.file_format == "jsonl" and any(kind_of(t) == "json" for t in stream.columns.values()):
+            yield from self._json_documents(name, stream, cursor_after, tick)
             return
         # Text formats are parsed straight into the catalog's types; timestamps and dates are read as text then cast.
         read_schema = pa.schema(
             [pa.field(f.name, pa.string() if pa.types.is_timestamp(f.type) or pa.types.is_date(f.type) else f.type) for f in schema]
         )
-        for batch in self._batches(files[stream.name], None if self.config["format"] == "parquet" else read_schema):
+        for batch in self._batches(name, None if self.file_format == "parquet" else read_schema):
             if tick:
                 tick()
             batch = to_schema(batch.select([n for n in schema.names if n in batch.schema.names]), schema)
@@ -134,9 +157,11 @@ class FileSource(SourceConnector):
         batch_size = 10_000
         columns = list(stream.columns)
         documents = [kind_of(column_type) == "json" for column_type in stream.columns.values()]
-        with default_storage().open(name, "rb") as handle:
+        with self._open(name) as handle:
             rows = []
-            for number, line in enumerate(handle, start=1):
+            # Arrow's own streams (S3, decompression) read whole blocks, not lines: buffer them for readline.
+            lines = io.BufferedReader(handle, 1 << 20) if isinstance(handle, pa.NativeFile) else handle
+            for number, line in enumerate(lines, start=1):
                 if not line.strip():
                     continue
                 try:

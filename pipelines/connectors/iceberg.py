@@ -41,6 +41,9 @@ from pipelines.connectors.base import (
     StreamWriter,
 )
 from pipelines.connectors.filedest import STAGING, ChunkParts
+from pipelines.connectors.iceberg_olake import OLAKE_FIELDS, is_olake_form, olake_catalog, olake_problem
+from pipelines.connectors.iceberg_olake import warehouse as olake_warehouse
+from pipelines.connectors.s3 import bucket_check
 from pipelines.connectors.storage import clean_path, default_storage, local_path
 
 ROWS_PER_APPEND = 500_000
@@ -98,12 +101,23 @@ class IcebergDestination(DestinationConnector):
         "properties": {
             "path": {"type": "string", "default": "iceberg", "title": "Warehouse folder, a path in d2d's storage (local or S3)"},
             "namespace": {"type": "string", "default": "d2d", "pattern": r"^[A-Za-z_][A-Za-z0-9_]{0,63}$", "title": "Namespace"},
+            **OLAKE_FIELDS,  # OLake's form (pipelines.connectors.iceberg_olake): its catalog and its S3 warehouse
         },
         "additionalProperties": False,
     }
 
-    def catalog(self) -> SqlCatalog:
-        """The project's catalog; its caller disposes of ``catalog.engine`` (see ``opened_catalog``)."""
+    @classmethod
+    def config_problem(cls, config: dict) -> str | None:
+        return olake_problem(config)
+
+    @property
+    def olake(self) -> bool:
+        return is_olake_form(self.config)
+
+    def catalog(self):
+        """The job's catalog; its caller closes it (``opened_catalog``, ``close_catalog``)."""
+        if self.olake:
+            return olake_catalog(self.config)
         location = clean_path(self.config.get("path", "iceberg"), self.root)
         warehouse, properties = _storage_properties(default_storage(), location)
         # The catalog's name scopes its rows in the shared catalog tables: one catalog per warehouse
@@ -121,13 +135,16 @@ class IcebergDestination(DestinationConnector):
         try:
             yield catalog
         finally:
-            catalog.engine.dispose()
+            close_catalog(catalog)
 
     @property
     def namespace(self) -> str:
-        return self.config.get("namespace") or "d2d"
+        return (self.config.get("iceberg_db") if self.olake else None) or self.config.get("namespace") or "d2d"
 
     def check(self) -> None:
+        if self.olake:
+            bucket, prefix = olake_warehouse(self.config)
+            bucket_check(bucket, write_prefix=prefix)  # the warehouse: its data and metadata files go there
         try:
             with self.opened_catalog() as catalog:
                 try:
@@ -135,6 +152,8 @@ class IcebergDestination(DestinationConnector):
                 except NamespaceAlreadyExistsError:
                     pass
                 catalog.list_tables(self.namespace)
+        except CheckFailed:
+            raise
         except Exception as exc:  # noqa: BLE001 - any failure here means the destination cannot be used; say why
             raise CheckFailed(f"Iceberg catalog not usable: {type(exc).__name__}: {exc}") from exc
 
@@ -142,6 +161,8 @@ class IcebergDestination(DestinationConnector):
         return (self.namespace, stream.destination_name or stream.name)
 
     def local_warehouse(self) -> str | None:
+        if self.olake:
+            return None  # the warehouse is in a bucket
         return local_path(default_storage(), clean_path(self.config.get("path", "iceberg"), self.root))
 
     def open_stream(self, stream: Stream, *, mode: str, generation: int) -> StreamWriter:
@@ -240,13 +261,21 @@ class _IcebergWriter(StreamWriter):
             self._flush()
             self.transaction.commit_transaction()
         finally:
-            self.catalog.engine.dispose()
+            close_catalog(self.catalog)
 
     def abort(self) -> None:
         # Nothing was committed: readers never see the data files this attempt wrote, and
         # Iceberg's orphan-file maintenance removes them.
         self.pending = []
-        self.catalog.engine.dispose()
+        close_catalog(self.catalog)
+
+
+def close_catalog(catalog) -> None:
+    """Release a catalog's connections: a SQL catalog's pool (each catalog has its own), a REST catalog's session."""
+    if hasattr(catalog, "engine"):
+        catalog.engine.dispose()
+    elif hasattr(catalog, "_session"):
+        catalog._session.close()
 
 
 def _digest(identifier: tuple[str, str]) -> str:

@@ -1,7 +1,17 @@
-"""Parquet files in storage, a folder per stream."""
+"""Parquet files, a folder per stream: in d2d's storage, or in the user's S3 bucket (OLake's "Amazon S3" destination)."""
 
 from kernel.row_groups import ROW_GROUP_ROWS, RowGroupWriter
 from pipelines.connectors.filedest import FileDestination
+
+# OLake's fields for the bucket (its parquet writer's names); keys are secrets, masked everywhere.
+S3_FIELDS = {
+    "s3_bucket": {"type": "string", "title": "S3 bucket (empty: d2d's own storage)", "pattern": r"^$|^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"},
+    "s3_region": {"type": "string", "title": "S3 region (us-east-1 when empty)"},
+    "s3_path": {"type": "string", "title": "Folder in the bucket (empty: its root)"},
+    "s3_endpoint": {"type": "string", "title": "S3-compatible endpoint URL (empty: AWS)"},
+    "s3_access_key": {"type": "string", "title": "S3 access key", "format": "password", "secret": True},
+    "s3_secret_key": {"type": "string", "title": "S3 secret key", "format": "password", "secret": True},
+}
 
 
 class ParquetDestination(FileDestination):
@@ -11,8 +21,16 @@ class ParquetDestination(FileDestination):
     spec = {
         **FileDestination.spec,
         "title": "Parquet destination",
+        # OLake's "Amazon S3" destination is Parquet in the user's bucket: path (d2d's storage) or s3_bucket.
+        "required": [],
+        "anyOf": [{"required": ["path"]}, {"required": ["s3_bucket"]}],
         "properties": {
             **FileDestination.spec["properties"],
+            "path": {
+                "type": "string",
+                "title": "Folder in d2d's storage, each stream a sub-folder; with s3_bucket, a folder under s3_path (optional)",
+            },
+            **S3_FIELDS,
             "compression": {"type": "string", "enum": ["snappy", "zstd", "gzip", "none"], "default": "snappy"},
             "dictionary_page_bytes": {"type": "integer", "default": 65536, "minimum": 1024},
             "row_group_rows": {"type": "integer", "default": ROW_GROUP_ROWS, "minimum": 1},

@@ -141,3 +141,43 @@ def make_job(project, user, source_type, source_config, dest_type, dest_config, 
         destination={"name": destination.name},
         streams_config=streams_config,
     )
+
+
+@pytest.fixture(scope="session")
+def s3_auth_server(tmp_path_factory):
+    """A second moto_server on loopback that checks signatures, as AWS does (the run's s3_server accepts any key).
+
+    moto checks requests once INITIAL_NO_AUTH_ACTION_COUNT of them have passed: the first three
+    make an IAM user, its access key and a policy allowing S3; from then on only that key works.
+    """
+    import json
+    import signal
+    import subprocess
+    import sys
+
+    import boto3
+
+    from tests.support.processes import free_port, wait_for_port
+    from tests.support.s3_server import S3Server
+
+    port = free_port()
+    log = open(tmp_path_factory.mktemp("s3auth") / "moto_server.log", "ab")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        env={**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "3"},
+    )
+    try:
+        server = S3Server(f"http://127.0.0.1:{port}")
+        wait_for_port(port, timeout=30, process=process)  # no HTTP request: moto would count it
+        iam = boto3.client("iam", endpoint_url=server.endpoint, region_name="us-east-1",
+                           aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
+        iam.create_user(UserName="d2d")
+        key = iam.create_access_key(UserName="d2d")["AccessKey"]
+        policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+        iam.put_user_policy(UserName="d2d", PolicyName="s3", PolicyDocument=json.dumps(policy))
+        yield S3Server(server.endpoint, access_key=key["AccessKeyId"], secret_key=key["SecretAccessKey"])
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=10)
+        log.close()

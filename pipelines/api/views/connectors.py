@@ -157,17 +157,18 @@ class StreamsView(PipelinesView):
     def post(self, request, projectid: str):
         project = self.project(request, projectid)
         body = self.body(request, s.StreamsSerializer)
-        saved, stored = None, None
+        saved, stored, threads = None, None, body.get("max_discover_threads")
         if body.get("job_id") and body["job_id"] > 0:  # OLake's UI sends -1 for a job not yet created
             job = get_object_or_404(Job.objects.filter(project=project), pk=body["job_id"])
             saved, stored = job.streams_config, job.source.config
+            threads = threads or job.discover_threads
         else:
             stored = services.connector_stored_config(
                 model=Source, project=project, type=body["type"], config=body["config"], pk=body.get("id")
             )
         found = services.source_discover(
             type=body["type"], version=body["version"] or None, config=body["config"], stored=stored,
-            saved_catalog=saved, project_id=project.pk,
+            saved_catalog=saved, project_id=project.pk, threads=threads,
         )
         message = f"{len(found['streams'])} stream(s) discovered"
         if self.dialect(request) == compat.SERVER:

@@ -30,7 +30,7 @@ class Command(BaseCommand):
                 src = job_obj.source
                 catalog = source_discover(
                     type=src.type, version=src.version, config=src.config, saved_catalog=job_obj.streams_config,
-                    project_id=src.project_id,
+                    project_id=src.project_id, threads=job_obj.discover_threads,
                 )
                 if save:
                     job_update(job=job_obj, user=None, streams_config=catalog)
