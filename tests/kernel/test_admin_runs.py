@@ -137,8 +137,9 @@ def test_it_keeps_the_log_endpoints_to_staff_who_may_view_runs(db, client, make_
     client.force_login(clerk)
     # Platform tasks belong to no project: only superusers see them (accounts/admin_scoping.py).
     assert client.get(url).status_code == 404
-    root = make_user("root", is_staff=True, is_superuser=True)
-    client.force_login(root)
+    clerk.is_superuser = True
+    clerk.save()
+    client.force_login(clerk)
     assert client.get(url).json()["lines"][0]["message"] == "secret-free but staff-only"
     assert client.get(f"/admin/kernel/platformtask/{uuid.uuid4()}/log/").status_code == 404
 
