@@ -6,6 +6,7 @@ there was one, so the generated forms' assets are shown to come from d2d itself.
 """
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -267,3 +268,40 @@ def test_a_staff_user_runs_a_pipeline_from_the_admin(console, shop_db, django_us
     assert any(name.endswith(".parquet") for name in kept), "the sync wrote customers, and the clear left it"
     assert not storage.exists(f"pipelines/shop/{folder}/orders") or not storage.listdir(f"pipelines/shop/{folder}/orders")[1]
     assert blocked == [], f"the admin fetched from outside: {blocked}"
+
+
+def test_five_wrong_admin_passwords_lock_the_sixth_try_in_the_browser(console, django_user_model, tmp_path, monkeypatch):
+    """The admin's sign-in is throttled (django-axes through the shared database): the right password comes too late."""
+    from playwright.sync_api import expect, sync_playwright
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    django_user_model.objects.create_superuser("guard", "guard@example.com", PASSWORD)
+    shots = Path(os.environ.get("D2D_E2E_SCREENSHOTS") or tmp_path / "screenshots")
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(base_url=console)
+        page.set_default_timeout(STEP_TIMEOUT_MS)
+
+        def sign_in(password: str) -> int:
+            page.goto("/admin/login/")
+            page.fill("#id_username", "guard")
+            page.fill("#id_password", password)
+            with page.expect_response(lambda response: response.request.method == "POST") as answer:
+                page.click("input[type=submit]")
+            return answer.value.status
+
+        statuses = []
+        for attempt in range(1, 6):
+            statuses.append(sign_in(f"wrong-{attempt}"))
+            expect(page.locator(".errornote")).to_be_visible()
+            page.screenshot(path=str(shots / f"lockout-{attempt}-wrong.png"), full_page=True)
+        assert statuses[:4] == [200] * 4, statuses  # the form again, with its error
+        assert statuses[4] == 429, statuses  # the fifth failure locks
+        assert sign_in(PASSWORD) == 429
+        expect(page.locator(".errornote")).to_contain_text("Too many failed sign-ins")
+        page.screenshot(path=str(shots / "lockout-6-right-password-refused.png"), full_page=True)
+        page.goto("/admin/")
+        expect(page).to_have_url(re.compile(r"/admin/login/"))  # not signed in
+        browser.close()
+    connection.close()
