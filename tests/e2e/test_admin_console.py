@@ -224,6 +224,10 @@ def test_a_staff_user_runs_a_pipeline_from_the_admin(console, shop_db, django_us
         assert seen[0][0] < 100 and seen[-1][0] == 100, f"the progress bar moved to 100: {seen}"
         assert seen[-1][1] > seen[0][1], f"log lines arrived while the page was open: {seen}"
         expect(page.locator("#d2d-run-badge")).to_contain_text("Succeeded")
+        # The fields rendered when it began are swapped for the final ones, still without a reload.
+        expect(page.locator(".field-rows_synced .readonly")).to_have_text("85")
+        expect(page.locator("#d2d-run")).to_contain_text("public.orders")
+        assert page.evaluate("window.d2dSamePage") is True
         shot("run-page-finished")
         run = wait_for(lambda: JobTask.objects.filter(job=job, status__in=[TaskStatus.SUCCEEDED, TaskStatus.FAILED]).first(), "the sync")
         assert run.status == TaskStatus.SUCCEEDED, run.error
