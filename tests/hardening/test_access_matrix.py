@@ -463,6 +463,8 @@ OCEAN = [
            (200, 200, 401, 400), note="any publisher", address_field="publisherAddress"),
     Signed("GET", "/api/v1/services/compute", "compute_status", lambda ids: {"jobId": ids["compute_job"]}, (200, 200, 401, 400)),
     Signed("GET", "/api/v1/services/compute", "compute_status", lambda ids: {}, (200, 200, 401, 400), note="all of the signer's"),
+    # The signer's own orders only: another address gets an empty list (checked below).
+    Signed("GET", "/api/v1/services/orders", "orders", lambda ids: {}, (200, 200, 401, 400), note="the signer's own"),
     Signed("PUT", "/api/v1/services/compute", "compute_status", lambda ids: {"jobId": ids["compute_job"]}, (200, 404, 401, 400)),
     Signed("DELETE", "/api/v1/services/compute", "compute_status", lambda ids: {"jobId": ids["compute_job"]}, (200, 404, 401, 400)),
     Signed("GET", "/api/v1/services/computeResult", "compute_result", lambda ids: {"jobId": ids["compute_job"], "index": "0"}, (200, 404, 401, 400)),
@@ -517,6 +519,9 @@ def test_it_keeps_one_consumers_jobs_and_results_from_another(matrix, row, signe
     elif row.message == "compute_status" and row.method == "GET":
         jobs = [job["jobId"] for job in response.json()]
         assert jobs == ([ids["compute_job"]] if signer == "owner" else [])
+    elif row.message == "orders":
+        owners = {order["from"].lower() for order in response.json()}
+        assert owners == ({matrix.consumer.address.lower()} if signer == "owner" else set()), response.json()
 
 
 # --- 000's task websocket: the same rule on the websocket route ------------------------------------
