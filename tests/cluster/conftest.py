@@ -51,3 +51,13 @@ def operator(cluster):
 def print_figures(title: str, figures: dict) -> None:
     """Each scenario prints what it measured (pytest -s shows it; docs/deployment.md quotes it)."""
     print(f"\n[cluster] {title}: " + ", ".join(f"{key}={value}" for key, value in figures.items()))
+
+
+@pytest.fixture
+def workers(cluster):
+    """The three worker hosts running qcluster with the deployment's environment; stopped (and relinked) after."""
+    cluster.stop_workers()
+    for host in cluster.workers:
+        cluster.start_worker(host)
+    yield cluster.workers
+    cluster.stop_workers()

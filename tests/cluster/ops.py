@@ -1,0 +1,99 @@
+"""What an operator does to the cluster in the scenarios: source tables, jobs, runs, and reading their outcome."""
+
+import psycopg
+
+from tests.cluster.harness import wait_until
+
+FINISHED = ("succeeded", "failed", "cancelled")
+
+
+def make_source_table(cluster, name: str, rows: int) -> None:
+    """A table of ``rows`` rows in the database host's ``source`` database."""
+    with psycopg.connect(cluster.dsn("source"), autocommit=True) as conn:
+        conn.execute(f"DROP TABLE IF EXISTS {name}")
+        conn.execute(f"CREATE TABLE {name} (id bigint PRIMARY KEY, label text)")
+        conn.execute(f"INSERT INTO {name} SELECT g, md5(g::text) FROM generate_series(1, {rows}) g")
+        conn.execute(f"ANALYZE {name}")
+
+
+def make_jobs(cluster, operator, *, names: list[str], source_config: dict | None = None, dest_type: str = "parquet",
+              dest_config: dict | None = None, start: bool = True, **env) -> list[int]:
+    """One source (the ``source`` database) and one job per name, each to its own folder; their first runs' ids."""
+    db = cluster["db"]
+    config = {"host": db.address, "port": 5432, "username": "postgres", "password": "unused-trust", "database": "source",
+              "schemas": ["public"], **(source_config or {})}
+    return cluster.django(cluster.workers[0], f"""
+        from accounts.models import Project, User
+        from pipelines.models import Destination, Source
+        from pipelines.services import connector_create, job_create, job_sync_start
+        user, project = User.objects.get(pk={operator['user']}), Project.objects.get(pk="{operator['project']}")
+        result = []
+        for name in {names!r}:
+            connector_create(model=Source, project=project, user=user, name=name + "-src", type="postgres",
+                             version="latest", config={config!r})
+            connector_create(model=Destination, project=project, user=user, name=name + "-dst", type="{dest_type}",
+                             version="latest", config={{"path": name, **{dest_config or {}!r}}})
+            job = job_create(project=project, user=user, name=name, source={{"name": name + "-src"}},
+                             destination={{"name": name + "-dst"}})
+            result.append(job_sync_start(job=job, user=user).pk if {start!r} else job.pk)
+    """, **env)
+
+
+def runs(cluster, ids: list[int]) -> dict[int, tuple]:
+    """id -> (status, attempts, error, lease_expires_at) of pipeline runs, read on the database host."""
+    rows = cluster.sql("SELECT id, status, attempts, error, lease_expires_at FROM pipelines_jobtask WHERE id = ANY(%s)",
+                       (list(ids),))
+    return {row[0]: row[1:] for row in rows}
+
+
+def wait_finished(cluster, ids: list[int], *, timeout: float) -> dict[int, tuple]:
+    def all_done():
+        try:
+            found = runs(cluster, ids)
+        except psycopg.OperationalError:
+            return None
+        return found if len(found) == len(ids) and all(row[0] in FINISHED for row in found.values()) else None
+
+    return wait_until(all_done, timeout=timeout, interval=1, message=f"{len(ids)} runs to finish")
+
+
+def log_of(cluster, model: str, task_id) -> str:
+    app, name = model.split(".")
+    return "\n".join(row[0] for row in cluster.sql(
+        "SELECT message FROM kernel_tasklogline WHERE task_id = %s AND content_type_id = "
+        "(SELECT id FROM django_content_type WHERE app_label = %s AND model = %s) ORDER BY id", (str(task_id), app, name)))
+
+
+def s3_client(cluster):
+    import boto3
+
+    from tests.cluster.harness import S3_KEY, S3_REGION, S3_SECRET
+
+    return boto3.client("s3", endpoint_url=cluster.s3_endpoint, region_name=S3_REGION, aws_access_key_id=S3_KEY,
+                        aws_secret_access_key=S3_SECRET)
+
+
+def s3_ids(cluster, prefix: str, *, column: str = "id") -> list:
+    """Every value of ``column`` in the Parquet files under ``prefix`` in the storage host's bucket (published ones only)."""
+    import io
+
+    import pyarrow.parquet as pq
+
+    from tests.cluster.harness import S3_BUCKET
+
+    client = s3_client(cluster)
+    values = []
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=S3_BUCKET, Prefix=prefix):
+        for item in page.get("Contents", []):
+            if item["Key"].endswith(".parquet"):
+                body = client.get_object(Bucket=S3_BUCKET, Key=item["Key"])["Body"].read()
+                values += pq.read_table(io.BytesIO(body), columns=[column]).column(column).to_pylist()
+    return values
+
+
+def s3_keys(cluster, prefix: str) -> list[str]:
+    from tests.cluster.harness import S3_BUCKET
+
+    client = s3_client(cluster)
+    return [item["Key"] for page in client.get_paginator("list_objects_v2").paginate(Bucket=S3_BUCKET, Prefix=prefix)
+            for item in page.get("Contents", [])]
