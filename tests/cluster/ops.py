@@ -97,3 +97,34 @@ def s3_keys(cluster, prefix: str) -> list[str]:
     client = s3_client(cluster)
     return [item["Key"] for page in client.get_paginator("list_objects_v2").paginate(Bucket=S3_BUCKET, Prefix=prefix)
             for item in page.get("Contents", [])]
+
+
+def csv_upload(rows: int, seed: int) -> bytes:
+    lines = ["id,name,score"] + [f"{n},name {seed}-{n},{n * 1.5}" for n in range(rows)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def conversion_start(cluster, operator, web, *, rows: int = 200, seed: int = 0, submit: bool = True) -> str:
+    """A tabular conversion (CSV to Parquet) made through a web host's API, as a client would; its id."""
+    import requests
+
+    base = f"http://{web.address}:8000/api/v1/uploads/tasks"
+    headers = {"Authorization": f"Bearer {operator['token']}"}
+    created = requests.post(base, json={"service": "tabular", "params": {"to": "parquet"}}, headers=headers, timeout=30)
+    assert created.status_code == 201, created.text
+    task = created.json()["id"]
+    files = {"files": (f"table-{seed}.csv", csv_upload(rows, seed), "text/csv")}
+    uploaded = requests.post(f"{base}/{task}/files", files=files, headers=headers, timeout=60)
+    assert uploaded.status_code == 201, uploaded.text
+    if submit:
+        submitted = requests.post(f"{base}/{task}/submit", headers=headers, timeout=30)
+        assert submitted.status_code == 202, submitted.text
+    return str(task)
+
+
+def conversions(cluster, ids: list[str]) -> dict[str, tuple]:
+    """id -> (status, attempts, error, result files) of conversion tasks."""
+    rows = cluster.sql("SELECT t.id::text, t.status, t.attempts, t.error, "
+                       "(SELECT count(*) FROM conversions_resultfile r WHERE r.task_id = t.id) "
+                       "FROM conversions_conversiontask t WHERE t.id::text = ANY(%s)", (list(ids),))
+    return {row[0]: row[1:] for row in rows}
