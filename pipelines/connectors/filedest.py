@@ -4,8 +4,9 @@ A stream is written into a private staging folder. Full refresh swaps it with th
 folder in one rename (renameat2 RENAME_EXCHANGE on Linux), so a reader sees the old files or
 the new ones, never a mix. An incremental run publishes its rows as the sub-folder
 ``inc-<generation>``: a retry of the same increment replaces it instead of adding it twice.
-Storages without local paths (S3) get the files uploaded under the same names, then a
-``_manifest.json`` naming the current files, written last. A clear moves the stream's folder
+Storages without local paths (S3) get the files uploaded under names of their own publish, then
+``_manifest.json`` naming the current files, replaced in one request (the commit point: a publish
+cut short leaves the old manifest and its files whole), then the files it no longer names are removed. A clear moves the stream's folder
 aside in one rename, then removes it with whatever failed runs of that stream left behind.
 """
 
@@ -235,23 +236,26 @@ class _FolderWriter(StreamWriter):
         self._upload()
 
     def _upload(self):
+        """Upload under names of this publish, then the manifest (one PUT: the commit point), then drop the rest.
+
+        A publish cut short (storage unreachable, worker lost) leaves the manifest and the files it names
+        as they were: readers see the old set whole; the next publish removes the orphaned uploads.
+        """
         from django.core.files import File
+        from django.core.files.base import ContentFile
 
         folder = self.target
         old = set(self._listing(folder))
+        token = uuid.uuid4().hex[:8]
         names = []
         for name in self.files:
-            storage_name = posixpath.join(folder, name)
-            if self.storage.exists(storage_name):
-                self.storage.delete(storage_name)
+            stem, extension = posixpath.splitext(name)
             with open(os.path.join(self.staging, name), "rb") as handle:
-                names.append(self.storage.save(storage_name, File(handle)))
+                names.append(self.storage.save(posixpath.join(folder, f"{stem}-{token}{extension}"), File(handle)))
         manifest = posixpath.join(folder, "_manifest.json")
-        if self.storage.exists(manifest):
-            self.storage.delete(manifest)
-        from django.core.files.base import ContentFile
-
-        self.storage.save(manifest, ContentFile(json.dumps({"files": names}).encode()))
+        # _save writes under exactly this name, replacing the old manifest in one request (save() would
+        # pick another name, and a delete first would leave a moment, or after a failure a folder, without one).
+        self.storage._save(manifest, ContentFile(json.dumps({"files": names}).encode()))
         for stale in old - set(names) - {manifest}:
             self.storage.delete(stale)
         shutil.rmtree(self.staging, ignore_errors=True)
