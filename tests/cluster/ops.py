@@ -1,5 +1,7 @@
 """What an operator does to the cluster in the scenarios: source tables, jobs, runs, and reading their outcome."""
 
+import json
+
 import psycopg
 
 from tests.cluster.harness import wait_until
@@ -17,7 +19,7 @@ def make_source_table(cluster, name: str, rows: int) -> None:
 
 
 def make_jobs(cluster, operator, *, names: list[str], source_config: dict | None = None, dest_type: str = "parquet",
-              dest_config: dict | None = None, start: bool = True, **env) -> list[int]:
+              dest_config: dict | None = None, streams: dict | None = None, start: bool = True, **env) -> list[int]:
     """One source (the ``source`` database) and one job per name, each to its own folder; their first runs' ids."""
     db = cluster["db"]
     config = {"host": db.address, "port": 5432, "username": "postgres", "password": "unused-trust", "database": "source",
@@ -34,7 +36,7 @@ def make_jobs(cluster, operator, *, names: list[str], source_config: dict | None
             connector_create(model=Destination, project=project, user=user, name=name + "-dst", type="{dest_type}",
                              version="latest", config={{"path": name, **{dest_config or {}!r}}})
             job = job_create(project=project, user=user, name=name, source={{"name": name + "-src"}},
-                             destination={{"name": name + "-dst"}})
+                             destination={{"name": name + "-dst"}}, streams_config={streams!r})
             result.append(job_sync_start(job=job, user=user).pk if {start!r} else job.pk)
     """, **env)
 
@@ -128,3 +130,20 @@ def conversions(cluster, ids: list[str]) -> dict[str, tuple]:
                        "(SELECT count(*) FROM conversions_resultfile r WHERE r.task_id = t.id) "
                        "FROM conversions_conversiontask t WHERE t.id::text = ANY(%s)", (list(ids),))
     return {row[0]: row[1:] for row in rows}
+
+
+def s3_published_rows(cluster, prefix: str) -> list[dict]:
+    """The rows of every file a manifest under ``prefix`` names (what a reader of the published data sees)."""
+    import io
+
+    import pyarrow.parquet as pq
+
+    from tests.cluster.harness import S3_BUCKET
+
+    client = s3_client(cluster)
+    rows = []
+    for key in s3_keys(cluster, prefix):
+        if key.endswith("/_manifest.json"):
+            for name in json.loads(client.get_object(Bucket=S3_BUCKET, Key=key)["Body"].read())["files"]:
+                rows += pq.read_table(io.BytesIO(client.get_object(Bucket=S3_BUCKET, Key=name)["Body"].read())).to_pylist()
+    return rows

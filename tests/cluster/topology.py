@@ -14,7 +14,6 @@ Each d2d process reads only the environment ``role_env`` gives it, as on real ho
 import json
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import psycopg
@@ -82,7 +81,8 @@ class Cluster:
                 hba.write(f"host all all {GATEWAY.rsplit('.', 1)[0]}.0/24 trust\n")
         settings = {
             "listen_addresses": db.address, "port": "5432", "unix_socket_directories": str(self.pgdata),
-            "wal_level": "logical", "max_wal_senders": "10", "max_replication_slots": "10", "max_connections": "300",
+            "wal_level": "logical", "max_wal_senders": "10",
+            "output_plugin_libraries": "pgoutput, test_decoding, wal2json",  # this machine's PostgreSQL asks for the list "max_replication_slots": "10", "max_connections": "300",
             "fsync": "off",
             # A client host that vanishes never closes its connections: keepalives (idle ones) and the user
             # timeout (ones with unacknowledged data) find them dead within ~15 s, and so release their row
@@ -90,6 +90,8 @@ class Cluster:
             "tcp_keepalives_idle": "5", "tcp_keepalives_interval": "2", "tcp_keepalives_count": "5",
             "tcp_user_timeout": "15000", "synchronous_commit": "off", "full_page_writes": "off", "shared_buffers": "128MB",
         }
+        if _knows_setting("output_plugin_libraries"):  # a build that lists the decoding plugins it allows (this machine's)
+            settings["output_plugin_libraries"] = "pgoutput, test_decoding, wal2json"
         argv = [str(PG_BIN / "postgres"), "-D", str(self.pgdata)] + [f"-c{key}={value}" for key, value in settings.items()]
         process = db.start(argv, env=base_env(), log="postgres", user="postgres")
         wait_for_port(db.address, 5432, process=process)
@@ -204,13 +206,6 @@ class Cluster:
         return None
 
 
-def timed(label: str, figures: dict):
-    """A context manager that records how long its block took in ``figures[label]`` (seconds)."""
-    class _Timer:
-        def __enter__(self):
-            self.started = time.monotonic()
-
-        def __exit__(self, *exc):
-            figures[label] = round(time.monotonic() - self.started, 1)
-
-    return _Timer()
+def _knows_setting(name: str) -> bool:
+    described = run("runuser", "-u", "postgres", "--", str(PG_BIN / "postgres"), "--describe-config", check=False).stdout
+    return any(line.split("\t", 1)[0] == name for line in described.splitlines())
