@@ -1,4 +1,4 @@
-"""One cluster for the module: made once (about half a minute), torn down at the end even when a test fails."""
+"""One cluster for the package: made once (about ten seconds), torn down after its last test, also when one fails."""
 
 import os
 import shutil
@@ -14,7 +14,7 @@ from tests.support.components import skip_not_provided
 pytestmark = [pytest.mark.e2e]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def cluster():
     reason = namespaces_available()
     if reason:
@@ -36,7 +36,7 @@ def cluster():
             shutil.rmtree(scratch, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def operator(cluster):
     """A staff user, a project and an API token, made on the cluster's database as an operator would."""
     return cluster.django(cluster.workers[0], """

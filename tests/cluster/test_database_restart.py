@@ -6,7 +6,7 @@ import pytest
 
 from tests.cluster.conftest import print_figures
 from tests.cluster.harness import wait_until
-from tests.cluster.ops import make_jobs, make_source_table, runs, s3_ids, wait_finished
+from tests.cluster.ops import make_jobs, make_source_table, runs, s3_keys, s3_published_rows, wait_finished
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
@@ -38,6 +38,8 @@ def test_it_finishes_every_run_across_a_database_restart(cluster, operator, work
     counts = cluster.sql("SELECT rows_synced FROM pipelines_jobtask WHERE id = ANY(%s)", (ids,))
     figures["rows_reported"] = sorted({row[0] for row in counts})
     for n in range(RUNS):
-        ids_written = s3_ids(cluster, f"pipelines/{operator['project']}/restart{n}/")
-        assert sorted(ids_written) == list(range(1, ROWS + 1)), f"run {n}: every row exactly once"
+        published = [row["id"] for row in s3_published_rows(cluster, f"pipelines/{operator['project']}/restart{n}/")]
+        keys = s3_keys(cluster, f"pipelines/{operator['project']}/restart{n}/")
+        assert sorted(published) == list(range(1, ROWS + 1)), f"run {n}: every row exactly once, in {keys}"
+        assert len(keys) == 2, f"run {n}: only the manifest and the file it names remain: {keys}"
     print_figures("scenario 3, the database host restarted mid-run", figures)
