@@ -19,9 +19,14 @@ def make_source_table(cluster, name: str, rows: int) -> None:
 
 
 def make_jobs(cluster, operator, *, names: list[str], source_config: dict | None = None, dest_type: str = "parquet",
-              dest_config: dict | None = None, streams: dict | None = None, start: bool = True, **env) -> list[int]:
-    """One source (the ``source`` database) and one job per name, each to its own folder; their first runs' ids."""
+              dest_config: dict | None = None, table: str, sync_mode: str = "full_refresh", start: bool = True,
+              **env) -> list[int]:
+    """One source (the ``source`` database) and one job per name syncing ``table`` into its own folder; their first runs' ids.
+
+    Only that table: the other scenarios' tables live in the same schema.
+    """
     db = cluster["db"]
+    streams = {"streams": [{"name": table, "namespace": "public", "sync_mode": sync_mode}]}
     config = {"host": db.address, "port": 5432, "username": "postgres", "password": "unused-trust", "database": "source",
               "schemas": ["public"], **(source_config or {})}
     return cluster.django(cluster.workers[0], f"""

@@ -23,7 +23,7 @@ def test_it_finishes_every_queued_task_once_after_the_broker_restarts(cluster, o
     figures = {"tasks": SYNCS + CONVERSIONS}
     cluster.stop_workers()  # no worker yet: every task waits in the broker
     make_source_table(cluster, "customers", ROWS)
-    syncs = make_jobs(cluster, operator, names=[f"queued{n}" for n in range(SYNCS)])
+    syncs = make_jobs(cluster, operator, names=[f"queued{n}" for n in range(SYNCS)], table="customers")
     started = time.monotonic()
     converts = [conversion_start(cluster, operator, cluster.webs[n % 2], seed=n) for n in range(CONVERSIONS)]
     figures["conversions_submitted_s"] = round(time.monotonic() - started, 1)
@@ -53,7 +53,7 @@ def test_it_finishes_every_queued_task_once_after_the_broker_restarts(cluster, o
         assert set(attempts) == {1}, "each task ran exactly once"
         assert {row[3] for row in conversion_rows.values()} == {1}, "one result file per conversion"
         for n in range(SYNCS):
-            assert sorted(s3_ids(cluster, f"pipelines/{operator['project']}/queued{n}/")) == list(range(1, ROWS + 1))
+            assert sorted(s3_ids(cluster, f"pipelines/{operator['project']}/queued{n}/customers/")) == list(range(1, ROWS + 1))
         print_figures("scenario 2, the broker host restarted with 50 tasks queued", figures)
     finally:
         cluster.stop_workers()

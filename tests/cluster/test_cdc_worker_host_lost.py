@@ -52,7 +52,7 @@ def test_it_resumes_a_cdc_stream_on_another_host_with_each_change_once(cluster, 
         conn.execute("DROP TABLE IF EXISTS events")
         conn.execute("CREATE TABLE events (id int PRIMARY KEY, n int)")
     [task] = make_jobs(cluster, operator, names=["events"], source_config={"cdc_run_seconds": 20, "cdc_batch_changes": 40},
-                       streams={"streams": [{"name": "events", "namespace": "public", "sync_mode": "cdc"}]})
+                       table="events", sync_mode="cdc")
     job = cluster.sql("SELECT job_id FROM pipelines_jobtask WHERE id = %s", (task,))[0][0]
 
     def position():

@@ -17,7 +17,7 @@ ROWS = 400_000
 def test_it_finishes_every_run_across_a_database_restart(cluster, operator, workers):
     figures = {"runs": RUNS, "rows_each": ROWS}
     make_source_table(cluster, "orders", ROWS)
-    ids = make_jobs(cluster, operator, names=[f"restart{n}" for n in range(RUNS)])
+    ids = make_jobs(cluster, operator, names=[f"restart{n}" for n in range(RUNS)], table="orders")
     wait_until(lambda: sum(row[0] == "running" for row in runs(cluster, ids).values()) >= 3, timeout=120, interval=0.2,
                message="runs under way")
     figures["running_at_restart"] = sum(row[0] == "running" for row in runs(cluster, ids).values())
@@ -38,8 +38,8 @@ def test_it_finishes_every_run_across_a_database_restart(cluster, operator, work
     counts = cluster.sql("SELECT rows_synced FROM pipelines_jobtask WHERE id = ANY(%s)", (ids,))
     figures["rows_reported"] = sorted({row[0] for row in counts})
     for n in range(RUNS):
-        published = [row["id"] for row in s3_published_rows(cluster, f"pipelines/{operator['project']}/restart{n}/")]
-        keys = s3_keys(cluster, f"pipelines/{operator['project']}/restart{n}/")
+        published = [row["id"] for row in s3_published_rows(cluster, f"pipelines/{operator['project']}/restart{n}/orders/")]
+        keys = s3_keys(cluster, f"pipelines/{operator['project']}/restart{n}/orders/")
         assert sorted(published) == list(range(1, ROWS + 1)), f"run {n}: every row exactly once, in {keys}"
         assert len(keys) == 2, f"run {n}: only the manifest and the file it names remain: {keys}"
     print_figures("scenario 3, the database host restarted mid-run", figures)

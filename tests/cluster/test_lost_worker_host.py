@@ -55,7 +55,8 @@ def test_it_finishes_a_chunked_load_when_a_worker_host_is_lost(cluster, operator
                      "database": "source", "schemas": ["public"], "chunk_rows": {max(1, ROWS // CHUNKS)}}})
         destination = connector_create(model=Destination, project=project, user=user, name="big-dst", type="parquet",
             version="latest", config={{"path": "big"}})
-        job = job_create(project=project, user=user, name="big", source={{"name": "big-src"}}, destination={{"name": "big-dst"}})
+        job = job_create(project=project, user=user, name="big", source={{"name": "big-src"}}, destination={{"name": "big-dst"}},
+                         streams_config={{"streams": [{{"name": "items", "namespace": "public"}}]}})
         result = job_sync_start(job=job, user=user).pk
     """, **shared_workers)
     load_started = time.monotonic()
