@@ -122,7 +122,13 @@ def database_from_url(url: str) -> dict:
         # pool per process bounds them instead. D2D_DB_POOL_MAX_SIZE=0 turns the pool off.
         pool_max = env_int("D2D_DB_POOL_MAX_SIZE", 10, minimum=0)
         if pool_max > 0:
-            options.setdefault("pool", {"min_size": 1, "max_size": pool_max, "timeout": 30})
+            from psycopg_pool import ConnectionPool
+
+            # check: a pooled connection is tried (an empty query) before it is handed out, so one the
+            # server dropped (a database restart, a failover) is replaced instead of failing a request.
+            # Without it a web process answered 500 once per pooled connection after a restart.
+            options.setdefault("pool", {"min_size": 1, "max_size": pool_max, "timeout": 30,
+                                        "check": ConnectionPool.check_connection})
         # Django turns psycopg's prepared statements off (PgBouncer's transaction pooling broke
         # them before 1.21). Django's own cursors bind on the client and never prepare either
         # way; only the hot reads that ask for it (kernel/db.py, planned_cursor) are

@@ -5,6 +5,7 @@ import logging
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.dispatch import Signal
+from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +38,8 @@ def notify_task_changed(task) -> None:
         return
     try:
         async_to_sync(layer.group_send)(task_group_name(task), {"type": "task.changed", "task": task_snapshot(task)})
-    except (OSError, ConnectionError, RuntimeError) as exc:
+    except (OSError, ConnectionError, RuntimeError, RedisError) as exc:
         # Listeners also poll the database, so a broken channel layer delays them but loses nothing.
+        # RedisError too: redis' ConnectionError is not the builtin one, and a Redis restart left one
+        # per pooled connection, which failed the request (a submit answered 500) instead of this.
         logger.warning("could not publish change of %s %s: %s", task._meta.label, task.pk, exc)

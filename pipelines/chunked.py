@@ -178,9 +178,26 @@ def _queue_helpers(load: ChunkedLoad, wanted: int) -> None:
     """Chunks beyond this run's threads: one helper per idle worker of the cluster may take them."""
     from django_q.tasks import async_task
 
-    helpers = min(wanted, int(settings.Q_CLUSTER.get("workers", 1)) - 1)
+    helpers = min(wanted, cluster_workers() - 1)
     for _ in range(max(0, helpers)):
         async_task("pipelines.chunked.help_load", load.pk, task_name=f"chunks of load {load.pk}", group="pipelines.chunks")
+
+
+def cluster_workers() -> int:
+    """Task workers of every qcluster on this queue, on all hosts, from the stats each publishes to the broker.
+
+    The local setting alone would leave the workers of other hosts idle during a big load; it is the
+    answer only where the stats are not shared (the ORM broker with a per-process cache) or not yet saved.
+    """
+    from django_q.status import Stat
+
+    local = int(settings.Q_CLUSTER.get("workers", 1))
+    try:
+        stats = Stat.get_all()
+    except Exception:  # noqa: BLE001 - the count only sizes the help; a broker that cannot tell gets the local figure
+        logger.warning("cannot read the cluster's stats; counting this host's workers only", exc_info=True)
+        return local
+    return max(local, sum(len(stat.workers) for stat in stats))
 
 
 def help_load(load_id: int) -> int:

@@ -4,11 +4,13 @@ A stream is written into a private staging folder. Full refresh swaps it with th
 folder in one rename (renameat2 RENAME_EXCHANGE on Linux), so a reader sees the old files or
 the new ones, never a mix. An incremental run publishes its rows as the sub-folder
 ``inc-<generation>``: a retry of the same increment replaces it instead of adding it twice.
-Storages without local paths (S3) get the files uploaded under the same names, then a
-``_manifest.json`` naming the current files, written last. A clear moves the stream's folder
+Storages without local paths (S3) get the files uploaded under names of their own publish, then
+``_manifest.json`` naming the current files, replaced in one request (the commit point: a publish
+cut short leaves the old manifest and its files whole), then the files it no longer names are removed. A clear moves the stream's folder
 aside in one rename, then removes it with whatever failed runs of that stream left behind.
 """
 
+import contextlib
 import ctypes
 import hashlib
 import json
@@ -266,10 +268,11 @@ class _FolderWriter(StreamWriter):
         self._upload()
 
     def _upload(self):
-        """Upload under names no earlier run used, then the manifest naming them, then remove the old files.
+        """Upload under names of this publish, then the manifest (one PUT: the commit point), then drop the rest.
 
-        Until the manifest is replaced it names the previous run's files, which are all still
-        there; an upload that fails removes what it had uploaded, so a failed run publishes nothing.
+        A publish cut short (storage unreachable, worker lost) leaves the manifest and the files it names
+        as they were: readers see the old set whole. An upload that fails removes what it had uploaded
+        when storage lets it; otherwise the next publish removes the orphans.
         """
         from django.core.files import File
         from django.core.files.base import ContentFile
@@ -280,16 +283,21 @@ class _FolderWriter(StreamWriter):
         names = []
         try:
             for name in self.files:
-                stem, extension = os.path.splitext(name)
+                stem, extension = posixpath.splitext(name)
                 with open(os.path.join(self.staging, name), "rb") as handle:
                     names.append(self.storage.save(posixpath.join(folder, f"{stem}-{run}{extension}"), File(handle)))
             manifest = posixpath.join(folder, "_manifest.json")
-            if not isinstance(self.storage, BucketStorage) and self.storage.exists(manifest):
-                self.storage.delete(manifest)  # Django's storages save a second name beside it (a bucket overwrites)
-            manifest = self.storage.save(manifest, ContentFile(json.dumps({"files": names}).encode()))
+            content = ContentFile(json.dumps({"files": names}).encode())
+            if isinstance(self.storage, BucketStorage):
+                self.storage.save(manifest, content)  # a bucket's PUT replaces the old manifest in one request
+            else:
+                # _save writes under exactly this name, replacing the old manifest in one request (save() would
+                # pick another name, and a delete first would leave a moment, or after a failure a folder, without one).
+                self.storage._save(manifest, content)
         except BaseException:
             for name in names:
-                self.storage.delete(name)
+                with contextlib.suppress(Exception):  # storage may be the thing that failed; the cause is re-raised
+                    self.storage.delete(name)
             raise
         finally:
             shutil.rmtree(self.staging, ignore_errors=True)

@@ -70,3 +70,14 @@ def test_a_killed_worker_s_retry_loads_only_the_chunks_not_done(project_a, alice
     assert kept >= len(survived), "every chunk done before the kill was kept"
     assert ids_loaded(project_storage, folder) == list(range(1, ROWS + 1)), "no row lost or repeated"
     assert not ChunkedLoad.objects.exists()
+
+
+def test_the_help_a_load_asks_for_counts_the_workers_of_every_host(cluster_factory, settings):
+    """Two qclusters (two hosts) of two workers each: a load may queue helpers for all four, not this host's two."""
+    from pipelines.chunked import cluster_workers
+
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "workers": 2}
+    assert cluster_workers() == 2, "no cluster publishes its stats yet: this host's own figure"
+    cluster_factory(D2D_WORKERS=2)
+    cluster_factory(D2D_WORKERS=2)
+    wait_until(lambda: cluster_workers() == 4, timeout=60, interval=0.5, message="both clusters' four workers counted")
