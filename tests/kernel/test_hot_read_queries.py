@@ -137,3 +137,20 @@ def test_compute_status_reads_the_signers_job_in_a_fixed_number_of_queries(world
     # the signer's nonce advanced (one conditional UPDATE) and the jobs with their dataset
     assert counts == [2, 2], counts
     assert client.get("/api/v1/services/compute", signed("compute_status", stranger, fields)).json() == []
+
+
+def test_the_job_listing_filters_and_the_connector_listings_group_their_jobs(world, alice):
+    grow(world, alice)
+    client, p, job = world["clients"]["member"], f"/api/v1/project/{world['project'].pk}", world["job"]
+    by_source = client.get(f"{p}/jobs?source_id={world['source'].pk}").json()["data"]
+    assert sorted(row["name"] for row in by_source) == ["job", "job-0", "job-1", "job-2"]
+    by_destination = client.get(f"{p}/jobs?dest_id={job.destination_id}").json()["data"]
+    assert [row["name"] for row in by_destination] == ["job"] and by_destination[0]["last_run_state"] == "succeeded"
+    both = client.get(f"{p}/jobs?source_id={world['source'].pk}&dest_id={job.destination_id}").json()["data"]
+    assert [row["name"] for row in both] == ["job"]
+    assert client.get(f"{p}/jobs?source_id={world['source'].pk + 1000}").json()["data"] == []
+    destinations = {row["name"]: [j["name"] for j in row["jobs"]] for row in client.get(f"{p}/destinations").json()["data"]}
+    assert destinations == {"out": ["job"], "out-0": ["job-0"], "out-1": ["job-1"], "out-2": ["job-2"]}
+    sources = client.get(f"{p}/sources").json()["data"]
+    assert [j["name"] for j in sources[0]["jobs"]] == ["job", "job-0", "job-1", "job-2"]
+    assert [j["last_run_state"] for j in sources[0]["jobs"]] == ["succeeded", None, None, None]
