@@ -154,3 +154,6 @@ def test_the_job_listing_filters_and_the_connector_listings_group_their_jobs(wor
     sources = client.get(f"{p}/sources").json()["data"]
     assert [j["name"] for j in sources[0]["jobs"]] == ["job", "job-0", "job-1", "job-2"]
     assert [j["last_run_state"] for j in sources[0]["jobs"]] == ["succeeded", None, None, None]
+    runs = client.get(f"{p}/jobs/{job.pk}/tasks").json()["data"]
+    assert sorted(run["id"] for run in runs) == sorted(str(pk) for pk in JobTask.objects.filter(job=job).values_list("pk", flat=True))
+    assert len(runs) == 4 and client.get(f"{p}/jobs/{Job.objects.get(name='job-0').pk}/tasks").json()["data"] == []

@@ -8,7 +8,7 @@ from pipelines import clearing, services, streams_diff
 from pipelines.api import compat
 from pipelines.api import serializers as s
 from pipelines.api.views.base import ENVELOPE_RESPONSES, JobView, PipelinesView
-from pipelines.api.views.listings import project_jobs
+from pipelines.api.views.listings import job_runs, project_jobs
 
 
 class JobListView(PipelinesView):
@@ -94,11 +94,9 @@ class JobTasksView(JobView):
     @extend_schema(tags=["olake"], responses=ENVELOPE_RESPONSES)
     def get(self, request, projectid: str, pk: int):
         job = self.get_job(request, projectid, pk)
-        tasks = job.tasks.order_by("-created_at")[:500]
+        tasks = job_runs(job)
         dialect = self.dialect(request)
         return self.ok([s.task_listing(task, dialect) for task in tasks], message=f"runs of job {job.name}")
-
-
 
 
 class JobClearDestinationView(JobView):

@@ -1,4 +1,4 @@
-"""The 004 listings (jobs, sources, destinations) as compiled statements: one per query, not per row.
+"""The 004 listings (jobs, sources, destinations, run history) as compiled statements, one per query.
 
 Each listing was three or four querysets built and compiled by the ORM on every request (0.3 to
 0.6 ms each, most of its time; docs/load.md). Here each is a kernel/statements.py ``Statement``,
@@ -94,3 +94,14 @@ def project_connectors(model, user, project) -> list:
     for row in rows:
         row.live_jobs = by_connector[row.pk]
     return rows
+
+
+# A job's run history, newest first: one statement for every job, its page (the newest 500) bound.
+_RUNS = Statement(JobTask, lambda shape, job_id: JobTask.objects.filter(job_id=job_id).order_by("-created_at"),
+                  job_id=int)
+RUN_HISTORY = 500
+
+
+def job_runs(job) -> list:
+    """The job's newest RUN_HISTORY runs, newest first (as ``job.tasks`` ordered and sliced)."""
+    return _RUNS.all(page=(RUN_HISTORY, 0), job_id=job.pk)
