@@ -21,9 +21,10 @@ pytestmark = pytest.mark.django_db
 # its lookup). These are the figures of docs/load.md; a change that adds one must say why there.
 QUERIES = {
     "000 task detail": 3,  # the task (scoped), its inputs, its results
-    "000 task list": 2,  # the count, the page
+    "000 task list": 2,  # the count, the page (one compiled statement, conversions/listing.py)
     "001 status": 1,  # the task with its asset counts
     "003 task list": 3,  # the page, its previews (a window function), their progress
+    # 004: compiled statements, the related sets by subquery of the listing (pipelines/api/views/listings.py)
     "004 sources": 4,  # membership with its project, the sources, their jobs (newest run ids), those runs
     "004 jobs": 3,  # membership with its project, the jobs (newest run ids), those runs
     "004 job tasks": 3,  # membership with its project, the job, the page of runs
