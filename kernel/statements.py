@@ -9,6 +9,10 @@ read's SQL once, with stand-in values in those places, and runs it with the real
     by_pk = Statement(Task, lambda shape, task_id: Task.objects.filter(pk=task_id), task_id=uuid.UUID)
     task = by_pk.first(shape=(), task_id=some_id)
 
+A page of a listing is the same statement with its limit and offset bound as parameters
+(``all(page=(limit, offset))``), and ``count`` counts the rows ``all`` reads, so a listing's count
+and page are compiled once too, whatever page is asked.
+
 The ORM still writes the SQL and the rows become instances as Django's ``ModelIterable`` makes
 them (``from_db``, the compiler's converters, ``select_related`` populators, annotations), so
 the queryset stays the one place of the rule it encodes. ``shape`` is whatever else the queryset
@@ -70,35 +74,57 @@ class Statement:
         self.model, self.build, self.slots = model, build, slots
         self._compiled: dict = {}
 
-    def all(self, *, shape=(), using: str | None = None, **values) -> list:
-        """The rows for these values; ValueError when a value is not of its slot's type."""
+    def all(self, *, shape=(), using: str | None = None, page: tuple[int, int] | None = None, **values) -> list:
+        """The rows for these values; ValueError when a value is not of its slot's type. ``page`` is
+        (limit, offset), bound as parameters, so one statement serves every page."""
+        compiled, params, connection = self._prepare(shape, using, values, "page" if page else "rows")
+        if page:
+            limit, offset = page
+            params += [int(limit), int(offset)]
+        with planned_cursor(connection) as cursor:
+            cursor.execute(compiled.sql, params)
+            rows = cursor.fetchall()
+        return [_instance(compiled, connection.alias, connection, row) for row in rows]
+
+    def count(self, *, shape=(), using: str | None = None, **values) -> int:
+        """How many rows ``all`` would answer, without a page (as ``QuerySet.count``)."""
+        compiled, params, connection = self._prepare(shape, using, values, "count")
+        with planned_cursor(connection) as cursor:
+            cursor.execute(compiled.sql, params)
+            return cursor.fetchone()[0]
+
+    def _prepare(self, shape, using, values, read: str):
         if set(values) != set(self.slots):
             raise TypeError(f"a statement takes {sorted(self.slots)}, got {sorted(values)}")
         values = {name: _cast(self.slots[name], value) for name, value in values.items()}
         using = using or router.db_for_read(self.model)
-        compiled = self._compiled.get((shape, using))
+        compiled = self._compiled.get((shape, using, read))
         if compiled is None:
-            compiled = self._compiled[(shape, using)] = self._compile(shape, using)
+            compiled = self._compiled[(shape, using, read)] = self._compile(shape, using, read)
         params = [_FORMS[part[1]](values[part[0]]) if isinstance(part, tuple) else part for part in compiled.params]
-        connection = connections[using]
-        with planned_cursor(connection) as cursor:
-            cursor.execute(compiled.sql, params)
-            rows = cursor.fetchall()
-        return [_instance(compiled, using, connection, row) for row in rows]
+        return compiled, params, connections[using]
 
     def first(self, **kwargs):
         found = self.all(**kwargs)
         return found[0] if found else None
 
-    def _compile(self, shape, using: str) -> _Compiled:
+    def _compile(self, shape, using: str, read: str = "rows") -> _Compiled:
         slots = list(self.slots.items())
         first = self.build(shape, **{name: _stand_in(kind, 0, index) for index, (name, kind) in enumerate(slots)})
         second = self.build(shape, **{name: _stand_in(kind, 1, index) for index, (name, kind) in enumerate(slots)})
         if first.model is not self.model:
             raise TypeError(f"the statement reads {self.model.__name__}, its queryset {first.model.__name__}")
+        if first.query.is_sliced or second.query.is_sliced:
+            raise RuntimeError("a statement's queryset is not sliced: its page is all(page=(limit, offset))")
+        if read == "count":  # as QuerySet.count: the rows' keys counted, their order irrelevant
+            first, second = first.order_by().values("pk"), second.order_by().values("pk")
         compiler = first.query.get_compiler(using)
         sql, params = compiler.as_sql()
         other_sql, other_params = second.query.get_compiler(using).as_sql()
+        if read == "count":
+            sql, other_sql = (f"SELECT COUNT(*) FROM ({one}) counted" for one in (sql, other_sql))
+        elif read == "page":  # LIMIT n OFFSET m: SQLite, PostgreSQL, MariaDB and MySQL alike
+            sql, other_sql = (f"{one} LIMIT %s OFFSET %s" for one in (sql, other_sql))
         if sql != other_sql or len(params) != len(other_params):
             raise RuntimeError(f"{sql!r}: its SQL depends on the values, so it cannot be compiled once")
         template = []
@@ -108,6 +134,9 @@ class Statement:
             if slot is None and one != two:
                 raise RuntimeError(f"{sql!r}: parameter {one!r} follows the values in a way it cannot replay")
             template.append(slot if slot is not None else one)
+        if read == "count":
+            return _Compiled(sql=sql, params=tuple(template), model=self.model, model_columns=slice(0, 0),
+                             field_names=(), converters=(), populators=(), annotations=(), columns=1)
         fields = compiler.klass_info["select_fields"]
         model_columns = slice(fields[0], fields[-1] + 1)
         expressions = [column for column, _, _ in compiler.select]

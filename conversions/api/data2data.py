@@ -7,7 +7,7 @@ from drf_spectacular.utils import OpenApiRequest, OpenApiResponse, extend_schema
 from rest_framework import parsers, status
 
 from accounts.models import Role
-from conversions import lifecycle
+from conversions import lifecycle, listing
 from conversions.api import schema as _schema  # also registers the request schemas' extensions
 from conversions.api import serializers as s
 from conversions.api.responses import primary_result, stored_file_response
@@ -162,20 +162,7 @@ class TaskListView(ContractView):
     def get(self, request):
         query = s.TaskFilterSerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
-        filters = query.validated_data
-        tasks = lifecycle.visible_tasks(request.user).with_contract_status()
-        if "status" in filters:
-            tasks = tasks.in_status(filters["status"])
-        if "stage" in filters:
-            tasks = tasks.filter(contract_status_db=filters["stage"])
-        if "service" in filters:
-            tasks = tasks.filter(service=filters["service"])
-        if "created_after" in filters:
-            tasks = tasks.filter(created_at__gte=filters["created_after"])
-        if "created_before" in filters:
-            tasks = tasks.filter(created_at__lt=filters["created_before"])
-        total = tasks.count()
-        page = tasks.order_by("-created_at")[filters["offset"] : filters["offset"] + filters["limit"]]
+        total, page = listing.task_page(request.user, query.validated_data)
         results = s.TaskSummarySerializer(page, many=True, context={"request": request}).data
         return self.ok({"count": total, "results": results})
 

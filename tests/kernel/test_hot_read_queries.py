@@ -21,9 +21,10 @@ pytestmark = pytest.mark.django_db
 # its lookup). These are the figures of docs/load.md; a change that adds one must say why there.
 QUERIES = {
     "000 task detail": 3,  # the task (scoped), its inputs, its results
-    "000 task list": 2,  # the count, the page
+    "000 task list": 2,  # the count, the page (one compiled statement, conversions/listing.py)
     "001 status": 1,  # the task with its asset counts
     "003 task list": 3,  # the page, its previews (a window function), their progress
+    # 004: compiled statements, the related sets by subquery of the listing (pipelines/api/views/listings.py)
     "004 sources": 4,  # membership with its project, the sources, their jobs (newest run ids), those runs
     "004 jobs": 3,  # membership with its project, the jobs (newest run ids), those runs
     "004 job tasks": 3,  # membership with its project, the job, the page of runs
@@ -137,3 +138,23 @@ def test_compute_status_reads_the_signers_job_in_a_fixed_number_of_queries(world
     # the signer's nonce advanced (one conditional UPDATE) and the jobs with their dataset
     assert counts == [2, 2], counts
     assert client.get("/api/v1/services/compute", signed("compute_status", stranger, fields)).json() == []
+
+
+def test_the_job_listing_filters_and_the_connector_listings_group_their_jobs(world, alice):
+    grow(world, alice)
+    client, p, job = world["clients"]["member"], f"/api/v1/project/{world['project'].pk}", world["job"]
+    by_source = client.get(f"{p}/jobs?source_id={world['source'].pk}").json()["data"]
+    assert sorted(row["name"] for row in by_source) == ["job", "job-0", "job-1", "job-2"]
+    by_destination = client.get(f"{p}/jobs?dest_id={job.destination_id}").json()["data"]
+    assert [row["name"] for row in by_destination] == ["job"] and by_destination[0]["last_run_state"] == "succeeded"
+    both = client.get(f"{p}/jobs?source_id={world['source'].pk}&dest_id={job.destination_id}").json()["data"]
+    assert [row["name"] for row in both] == ["job"]
+    assert client.get(f"{p}/jobs?source_id={world['source'].pk + 1000}").json()["data"] == []
+    destinations = {row["name"]: [j["name"] for j in row["jobs"]] for row in client.get(f"{p}/destinations").json()["data"]}
+    assert destinations == {"out": ["job"], "out-0": ["job-0"], "out-1": ["job-1"], "out-2": ["job-2"]}
+    sources = client.get(f"{p}/sources").json()["data"]
+    assert [j["name"] for j in sources[0]["jobs"]] == ["job", "job-0", "job-1", "job-2"]
+    assert [j["last_run_state"] for j in sources[0]["jobs"]] == ["succeeded", None, None, None]
+    runs = client.get(f"{p}/jobs/{job.pk}/tasks").json()["data"]
+    assert sorted(run["id"] for run in runs) == sorted(str(pk) for pk in JobTask.objects.filter(job=job).values_list("pk", flat=True))
+    assert len(runs) == 4 and client.get(f"{p}/jobs/{Job.objects.get(name='job-0').pk}/tasks").json()["data"] == []

@@ -56,9 +56,9 @@ def test_values_of_one_type_each_go_to_their_own_place(alice, bob, project_a):
 
 def test_it_refuses_a_read_whose_sql_follows_the_values(alice, project_a):
     def build(shape, size):
-        return Project.objects.order_by("pk")[:size]  # LIMIT is written into the SQL: nothing to compile once
+        return Project.objects.order_by("pk")[:size]  # LIMIT is written into the SQL: a page is all(page=...)
 
-    with pytest.raises(RuntimeError, match="depends on the values"):
+    with pytest.raises(RuntimeError, match="not sliced"):
         Statement(Project, build, size=int).all(size=10)
 
     def transformed(shape, name):
@@ -66,6 +66,20 @@ def test_it_refuses_a_read_whose_sql_follows_the_values(alice, project_a):
 
     with pytest.raises(RuntimeError, match="cannot replay"):
         Statement(Project, transformed, name=str).all(name="x")
+
+
+def test_a_page_and_the_count_bind_their_values_and_answer_as_the_orm(alice, project_a, project_b):
+    for number in range(5):
+        Project.objects.create(pk=f"more-{number}", name=f"more {number}")
+    statement = Statement(Project, lambda shape, prefix: Project.objects.exclude(pk=prefix).order_by("name", "pk"),
+                          prefix=str)
+    orm = list(Project.objects.exclude(pk="beta").order_by("name", "pk"))
+    assert statement.count(prefix="beta") == len(orm) == Project.objects.exclude(pk="beta").count()
+    for limit, offset in ((2, 0), (2, 2), (3, 4), (50, 0), (1, len(orm)), (2, 10**9)):
+        page = statement.all(page=(limit, offset), prefix="beta")
+        assert [p.pk for p in page] == [p.pk for p in orm[offset:offset + limit]], (limit, offset)
+        assert [p.name for p in page] == [p.name for p in orm[offset:offset + limit]]
+    assert [p.pk for p in statement.all(prefix="alpha")] == [p.pk for p in Project.objects.exclude(pk="alpha").order_by("name", "pk")]
 
 
 def test_each_shape_is_compiled_on_its_own(alice, project_a, project_b):

@@ -38,34 +38,16 @@ class PipelinesView(ContractView):
 
 
 def newest_run_id() -> Subquery:
-    """The id of a job's newest run, for ``annotate`` on a job listing (see with_latest_runs)."""
+    """The id of a job's newest run, for ``annotate`` on a job listing (see listings.py).
+
+    A listing shows only the newest run of each job: one query for those runs, not every run each
+    job ever had (a prefetch of ``tasks`` loaded the whole history on every listing, growing with
+    the job's age), nor a sliced prefetch (a window function costlier than the listing; docs/load.md).
+    """
     return Subquery(JobTask.objects.filter(job=OuterRef("pk")).order_by("-created_at").values("pk")[:1])
 
 
-def with_latest_runs(jobs) -> list:
-    """Each job of a listing annotated with newest_run_id gets ``latest_runs``, [its newest run] or [].
-
-    A listing shows only the newest run of each job: one query by primary key for all of them,
-    not every run each job ever had (a prefetch of ``tasks`` loaded the whole history on every
-    listing, growing with the job's age), nor a sliced prefetch (a window function that cost the
-    ORM more to build than the listing's other queries together; docs/load.md).
-    """
-    jobs = list(jobs)
-    runs = JobTask.objects.in_bulk([job.newest_run_id for job in jobs if job.newest_run_id is not None])
-    for job in jobs:
-        job.latest_runs = [runs[job.newest_run_id]] if job.newest_run_id in runs else []
-    return jobs
-
-
-def job_queryset(request, project):
-    return (
-        Job.objects.for_user(request.user)
-        .filter(project=project)
-        .select_related("source", "destination", "created_by", "updated_by")
-    )
-
-
-# job_queryset(...).filter(pk=...) compiled once per database and kind of user (kernel/statements.py):
+# A project's job by id with its connectors and users, compiled once per database and kind of user (kernel/statements.py):
 # every path under a job (detail, run history, sync, logs, ...) starts with it.
 _JOB = Statement(
     Job,

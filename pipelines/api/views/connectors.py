@@ -1,6 +1,5 @@
 """Sources and destinations: spec, versions, test, list, create, update, delete, discover, name checks."""
 
-from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers as drf
@@ -9,7 +8,8 @@ from accounts.models import Role
 from pipelines import catalog, services
 from pipelines.api import compat
 from pipelines.api import serializers as s
-from pipelines.api.views.base import ENVELOPE_RESPONSES, PipelinesView, newest_run_id, with_latest_runs
+from pipelines.api.views.base import ENVELOPE_RESPONSES, PipelinesView
+from pipelines.api.views.listings import project_connectors
 from pipelines.models import Destination, Job, Source
 from pipelines.secrets import mask_config
 
@@ -86,15 +86,8 @@ class ConnectorListView(PipelinesView):
     @extend_schema(tags=["olake"], responses=ENVELOPE_RESPONSES)
     def get(self, request, projectid: str):
         project = self.project(request, projectid)
-        jobs = Job.objects.select_related("source", "destination").annotate(newest_run_id=newest_run_id())
-        rows = (
-            self.model.objects.for_user(request.user)
-            .filter(project=project)
-            .select_related("created_by", "updated_by")
-            .prefetch_related(Prefetch("jobs", queryset=jobs, to_attr="live_jobs"))
-        )
+        rows = project_connectors(self.model, request.user, project)
         dialect = self.dialect(request)
-        with_latest_runs(job for obj in rows for job in obj.live_jobs)
         return self.ok([s.connector_listing(obj, obj.live_jobs, dialect) for obj in rows], message=f"{len(rows)} found")
 
     @extend_schema(tags=["olake"], request=s.ConnectorSerializer, responses=ENVELOPE_RESPONSES)

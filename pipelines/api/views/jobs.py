@@ -7,7 +7,8 @@ from accounts.models import Role
 from pipelines import clearing, services, streams_diff
 from pipelines.api import compat
 from pipelines.api import serializers as s
-from pipelines.api.views.base import ENVELOPE_RESPONSES, JobView, PipelinesView, job_queryset, newest_run_id, with_latest_runs
+from pipelines.api.views.base import ENVELOPE_RESPONSES, JobView, PipelinesView
+from pipelines.api.views.listings import job_runs, project_jobs
 
 
 class JobListView(PipelinesView):
@@ -18,15 +19,15 @@ class JobListView(PipelinesView):
     )
     def get(self, request, projectid: str):
         project = self.project(request, projectid)
-        jobs = job_queryset(request, project).annotate(newest_run_id=newest_run_id())
+        filters = {}
         for param, field in (("source_id", "source_id"), ("dest_id", "destination_id")):
             value = request.query_params.get(param)
             if value:
                 if not value.isdigit():
                     raise drf.ValidationError({param: ["must be an integer id"]})
-                jobs = jobs.filter(**{field: int(value)})
+                filters[field] = int(value)
         dialect = self.dialect(request)
-        jobs = with_latest_runs(jobs)
+        jobs = project_jobs(request.user, project, **filters)
         return self.ok([s.job_listing(job, dialect) for job in jobs], message=f"{len(jobs)} job(s)")
 
     @extend_schema(tags=["olake"], request=s.JobSerializer, responses=ENVELOPE_RESPONSES)
@@ -93,11 +94,9 @@ class JobTasksView(JobView):
     @extend_schema(tags=["olake"], responses=ENVELOPE_RESPONSES)
     def get(self, request, projectid: str, pk: int):
         job = self.get_job(request, projectid, pk)
-        tasks = job.tasks.order_by("-created_at")[:500]
+        tasks = job_runs(job)
         dialect = self.dialect(request)
         return self.ok([s.task_listing(task, dialect) for task in tasks], message=f"runs of job {job.name}")
-
-
 
 
 class JobClearDestinationView(JobView):
