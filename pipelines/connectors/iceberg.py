@@ -41,6 +41,7 @@ from pipelines.connectors.base import (
     StreamWriter,
 )
 from pipelines.connectors.filedest import STAGING, ChunkParts
+from pipelines.connectors.iceberg_files import PARQUET_OPTIONS, DataFiles, in_schema
 from pipelines.connectors.iceberg_olake import OLAKE_FIELDS, is_olake_form, olake_catalog, olake_problem
 from pipelines.connectors.iceberg_olake import warehouse as olake_warehouse
 from pipelines.connectors.s3 import bucket_check
@@ -223,14 +224,17 @@ class _IcebergWriter(StreamWriter):
         self.transaction = table.transaction()
         if mode == "replace" and table.current_snapshot() is not None:
             self.transaction.delete(AlwaysTrue())
+        # Loads (replace, append) stream into data files; upserts and changes are applied per publish.
+        self.files = DataFiles(table) if self.mode in ("replace", "append") else None
         self.pending: list[pa.RecordBatch] = []
         self.pending_rows = 0
 
     def write(self, batch: pa.RecordBatch) -> None:
+        if self.files is not None:
+            self.files.write(batch)
+            return
         self.pending.append(batch)
         self.pending_rows += batch.num_rows
-        if self.pending_rows >= ROWS_PER_APPEND and self.mode in ("replace", "append"):
-            self._flush()
 
     def _flush(self) -> None:
         if not self.pending:
@@ -258,6 +262,10 @@ class _IcebergWriter(StreamWriter):
 
     def publish(self) -> None:
         try:
+            if self.files is not None:
+                self.files.close()
+                if self.files.paths:  # named by this writer: new to the table
+                    self.transaction.add_files(self.files.paths, check_duplicate_files=False)
             self._flush()
             self.transaction.commit_transaction()
         finally:
@@ -267,7 +275,11 @@ class _IcebergWriter(StreamWriter):
         # Nothing was committed: readers never see the data files this attempt wrote, and
         # Iceberg's orphan-file maintenance removes them.
         self.pending = []
-        close_catalog(self.catalog)
+        try:
+            if self.files is not None:
+                self.files.close()
+        finally:
+            close_catalog(self.catalog)
 
 
 def close_catalog(catalog) -> None:
@@ -320,9 +332,9 @@ class _IcebergParts(ChunkParts):
                 if writer is None or in_file >= ROWS_PER_APPEND:
                     if writer is not None:
                         writer.close()
-                    writer = RowGroupWriter(os.path.join(folder, f"part-{files:05d}.parquet"), schema)
+                    writer = RowGroupWriter(os.path.join(folder, f"part-{files:05d}.parquet"), schema, **PARQUET_OPTIONS)
                     files, in_file = files + 1, 0
-                writer.write(_in_schema(batch, schema))
+                writer.write(in_schema(batch, schema))
                 rows, nbytes, in_file = rows + batch.num_rows, nbytes + batch.nbytes, in_file + batch.num_rows
         finally:
             if writer is not None:
@@ -347,12 +359,3 @@ class _IcebergParts(ChunkParts):
                 transaction.add_files(paths, check_duplicate_files=False)  # named by this load: new to the table
             transaction.commit_transaction()
         shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def _in_schema(batch: pa.RecordBatch, schema: pa.Schema) -> pa.Table:
-    """A batch as the table stores it: its columns in the table's order and types, null where it has none."""
-    columns = [
-        batch.column(field.name).cast(field.type) if field.name in batch.schema.names else pa.nulls(batch.num_rows, field.type)
-        for field in schema
-    ]
-    return pa.Table.from_arrays(columns, schema=schema)

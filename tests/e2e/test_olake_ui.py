@@ -10,165 +10,27 @@ got, and the next steps still run, so one run shows every gap at once.
 
 import json
 import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 from urllib.parse import urlsplit
 
-import psycopg
 import pytest
 
-from accounts.models import Project, Role
-from accounts.services import membership_set, project_create
 from tests.conftest import PASSWORD
-from tests.support.components import skip_not_provided
-from tests.support.processes import ROOT, child_env, free_port, wait_for_port
+from tests.e2e.olake_ui import assert_journey, browser_journey, screenshots_folder
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True), pytest.mark.postgresql_only]
-
-OLAKE_UI_COMMIT = "4309b9045f0eb18fbe6c1e5257351ddbbc681a5b"
-CHROMIUM = "/usr/bin/chromium"
-# The only requests the UI makes off the origin: OLake's documentation, in an iframe beside every connector form.
-KNOWN_EXTERNAL = ("https://olake.io/docs/",)
-STEP_TIMEOUT_MS = 15_000
-
-
-def ui_dist() -> Path:
-    named = os.environ.get("D2D_OLAKE_UI_DIST", "")
-    if not named or not (Path(named) / "index.html").is_file():
-        skip_not_provided(
-            "D2D_OLAKE_UI_DIST does not name an OLake UI build (a folder with index.html). d2d does not ship or build "
-            f"the UI: build datazip-inc/olake-ui's ui/ at {OLAKE_UI_COMMIT} as its README says, then set "
-            "D2D_OLAKE_UI_DIST=/path/to/olake-ui/ui/dist"
-        )
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run scripts/test-services (make test does)", pytrace=False)
-    return Path(named).resolve()
-
-
-@pytest.fixture
-def scratch_source_db():
-    """A real PostgreSQL database on loopback with two small tables for the UI's source."""
-    name = f"d2d_ui_src_{os.getpid()}"
-    with psycopg.connect(host="127.0.0.1", user="postgres", dbname="postgres", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.execute(f'CREATE DATABASE "{name}"')
-    with psycopg.connect(host="127.0.0.1", user="postgres", dbname=name, autocommit=True) as conn:
-        conn.execute("CREATE TABLE customers (id int PRIMARY KEY, name text, updated_at timestamptz DEFAULT now())")
-        conn.execute("INSERT INTO customers (id, name) SELECT g, 'customer ' || g FROM generate_series(1, 25) g")
-        conn.execute("CREATE TABLE orders (id int PRIMARY KEY, customer_id int, total numeric(10, 2))")
-        conn.execute("INSERT INTO orders SELECT g, 1 + g % 25, g * 1.5 FROM generate_series(1, 60) g")
-    yield name
-    with psycopg.connect(host="127.0.0.1", user="postgres", dbname="postgres", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture
-def ui_user(make_user):
-    """A d2d user who edits project olake, the project the UI's hard-coded 123 stands for."""
-    olake = Project.objects.filter(pk="olake").first() or project_create(project_id="olake", name="OLake")
-    user = make_user("uiuser")
-    membership_set(project=olake, user=user, role=Role.EDITOR)
-    return user
-
-
-@pytest.fixture
-def d2d_server(tmp_path, cluster_factory):
-    """uvicorn serving the UI build, unable to reach anything but loopback, plus a qcluster worker."""
-    dist = ui_dist()
-    port = free_port()
-    env = child_env(D2D_OLAKE_UI_DIR=str(dist), ALLOWED_HOSTS="127.0.0.1", CORS_ALLOWED_ORIGINS=f"http://127.0.0.1:{port}")
-    log_path = tmp_path / "d2d-web.log"
-    log = open(log_path, "ab")
-    web = subprocess.Popen(
-        [sys.executable, "-m", "tests.fuzz.loopback_server", "d2d.asgi:application", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    cluster = cluster_factory()
-    try:
-        wait_for_port(port, timeout=60, process=web)
-        yield f"http://127.0.0.1:{port}", log_path, cluster
-    finally:
-        web.terminate()
-        try:
-            web.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            web.kill()
-
-
-class Journey:
-    """The browser session: runs named steps, screenshots each, records the API traffic and what failed."""
-
-    def __init__(self, page, shots: Path):
-        self.page, self.shots = page, shots
-        self.traffic: list[dict] = []
-        self.blocked: list[str] = []
-        self.failures: list[str] = []
-        self.count = 0
-
-    def record(self, response) -> None:
-        request = response.request
-        path = urlsplit(request.url).path
-        if path.startswith("/assets/") or request.resource_type == "document":
-            return
-        try:
-            body = response.text()[:1500]
-        except Exception as exc:  # noqa: BLE001 - a body the browser dropped (a download, a redirect) is noted, not fatal
-            body = f"<unavailable: {exc}>"
-        self.traffic.append({
-            "method": request.method, "url": request.url, "sent": (request.post_data or "")[:1500],
-            "status": response.status, "answer": body, "step": self.count,
-        })
-
-    def step(self, name: str, action) -> bool:
-        self.count += 1
-        started = len(self.traffic)
-        try:
-            action()
-            ok = True
-        except Exception as exc:  # noqa: BLE001 - every step runs; the report names each failure and its traffic
-            calls = "\n".join(
-                f"    {t['method']} {t['url']} sent={t['sent'][:300]!r} -> {t['status']} {t['answer'][:300]!r}" for t in self.traffic[started:]
-            )
-            self.failures.append(f"step {self.count} ({name}): {type(exc).__name__}: {str(exc)[:600]}\n{calls}")
-            ok = False
-        try:
-            self.page.screenshot(path=str(self.shots / f"{self.count:02d}-{name.replace(' ', '-')}.png"), full_page=True)
-        except Exception:  # noqa: BLE001 - a missing screenshot must not hide the step's own result
-            pass
-        return ok
 
 
 def test_it_runs_the_olake_ui_against_d2d_from_sign_in_to_sign_out(d2d_server, ui_user, scratch_source_db, tmp_path):
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     base, web_log, cluster = d2d_server
-    shots = Path(os.environ.get("D2D_E2E_SCREENSHOTS") or tmp_path / "screenshots")
-    shots.mkdir(parents=True, exist_ok=True)
-    print(f"\nOLake UI screenshots: {shots}")
+    shots = screenshots_folder(tmp_path)
     destination_folder = f"olake-ui-e2e/{os.getpid()}"
     state: dict = {}
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
-        context = browser.new_context(base_url=base, accept_downloads=True, viewport={"width": 1440, "height": 1000})
-        page = context.new_page()
-        page.set_default_timeout(STEP_TIMEOUT_MS)
-        journey = Journey(page, shots)
-
-        def guard(route):
-            if urlsplit(route.request.url).hostname == "127.0.0.1":
-                route.continue_()
-            else:
-                journey.blocked.append(route.request.url)
-                route.abort()
-
-        context.route("**/*", guard)
-        page.on("response", journey.record)
-
+    with browser_journey(base, shots) as (page, journey):
         def sign_in():
             page.goto("/login")
             page.get_by_placeholder("Username").fill("uiuser")
@@ -313,13 +175,4 @@ def test_it_runs_the_olake_ui_against_d2d_from_sign_in_to_sign_out(d2d_server, u
             ("delete job", delete_job), ("sign out", sign_out),
         ]:
             journey.step(name, action)
-        context.close()
-        browser.close()
-
-    (shots / "traffic.json").write_text(json.dumps(journey.traffic, indent=1))
-    unexpected = [url for url in journey.blocked if not url.startswith(KNOWN_EXTERNAL)]
-    assert not unexpected, f"the UI tried to leave loopback: {unexpected}"
-    assert not journey.failures, (
-        "\n".join(journey.failures) + f"\n(screenshots and traffic.json in {shots}; d2d log {web_log})\n"
-        + web_log.read_text(errors="replace")[-3000:] + cluster.log_text()[-2000:]
-    )
+    assert_journey(journey, shots, web_log, cluster)
